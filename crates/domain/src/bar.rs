@@ -1,0 +1,453 @@
+//! The bar's use cases over the ports: open, top up, pay, drain, overdraft, cancel, redo,
+//! and the reads. Every rule of `pos-api.md` about money lives here, once.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::card::{insufficient_funds, Card};
+use crate::error::DomainError;
+use crate::ids::{CardId, TransactionId};
+use crate::money::Money;
+use crate::ports::{Action, Catalog, Clock, Guard, Ledger, Movement, Receipt, Totals};
+use crate::rights::{Actor, Operation};
+use crate::transaction::{Transaction, TransactionKind};
+
+/// The bar's settings that the rules depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// The largest opening balance, top-up or payment (inclusive).
+    pub max_operation: Money,
+    /// The overdraft limit that the POS flag `decouvert=true` sets.
+    pub overdraft_default: Money,
+    /// How long staff below rights 3 may cancel or redo their own transactions.
+    pub cancel_window: Duration,
+    /// The product that a payment by quantity counts when none is named.
+    pub default_product: String,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            max_operation: Money::from_cents(100_000),
+            overdraft_default: Money::from_cents(5_000),
+            cancel_window: Duration::seconds(120),
+            default_product: "biere".to_owned(),
+        }
+    }
+}
+
+/// How a payment is priced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayBy {
+    /// An amount typed by the staff.
+    Amount(Money),
+    /// A number of units of a product (the default one when `product` is `None`).
+    Quantity {
+        quantity: i64,
+        product: Option<String>,
+    },
+}
+
+/// What a card looks like to staff: the card and, if asked, its whole history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardSheet {
+    pub card: Card,
+    pub transactions: Vec<Transaction>,
+    /// Whether the actor may see the overdraft setting.
+    pub show_overdraft: bool,
+}
+
+/// The statistics of the original web client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Statistics {
+    /// Money held on cards: sum of positive balances.
+    pub receipts: Money,
+    /// Money owed by cards in overdraft: sum of negative balances (zero or negative).
+    pub debts: Money,
+    /// `receipts + debts`: the net balance of all cards.
+    pub net: Money,
+    pub cards: i64,
+    /// Units consumed in valid payments by quantity.
+    pub consumed_quantity: i64,
+    /// Average balance, rounded toward zero to the cent; zero without cards.
+    pub average_balance: Money,
+}
+
+impl From<Totals> for Statistics {
+    fn from(t: Totals) -> Statistics {
+        let net = Money::from_cents(t.positive_balances.cents() + t.negative_balances.cents());
+        let average_balance = if t.cards > 0 {
+            Money::from_cents(net.cents() / t.cards)
+        } else {
+            Money::ZERO
+        };
+        Statistics {
+            receipts: t.positive_balances,
+            debts: t.negative_balances,
+            net,
+            cards: t.cards,
+            consumed_quantity: t.consumed_quantity,
+            average_balance,
+        }
+    }
+}
+
+/// The bar's operations.
+#[derive(Clone)]
+pub struct Bar {
+    ledger: Arc<dyn Ledger>,
+    catalog: Arc<dyn Catalog>,
+    clock: Arc<dyn Clock>,
+    policy: Policy,
+}
+
+impl Bar {
+    /// Wires the rules to their ports.
+    pub fn new(
+        ledger: Arc<dyn Ledger>,
+        catalog: Arc<dyn Catalog>,
+        clock: Arc<dyn Clock>,
+        policy: Policy,
+    ) -> Bar {
+        Bar {
+            ledger,
+            catalog,
+            clock,
+            policy,
+        }
+    }
+
+    /// The settings in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn within_max(&self, amount: Money) -> Result<(), DomainError> {
+        if amount.cents().abs() > self.policy.max_operation.cents() {
+            return Err(DomainError::malformed(format!(
+                "amount {amount} is above the maximum of {} per operation",
+                self.policy.max_operation
+            )));
+        }
+        Ok(())
+    }
+
+    fn movement(&self, actor: &Actor, card: &CardId, action: Action) -> Movement {
+        Movement {
+            card: card.clone(),
+            author: actor.login.to_string(),
+            at: self.clock.now(),
+            action,
+        }
+    }
+
+    /// Creates a card with its opening balance. With `overdraft`, the card gets the default
+    /// overdraft limit (rights 3) and may open at zero or below, down to its floor.
+    pub async fn open_card(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        opening: Money,
+        overdraft: bool,
+    ) -> Result<Receipt, DomainError> {
+        actor.check(Operation::CreateCard)?;
+        if overdraft {
+            actor.check(Operation::CreateCardWithOverdraft)?;
+        }
+        self.within_max(opening)?;
+        let overdraft_limit = if overdraft {
+            self.policy.overdraft_default
+        } else {
+            Money::ZERO
+        };
+        if !overdraft && !opening.is_positive() {
+            return Err(DomainError::NegativeBalance);
+        }
+        if opening < overdraft_limit.negated() {
+            return Err(insufficient_funds(
+                Money::ZERO,
+                overdraft_limit.negated(),
+                opening.negated(),
+            ));
+        }
+        let action = Action::Open {
+            opening,
+            overdraft_limit,
+        };
+        self.ledger.apply(self.movement(actor, card, action)).await
+    }
+
+    /// Puts money on a card.
+    pub async fn top_up(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        amount: Money,
+    ) -> Result<Receipt, DomainError> {
+        actor.check(Operation::TopUp)?;
+        if !amount.is_positive() {
+            return Err(DomainError::NegativeTopUp);
+        }
+        self.within_max(amount)?;
+        let guard = Guard {
+            ceiling: true,
+            usable: true,
+            ..Guard::default()
+        };
+        self.post(actor, card, TransactionKind::TopUp, amount, 0, None, guard)
+            .await
+    }
+
+    /// Takes a payment, by amount or by quantity of a product.
+    pub async fn pay(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        by: PayBy,
+    ) -> Result<Receipt, DomainError> {
+        actor.check(Operation::Pay)?;
+        let (amount, quantity, product) = match by {
+            PayBy::Amount(amount) => (amount, 0, None),
+            PayBy::Quantity { quantity, product } => {
+                if quantity <= 0 {
+                    return Err(DomainError::NegativePayment);
+                }
+                let quantity = u32::try_from(quantity)
+                    .map_err(|_| DomainError::malformed("quantity is too large"))?;
+                let name = product.unwrap_or_else(|| self.policy.default_product.clone());
+                let product = self
+                    .catalog
+                    .product(&name)
+                    .await?
+                    .ok_or(DomainError::UnknownProduct)?;
+                let price = product
+                    .price_for(quantity)
+                    .ok_or_else(|| DomainError::malformed("quantity is too large"))?;
+                (price, quantity, Some(product.name))
+            }
+        };
+        if !amount.is_positive() {
+            return Err(DomainError::NegativePayment);
+        }
+        self.within_max(amount)?;
+        let guard = Guard {
+            floor: true,
+            usable: true,
+            ..Guard::default()
+        };
+        self.post(
+            actor,
+            card,
+            TransactionKind::Payment,
+            amount,
+            quantity,
+            product,
+            guard,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn post(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        kind: TransactionKind,
+        amount: Money,
+        quantity: u32,
+        product: Option<String>,
+        guard: Guard,
+    ) -> Result<Receipt, DomainError> {
+        let action = Action::Post {
+            kind,
+            amount,
+            quantity,
+            product,
+            guard,
+        };
+        self.ledger.apply(self.movement(actor, card, action)).await
+    }
+
+    /// Hands the whole positive balance back: the card ends at zero.
+    pub async fn drain(&self, actor: &Actor, card: &CardId) -> Result<Receipt, DomainError> {
+        actor.check(Operation::Drain)?;
+        self.ledger
+            .apply(self.movement(actor, card, Action::Drain))
+            .await
+    }
+
+    /// Sets a card's overdraft limit (rights 3). `None` means the configured default.
+    pub async fn set_overdraft(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        limit: Option<Money>,
+    ) -> Result<Receipt, DomainError> {
+        actor.check(Operation::SetOverdraft)?;
+        let limit = limit.unwrap_or(self.policy.overdraft_default);
+        if limit.cents() < 0 {
+            return Err(DomainError::malformed(
+                "the overdraft limit cannot be negative",
+            ));
+        }
+        self.ledger
+            .apply(self.movement(actor, card, Action::SetOverdraft { limit }))
+            .await
+    }
+
+    /// Cancels a valid transaction: its effect on the balance is reversed.
+    pub async fn cancel(&self, actor: &Actor, id: TransactionId) -> Result<Receipt, DomainError> {
+        actor.check(Operation::Cancel)?;
+        self.flip(actor, id, false).await
+    }
+
+    /// Redoes a cancelled transaction: its effect on the balance is applied again.
+    pub async fn redo(&self, actor: &Actor, id: TransactionId) -> Result<Receipt, DomainError> {
+        actor.check(Operation::Redo)?;
+        self.flip(actor, id, true).await
+    }
+
+    async fn flip(
+        &self,
+        actor: &Actor,
+        id: TransactionId,
+        valid_after: bool,
+    ) -> Result<Receipt, DomainError> {
+        let tx = self
+            .ledger
+            .transaction(id)
+            .await?
+            .ok_or(DomainError::UnknownTransaction)?;
+        let now = self.clock.now();
+        check_correction(actor, &tx, valid_after, now, self.policy.cancel_window)?;
+        let delta = if valid_after {
+            tx.signed_amount()
+        } else {
+            tx.signed_amount().negated()
+        };
+        // A correction that takes money off the card respects its floor like any debit.
+        let guard = Guard {
+            floor: delta.cents() < 0,
+            ..Guard::default()
+        };
+        let action = Action::Flip {
+            transaction: id,
+            valid_after,
+            delta,
+            guard,
+        };
+        self.ledger
+            .apply(self.movement(actor, &tx.card, action))
+            .await
+    }
+
+    /// Whether the card is a client card, for `carte/info` (rights ≥ 1).
+    pub async fn card_exists(&self, actor: &Actor, card: &CardId) -> Result<bool, DomainError> {
+        actor.check(Operation::CardInfo)?;
+        Ok(self.ledger.card(card).await?.is_some())
+    }
+
+    /// Every card (rights ≥ 2).
+    pub async fn cards(&self, actor: &Actor) -> Result<Vec<Card>, DomainError> {
+        actor.check(Operation::ListCards)?;
+        self.ledger.cards().await
+    }
+
+    /// One card with its whole history, oldest first (rights ≥ 2).
+    pub async fn card_sheet(&self, actor: &Actor, card: &CardId) -> Result<CardSheet, DomainError> {
+        actor.check(Operation::CardDetails)?;
+        let found = self
+            .ledger
+            .card(card)
+            .await?
+            .ok_or(DomainError::UnknownCard)?;
+        let transactions = self.ledger.card_transactions(card).await?;
+        Ok(CardSheet {
+            card: found,
+            transactions,
+            show_overdraft: actor.may(Operation::SeeOverdraft),
+        })
+    }
+
+    /// Whether the actor may see overdraft settings.
+    pub fn sees_overdraft(&self, actor: &Actor) -> bool {
+        actor.may(Operation::SeeOverdraft)
+    }
+
+    /// All transactions (rights 3), oldest first, after `after`, at most `limit`.
+    pub async fn transactions(
+        &self,
+        actor: &Actor,
+        after: Option<TransactionId>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Transaction>, DomainError> {
+        actor.check(Operation::AllTransactions)?;
+        self.ledger.transactions(after, limit).await
+    }
+
+    /// The statistics (rights ≥ 2).
+    pub async fn statistics(&self, actor: &Actor) -> Result<Statistics, DomainError> {
+        actor.check(Operation::Statistics)?;
+        Ok(self.ledger.totals().await?.into())
+    }
+}
+
+/// Who may cancel or redo what, and when: rights 3 anything at any time; below, only one's own
+/// transactions within the window after they were made.
+pub fn check_correction(
+    actor: &Actor,
+    tx: &Transaction,
+    valid_after: bool,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Result<(), DomainError> {
+    if !actor.may(Operation::CorrectOthersAnyTime) {
+        if tx.author != actor.login.as_str() {
+            return Err(DomainError::NotOwnTransaction);
+        }
+        if now - tx.created_at > window {
+            return Err(DomainError::CorrectionWindowClosed);
+        }
+    }
+    match (tx.valid, valid_after) {
+        (false, false) => Err(DomainError::AlreadyCancelled),
+        (true, true) => Err(DomainError::AlreadyActive),
+        _ => Ok(()),
+    }
+}
+
+/// Why the store refused to add `delta` to `card` under `guard` at `at`: the one place that
+/// turns a failed guarded update into the error the caller sees.
+pub fn explain_refusal(card: &Card, delta: Money, guard: &Guard, at: DateTime<Utc>) -> DomainError {
+    if guard.usable {
+        if let Err(e) = card.check_usable(at) {
+            return e;
+        }
+    }
+    let after = card.balance.cents() + delta.cents();
+    if guard.floor && after < card.floor().cents() {
+        return insufficient_funds(card.balance, card.floor(), delta.negated());
+    }
+    if let (true, Some(max)) = (guard.ceiling, card.max_balance) {
+        if after > max.cents() {
+            return DomainError::BalanceCeiling {
+                balance: card.balance,
+                max,
+            };
+        }
+    }
+    DomainError::Internal(format!(
+        "guarded update of card {} refused with no broken guard",
+        card.id
+    ))
+}
+
+/// Whether adding `delta` to `card` passes `guard` at `at`: the guard's definition, which the
+/// store's SQL implements and the in-memory ledger uses directly.
+pub fn guard_allows(card: &Card, delta: Money, guard: &Guard, at: DateTime<Utc>) -> bool {
+    let after = card.balance.cents() + delta.cents();
+    (!guard.usable || card.check_usable(at).is_ok())
+        && (!guard.floor || after >= card.floor().cents())
+        && (!guard.ceiling || card.max_balance.is_none_or(|max| after <= max.cents()))
+}

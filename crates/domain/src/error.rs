@@ -1,0 +1,197 @@
+//! The one error type of the rules, with its POS status string and its `/v1` code.
+
+use crate::card::CardState;
+use crate::money::Money;
+
+/// Everything an operation can refuse. Each variant has one POS status string
+/// ([`DomainError::pos_status`]) and one stable `/v1` code ([`DomainError::code`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// Bad input: the text names the field and the problem.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("missing, unknown or expired token")]
+    InvalidToken,
+    #[error("insufficient rights")]
+    InsufficientRights,
+    /// The database cannot be reached or stays locked beyond its timeout.
+    #[error("storage unavailable")]
+    StorageUnavailable,
+    /// A bug or an unexpected state: logged, never detailed to the caller.
+    #[error("internal error")]
+    Internal(String),
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("unknown staff card")]
+    UnknownStaffCard,
+    #[error("too many failed attempts, retry in {retry_after_seconds} s")]
+    TooManyAttempts { retry_after_seconds: u64 },
+    #[error("unknown staff user")]
+    UnknownUser,
+    #[error("this staff user already exists")]
+    UserExists,
+    #[error("unknown card")]
+    UnknownCard,
+    #[error("this card already exists")]
+    CardExists,
+    #[error("the balance is zero or negative")]
+    NegativeBalance,
+    #[error("insufficient balance {balance}, {missing} missing")]
+    InsufficientFunds { balance: Money, missing: Money },
+    #[error("a top-up must be positive")]
+    NegativeTopUp,
+    #[error("a payment must be positive")]
+    NegativePayment,
+    #[error("unknown product")]
+    UnknownProduct,
+    #[error("unknown transaction")]
+    UnknownTransaction,
+    #[error("the transaction is already cancelled")]
+    AlreadyCancelled,
+    #[error("the transaction is already active")]
+    AlreadyActive,
+    #[error("the correction window of this transaction is over")]
+    CorrectionWindowClosed,
+    #[error("this transaction was made by another staff user")]
+    NotOwnTransaction,
+    #[error("the card cannot be used: {0}")]
+    CardNotUsable(CardState),
+    #[error("the balance {balance} would go above the card's maximum {max}")]
+    BalanceCeiling { balance: Money, max: Money },
+}
+
+impl DomainError {
+    /// The status string of the POS dialect (seed 001's spelling).
+    pub fn pos_status(&self) -> &'static str {
+        use DomainError::*;
+        match self {
+            Malformed(_) => "requete_malforme",
+            InvalidToken => "jeton_invalide",
+            InsufficientRights => "droits_insuffisants",
+            StorageUnavailable => "erreur_bdd",
+            Internal(_) => "erreur_generique",
+            InvalidCredentials => "identifiants_invalides",
+            UnknownStaffCard => "carte_inconnue",
+            TooManyAttempts { .. } => "trop_de_tentatives",
+            UnknownUser => "utilisateur_inconnu",
+            UserExists => "utilisateur_existant",
+            UnknownCard => "client_inconnu",
+            CardExists => "client_existant",
+            NegativeBalance => "solde_negatif",
+            InsufficientFunds { .. } => "solde_insuffisant",
+            NegativeTopUp => "rechargement_negatif",
+            NegativePayment => "paiement_negatif",
+            UnknownProduct => "produit_inconnu",
+            UnknownTransaction => "transaction_inconnue",
+            AlreadyCancelled => "transactions_deja_annulee",
+            AlreadyActive => "transactions_deja_active",
+            CorrectionWindowClosed => "transaction_expiree",
+            NotOwnTransaction => "transaction_autre",
+            CardNotUsable(_) => "carte_bloquee",
+            BalanceCeiling { .. } => "solde_maximum",
+        }
+    }
+
+    /// The stable `/v1` error code.
+    pub fn code(&self) -> &'static str {
+        use DomainError::*;
+        match self {
+            Malformed(_) => "VALIDATION_ERROR",
+            InvalidToken => "INVALID_TOKEN_ERROR",
+            InsufficientRights => "INSUFFICIENT_RIGHTS_ERROR",
+            StorageUnavailable => "STORAGE_UNAVAILABLE_ERROR",
+            Internal(_) => "9999",
+            InvalidCredentials => "INVALID_CREDENTIALS_ERROR",
+            UnknownStaffCard => "STAFF_CARD_NOT_FOUND_ERROR",
+            TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS_ERROR",
+            UnknownUser => "USER_NOT_FOUND_ERROR",
+            UserExists => "USER_EXISTS_ERROR",
+            UnknownCard => "CARD_NOT_FOUND_ERROR",
+            CardExists => "CARD_EXISTS_ERROR",
+            NegativeBalance => "NON_POSITIVE_BALANCE_ERROR",
+            InsufficientFunds { .. } => "INSUFFICIENT_FUNDS_ERROR",
+            NegativeTopUp => "NON_POSITIVE_TOPUP_ERROR",
+            NegativePayment => "NON_POSITIVE_PAYMENT_ERROR",
+            UnknownProduct => "PRODUCT_NOT_FOUND_ERROR",
+            UnknownTransaction => "TRANSACTION_NOT_FOUND_ERROR",
+            AlreadyCancelled => "TRANSACTION_ALREADY_CANCELLED_ERROR",
+            AlreadyActive => "TRANSACTION_ALREADY_ACTIVE_ERROR",
+            CorrectionWindowClosed => "CORRECTION_WINDOW_CLOSED_ERROR",
+            NotOwnTransaction => "NOT_OWN_TRANSACTION_ERROR",
+            CardNotUsable(_) => "CARD_NOT_USABLE_ERROR",
+            BalanceCeiling { .. } => "BALANCE_CEILING_ERROR",
+        }
+    }
+
+    /// A malformed-request error naming what is wrong.
+    pub fn malformed(what: impl Into<String>) -> DomainError {
+        DomainError::Malformed(what.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn all() -> Vec<DomainError> {
+        use DomainError::*;
+        vec![
+            Malformed("x".into()),
+            InvalidToken,
+            InsufficientRights,
+            StorageUnavailable,
+            Internal("x".into()),
+            InvalidCredentials,
+            UnknownStaffCard,
+            TooManyAttempts {
+                retry_after_seconds: 1,
+            },
+            UnknownUser,
+            UserExists,
+            UnknownCard,
+            CardExists,
+            NegativeBalance,
+            InsufficientFunds {
+                balance: Money::ZERO,
+                missing: Money::ZERO,
+            },
+            NegativeTopUp,
+            NegativePayment,
+            UnknownProduct,
+            UnknownTransaction,
+            AlreadyCancelled,
+            AlreadyActive,
+            CorrectionWindowClosed,
+            NotOwnTransaction,
+            CardNotUsable(CardState::Blocked),
+            BalanceCeiling {
+                balance: Money::ZERO,
+                max: Money::ZERO,
+            },
+        ]
+    }
+
+    #[test]
+    fn statuses_and_codes_are_one_to_one() {
+        let errors = all();
+        let statuses: HashSet<_> = errors.iter().map(|e| e.pos_status()).collect();
+        let codes: HashSet<_> = errors.iter().map(|e| e.code()).collect();
+        assert_eq!(statuses.len(), errors.len());
+        assert_eq!(codes.len(), errors.len());
+    }
+
+    #[test]
+    fn seed_spellings() {
+        assert_eq!(
+            DomainError::AlreadyCancelled.pos_status(),
+            "transactions_deja_annulee"
+        );
+        assert_eq!(
+            DomainError::AlreadyActive.pos_status(),
+            "transactions_deja_active"
+        );
+        assert_eq!(DomainError::malformed("x").pos_status(), "requete_malforme");
+        assert_eq!(DomainError::UnknownCard.code(), "CARD_NOT_FOUND_ERROR");
+    }
+}

@@ -1,0 +1,27 @@
+//! ardoise's domain: the pure rules of a cashless bar.
+//!
+//! Money is exact ([`Money`], integer cents), cards have a floor (zero or minus their overdraft
+//! limit), the ledger is append-only (cancel and redo flip a transaction's state and are
+//! recorded), and every operation checks the actor's [`Rights`]. The rules reach storage only
+//! through the traits in [`ports`]; this crate does no I/O.
+
+pub mod bar;
+pub mod card;
+pub mod error;
+pub mod ids;
+pub mod memory;
+pub mod money;
+pub mod ports;
+pub mod product;
+pub mod rights;
+pub mod transaction;
+
+pub use bar::{Bar, CardSheet, PayBy, Policy, Statistics};
+pub use card::{Card, CardState, CardStatus};
+pub use error::DomainError;
+pub use ids::{CardId, IdError, Login, MemberId, TransactionId};
+pub use money::{Money, MoneyError};
+pub use ports::{Action, Guard, Movement, Receipt};
+pub use product::Product;
+pub use rights::{Actor, Operation, Rights};
+pub use transaction::{StateChange, Transaction, TransactionKind};

@@ -1,0 +1,279 @@
+//! An in-memory ledger and catalog: the reference semantics of the ports, used by the domain's
+//! tests and property tests. Not for production (nothing is durable).
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::bar::{explain_refusal, guard_allows};
+use crate::card::{Card, CardStatus};
+use crate::error::DomainError;
+use crate::ids::{CardId, TransactionId};
+use crate::money::Money;
+use crate::ports::{Action, Catalog, Ledger, Movement, Receipt, Totals};
+use crate::product::Product;
+use crate::transaction::{StateChange, Transaction, TransactionKind};
+
+#[derive(Default)]
+struct State {
+    cards: BTreeMap<CardId, Card>,
+    transactions: Vec<Transaction>,
+    changes: Vec<StateChange>,
+    products: BTreeMap<String, Product>,
+}
+
+/// A ledger and catalog held in memory behind one lock.
+#[derive(Default)]
+pub struct MemoryLedger {
+    state: Mutex<State>,
+}
+
+impl MemoryLedger {
+    /// An empty ledger.
+    pub fn new() -> MemoryLedger {
+        MemoryLedger::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, DomainError> {
+        self.state
+            .lock()
+            .map_err(|_| DomainError::Internal("memory ledger lock poisoned".into()))
+    }
+
+    /// Every cancel and redo recorded so far.
+    pub fn changes(&self) -> Result<Vec<StateChange>, DomainError> {
+        Ok(self.lock()?.changes.clone())
+    }
+}
+
+fn add(balance: Money, delta: Money) -> Result<Money, DomainError> {
+    balance
+        .checked_add(delta)
+        .ok_or_else(|| DomainError::malformed("the balance would overflow"))
+}
+
+impl State {
+    fn next_id(&self) -> TransactionId {
+        TransactionId(self.transactions.len() as i64 + 1)
+    }
+
+    fn apply(&mut self, m: Movement) -> Result<Receipt, DomainError> {
+        let next_id = self.next_id();
+        let push = |state: &mut State, kind, amount, quantity, product| {
+            state.transactions.push(Transaction {
+                id: next_id,
+                kind,
+                card: m.card.clone(),
+                amount,
+                quantity,
+                product,
+                valid: true,
+                author: m.author.clone(),
+                created_at: m.at,
+            });
+        };
+        match m.action.clone() {
+            Action::Open {
+                opening,
+                overdraft_limit,
+            } => {
+                if self.cards.contains_key(&m.card) {
+                    return Err(DomainError::CardExists);
+                }
+                self.cards.insert(
+                    m.card.clone(),
+                    Card {
+                        id: m.card.clone(),
+                        balance: opening,
+                        overdraft_limit,
+                        max_balance: None,
+                        status: CardStatus::Active,
+                        valid_until: None,
+                        member: None,
+                        created_at: m.at,
+                    },
+                );
+                push(self, TransactionKind::Creation, opening, 0, None);
+                Ok(receipt(next_id, &m.card, Money::ZERO, opening, opening))
+            }
+            Action::Post {
+                kind,
+                amount,
+                quantity,
+                product,
+                guard,
+            } => {
+                let card = self
+                    .cards
+                    .get_mut(&m.card)
+                    .ok_or(DomainError::UnknownCard)?;
+                let delta = kind.signed(amount);
+                if !guard_allows(card, delta, &guard, m.at) {
+                    return Err(explain_refusal(card, delta, &guard, m.at));
+                }
+                let before = card.balance;
+                card.balance = add(before, delta)?;
+                let after = card.balance;
+                push(self, kind, amount, quantity, product);
+                Ok(receipt(next_id, &m.card, before, after, amount))
+            }
+            Action::Drain => {
+                let card = self
+                    .cards
+                    .get_mut(&m.card)
+                    .ok_or(DomainError::UnknownCard)?;
+                let before = card.balance;
+                if !before.is_positive() {
+                    return Err(DomainError::NegativeBalance);
+                }
+                card.balance = Money::ZERO;
+                push(self, TransactionKind::Drain, before, 0, None);
+                Ok(receipt(next_id, &m.card, before, Money::ZERO, before))
+            }
+            Action::Flip {
+                transaction,
+                valid_after,
+                delta,
+                guard,
+            } => {
+                let index = self
+                    .transactions
+                    .iter()
+                    .position(|t| t.id == transaction && t.card == m.card)
+                    .ok_or(DomainError::UnknownTransaction)?;
+                if self.transactions[index].valid == valid_after {
+                    return Err(if valid_after {
+                        DomainError::AlreadyActive
+                    } else {
+                        DomainError::AlreadyCancelled
+                    });
+                }
+                let card = self
+                    .cards
+                    .get_mut(&m.card)
+                    .ok_or(DomainError::UnknownCard)?;
+                if !guard_allows(card, delta, &guard, m.at) {
+                    return Err(explain_refusal(card, delta, &guard, m.at));
+                }
+                let before = card.balance;
+                card.balance = add(before, delta)?;
+                let after = card.balance;
+                self.transactions[index].valid = valid_after;
+                self.changes.push(StateChange {
+                    transaction,
+                    valid_after,
+                    by: m.author.clone(),
+                    at: m.at,
+                });
+                let amount = self.transactions[index].amount;
+                Ok(receipt(transaction, &m.card, before, after, amount))
+            }
+            Action::SetOverdraft { limit } => {
+                let card = self
+                    .cards
+                    .get_mut(&m.card)
+                    .ok_or(DomainError::UnknownCard)?;
+                card.overdraft_limit = limit;
+                let balance = card.balance;
+                Ok(receipt(TransactionId(0), &m.card, balance, balance, limit))
+            }
+        }
+    }
+}
+
+fn receipt(
+    transaction: TransactionId,
+    card: &CardId,
+    balance_before: Money,
+    balance_after: Money,
+    amount: Money,
+) -> Receipt {
+    Receipt {
+        transaction,
+        card: card.clone(),
+        balance_before,
+        balance_after,
+        amount,
+    }
+}
+
+#[async_trait]
+impl Ledger for MemoryLedger {
+    async fn card(&self, id: &CardId) -> Result<Option<Card>, DomainError> {
+        Ok(self.lock()?.cards.get(id).cloned())
+    }
+
+    async fn cards(&self) -> Result<Vec<Card>, DomainError> {
+        Ok(self.lock()?.cards.values().cloned().collect())
+    }
+
+    async fn transaction(&self, id: TransactionId) -> Result<Option<Transaction>, DomainError> {
+        Ok(self
+            .lock()?
+            .transactions
+            .iter()
+            .find(|t| t.id == id)
+            .cloned())
+    }
+
+    async fn card_transactions(&self, card: &CardId) -> Result<Vec<Transaction>, DomainError> {
+        Ok(self
+            .lock()?
+            .transactions
+            .iter()
+            .filter(|t| &t.card == card)
+            .cloned()
+            .collect())
+    }
+
+    async fn transactions(
+        &self,
+        after: Option<TransactionId>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Transaction>, DomainError> {
+        let state = self.lock()?;
+        let after = after.unwrap_or(TransactionId(0));
+        let iter = state.transactions.iter().filter(|t| t.id > after).cloned();
+        Ok(match limit {
+            Some(n) => iter.take(n as usize).collect(),
+            None => iter.collect(),
+        })
+    }
+
+    async fn totals(&self) -> Result<Totals, DomainError> {
+        let state = self.lock()?;
+        let balances = || state.cards.values().map(|c| c.balance);
+        Ok(Totals {
+            positive_balances: balances().filter(|b| b.cents() > 0).sum(),
+            negative_balances: balances().filter(|b| b.cents() < 0).sum(),
+            cards: state.cards.len() as i64,
+            consumed_quantity: state
+                .transactions
+                .iter()
+                .filter(|t| t.valid && t.kind == TransactionKind::Payment)
+                .map(|t| i64::from(t.quantity))
+                .sum(),
+        })
+    }
+
+    async fn apply(&self, movement: Movement) -> Result<Receipt, DomainError> {
+        self.lock()?.apply(movement)
+    }
+}
+
+#[async_trait]
+impl Catalog for MemoryLedger {
+    async fn product(&self, name: &str) -> Result<Option<Product>, DomainError> {
+        Ok(self.lock()?.products.get(name).cloned())
+    }
+
+    async fn products(&self) -> Result<Vec<Product>, DomainError> {
+        Ok(self.lock()?.products.values().cloned().collect())
+    }
+
+    async fn set_product(&self, product: Product) -> Result<(), DomainError> {
+        self.lock()?.products.insert(product.name.clone(), product);
+        Ok(())
+    }
+}

@@ -1,0 +1,217 @@
+//! Ports: what the rules need from the outside world, as traits the adapters implement.
+//!
+//! Money moves only through [`Ledger::apply`]: the rules turn a request into a [`Movement`]
+//! (a value), and the store applies it atomically with its [`Guard`], reporting the outcome of
+//! that movement alone. Several movements may share one database transaction (group commit)
+//! without changing any rule.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::card::Card;
+use crate::error::DomainError;
+use crate::ids::{CardId, Login, TransactionId};
+use crate::money::Money;
+use crate::product::Product;
+use crate::rights::Rights;
+use crate::transaction::{Transaction, TransactionKind};
+
+/// Conditions the store checks in the same atomic step that changes a balance (in the
+/// `UPDATE`'s `WHERE` clause or under a row lock), never by reading first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Guard {
+    /// The new balance must stay at or above the card's floor (`-overdraft_limit`).
+    pub floor: bool,
+    /// The new balance must stay at or below the card's `max_balance`, when it has one.
+    pub ceiling: bool,
+    /// The card must be `active` and its `valid_until`, if any, later than the movement's time.
+    pub usable: bool,
+}
+
+/// What a movement does to its card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Create the card with its opening balance, recorded as a creation transaction.
+    /// Refused with `CardExists` if the card exists.
+    Open {
+        opening: Money,
+        overdraft_limit: Money,
+    },
+    /// Add `kind.signed(amount)` to the balance under `guard` and append the transaction.
+    Post {
+        kind: TransactionKind,
+        amount: Money,
+        quantity: u32,
+        product: Option<String>,
+        guard: Guard,
+    },
+    /// Hand back the whole balance: set it to zero and append a drain of the old balance.
+    /// Refused with `NegativeBalance` if the balance is zero or negative.
+    Drain,
+    /// Cancel (`valid_after: false`) or redo (`true`) a transaction of this card: flip its
+    /// state only if it is in the other state, add `delta` to the balance under `guard`, and
+    /// record who and when. Refused with `AlreadyCancelled`/`AlreadyActive` if another request
+    /// flipped it first.
+    Flip {
+        transaction: TransactionId,
+        valid_after: bool,
+        delta: Money,
+        guard: Guard,
+    },
+    /// Set the card's overdraft limit (no money moves).
+    SetOverdraft { limit: Money },
+}
+
+/// A request to change one card, decided by the rules and applied by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movement {
+    pub card: CardId,
+    /// The staff login (or partner name) on whose behalf it is done.
+    pub author: String,
+    pub at: DateTime<Utc>,
+    pub action: Action,
+}
+
+/// The outcome of an applied movement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The new transaction, or the flipped one for a cancel or redo; 0 for `SetOverdraft`.
+    pub transaction: TransactionId,
+    pub card: CardId,
+    pub balance_before: Money,
+    pub balance_after: Money,
+    /// The amount recorded on the transaction (the old balance for a drain).
+    pub amount: Money,
+}
+
+/// Raw figures for the statistics, summed by the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Sum of the balances above zero.
+    pub positive_balances: Money,
+    /// Sum of the balances below zero (zero or negative).
+    pub negative_balances: Money,
+    pub cards: i64,
+    /// Sum of the quantities of valid payments.
+    pub consumed_quantity: i64,
+}
+
+/// The cards and their append-only ledger.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// One card.
+    async fn card(&self, id: &CardId) -> Result<Option<Card>, DomainError>;
+    /// Every card, by id.
+    async fn cards(&self) -> Result<Vec<Card>, DomainError>;
+    /// One transaction.
+    async fn transaction(&self, id: TransactionId) -> Result<Option<Transaction>, DomainError>;
+    /// A card's transactions, oldest first.
+    async fn card_transactions(&self, card: &CardId) -> Result<Vec<Transaction>, DomainError>;
+    /// All transactions with an id above `after`, oldest first, at most `limit`.
+    async fn transactions(
+        &self,
+        after: Option<TransactionId>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Transaction>, DomainError>;
+    /// Figures for the statistics.
+    async fn totals(&self) -> Result<Totals, DomainError>;
+    /// Applies one movement atomically and durably, or refuses it and changes nothing.
+    async fn apply(&self, movement: Movement) -> Result<Receipt, DomainError>;
+}
+
+/// The products the bar sells.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// One product by name.
+    async fn product(&self, name: &str) -> Result<Option<Product>, DomainError>;
+    /// Every product, by name.
+    async fn products(&self) -> Result<Vec<Product>, DomainError>;
+    /// Creates the product or replaces the one with the same name.
+    async fn set_product(&self, product: Product) -> Result<(), DomainError>;
+}
+
+/// A staff account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffUser {
+    pub login: Login,
+    pub rights: Rights,
+    /// The staff card that logs this user in, if any.
+    pub card: Option<CardId>,
+    /// The argon2id PHC string; never the password.
+    pub password_hash: String,
+    /// False once deleted: kept for the history, refused at login.
+    pub active: bool,
+}
+
+/// The staff accounts.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait StaffDirectory: Send + Sync {
+    /// One user, active or not.
+    async fn user(&self, login: &Login) -> Result<Option<StaffUser>, DomainError>;
+    /// The active user holding this staff card.
+    async fn user_by_card(&self, card: &CardId) -> Result<Option<StaffUser>, DomainError>;
+    /// Every active user, by login.
+    async fn users(&self) -> Result<Vec<StaffUser>, DomainError>;
+    /// Whether any user exists at all (first start).
+    async fn any_user(&self) -> Result<bool, DomainError>;
+    /// Adds a user: `UserExists` if the login is taken, `Malformed` if the card is another
+    /// active user's.
+    async fn add_user(&self, user: StaffUser) -> Result<(), DomainError>;
+    /// Replaces a user's password hash: `UnknownUser` if no such active user.
+    async fn set_password_hash(&self, login: &Login, hash: String) -> Result<(), DomainError>;
+    /// Sets or clears a user's staff card: `Malformed` if the card is another active user's.
+    async fn set_card(&self, login: &Login, card: Option<CardId>) -> Result<(), DomainError>;
+    /// Changes a user's rights.
+    async fn set_rights(&self, login: &Login, rights: Rights) -> Result<(), DomainError>;
+    /// Disables a user (history kept) and ends their sessions.
+    async fn disable(&self, login: &Login) -> Result<(), DomainError>;
+}
+
+/// A staff session, known by the hash of its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Hex SHA-256 of the token; the token itself is never stored.
+    pub token_hash: String,
+    pub login: Login,
+    pub created_at: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+/// Staff sessions.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create(&self, session: Session) -> Result<(), DomainError>;
+    async fn find(&self, token_hash: &str) -> Result<Option<Session>, DomainError>;
+    /// Records use at `at` (sliding expiry).
+    async fn touch(&self, token_hash: &str, at: DateTime<Utc>) -> Result<(), DomainError>;
+    async fn delete(&self, token_hash: &str) -> Result<(), DomainError>;
+    /// Removes sessions last seen before `before`.
+    async fn purge(&self, before: DateTime<Utc>) -> Result<u64, DomainError>;
+}
+
+/// The time, injectable for tests.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Random secrets (session tokens, client secrets) from a CSPRNG.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait TokenSource: Send + Sync {
+    /// `len` characters of `[0-9A-Za-z]`.
+    fn alphanumeric(&self, len: usize) -> String;
+}

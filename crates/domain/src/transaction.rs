@@ -1,0 +1,125 @@
+//! The append-only ledger: transactions, their kinds, and cancel/redo state changes.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{CardId, TransactionId};
+use crate::money::Money;
+
+/// What a transaction did. The numbers are the POS wire codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransactionKind {
+    /// 1: the card's opening balance.
+    Creation,
+    /// 2: money put on the card.
+    TopUp,
+    /// 3: money spent at the bar.
+    Payment,
+    /// 4: the balance handed back in cash, leaving the card at zero.
+    Drain,
+}
+
+impl TransactionKind {
+    /// The POS wire code.
+    pub fn code(self) -> i16 {
+        match self {
+            TransactionKind::Creation => 1,
+            TransactionKind::TopUp => 2,
+            TransactionKind::Payment => 3,
+            TransactionKind::Drain => 4,
+        }
+    }
+
+    /// The kind from its code.
+    pub fn from_code(code: i64) -> Option<TransactionKind> {
+        match code {
+            1 => Some(TransactionKind::Creation),
+            2 => Some(TransactionKind::TopUp),
+            3 => Some(TransactionKind::Payment),
+            4 => Some(TransactionKind::Drain),
+            _ => None,
+        }
+    }
+
+    /// A stable English name, for exports and `/v1`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransactionKind::Creation => "creation",
+            TransactionKind::TopUp => "topup",
+            TransactionKind::Payment => "payment",
+            TransactionKind::Drain => "drain",
+        }
+    }
+
+    /// The effect on the balance of a transaction of this kind recording `amount`:
+    /// credits add, debits subtract.
+    pub fn signed(self, amount: Money) -> Money {
+        match self {
+            TransactionKind::Creation | TransactionKind::TopUp => amount,
+            TransactionKind::Payment | TransactionKind::Drain => amount.negated(),
+        }
+    }
+}
+
+/// One line of the ledger. `amount` is as the clients show it: positive for top-ups, payments
+/// and drains; the opening balance (possibly negative with overdraft) for a creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    pub id: TransactionId,
+    pub kind: TransactionKind,
+    pub card: CardId,
+    pub amount: Money,
+    /// The quantity of a payment by quantity; 0 otherwise.
+    pub quantity: u32,
+    pub product: Option<String>,
+    pub valid: bool,
+    /// The staff login (or partner name) that made it.
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Transaction {
+    /// What this transaction adds to its card's balance while valid.
+    pub fn signed_amount(&self) -> Money {
+        self.kind.signed(self.amount)
+    }
+}
+
+/// A cancel or a redo, kept forever beside the transaction it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    pub transaction: TransactionId,
+    /// `false` for a cancel, `true` for a redo.
+    pub valid_after: bool,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        use TransactionKind::*;
+        for k in [Creation, TopUp, Payment, Drain] {
+            assert_eq!(TransactionKind::from_code(i64::from(k.code())), Some(k));
+        }
+        assert_eq!(TransactionKind::from_code(0), None);
+        assert_eq!(TransactionKind::from_code(9), None);
+        assert_eq!(Payment.name(), "payment");
+    }
+
+    #[test]
+    fn credits_add_debits_subtract() {
+        let m = Money::from_cents(180);
+        assert_eq!(TransactionKind::Creation.signed(m), m);
+        assert_eq!(TransactionKind::TopUp.signed(m), m);
+        assert_eq!(TransactionKind::Payment.signed(m), m.negated());
+        assert_eq!(TransactionKind::Drain.signed(m), m.negated());
+        // A negative opening balance (overdraft) stays negative.
+        assert_eq!(
+            TransactionKind::Creation.signed(Money::from_cents(-500)),
+            Money::from_cents(-500)
+        );
+    }
+}
