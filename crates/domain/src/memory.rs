@@ -41,6 +41,14 @@ impl MemoryLedger {
             .map_err(|_| DomainError::Internal("memory ledger lock poisoned".into()))
     }
 
+    /// Changes a card's settings directly (status, limits, validity), as an admin tool would.
+    pub fn edit_card(&self, id: &CardId, edit: impl FnOnce(&mut Card)) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        let card = state.cards.get_mut(id).ok_or(DomainError::UnknownCard)?;
+        edit(card);
+        Ok(())
+    }
+
     /// Every cancel and redo recorded so far.
     pub fn changes(&self) -> Result<Vec<StateChange>, DomainError> {
         Ok(self.lock()?.changes.clone())
