@@ -60,6 +60,11 @@ impl Login {
         }
     }
 
+    /// A login known to be valid at compile time (internal names such as `ardoise`).
+    pub(crate) fn known(text: &'static str) -> Login {
+        Login(text.to_owned())
+    }
+
     /// The login text.
     pub fn as_str(&self) -> &str {
         &self.0

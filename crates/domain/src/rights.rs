@@ -85,6 +85,15 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The operator at the server's command line (`ardoise user add`…), who holds every right
+    /// and appears as `ardoise` in the history.
+    pub fn operator() -> Actor {
+        Actor {
+            login: Login::known("ardoise"),
+            rights: Rights::President,
+        }
+    }
+
     /// Whether the actor may perform the operation.
     pub fn may(&self, operation: Operation) -> bool {
         self.rights >= operation.required_rights()
