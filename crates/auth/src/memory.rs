@@ -1,0 +1,213 @@
+//! In-memory staff accounts, sessions and a settable clock: the reference semantics of the
+//! staff ports, for tests (here, in the HTTP crate and in the app). Not for production.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use ardoise_domain::ports::{Clock, Session, SessionStore, StaffDirectory, StaffUser};
+use ardoise_domain::{CardId, DomainError, Login, Rights};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+#[derive(Default)]
+struct State {
+    users: BTreeMap<Login, StaffUser>,
+    sessions: BTreeMap<String, Session>,
+}
+
+/// Staff accounts and their sessions behind one lock (so disabling a user ends their sessions,
+/// as the port requires).
+#[derive(Default)]
+pub struct MemoryStaffStore {
+    state: Mutex<State>,
+    lookups: AtomicU64,
+}
+
+impl MemoryStaffStore {
+    /// An empty store.
+    pub fn new() -> MemoryStaffStore {
+        MemoryStaffStore::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, DomainError> {
+        self.state
+            .lock()
+            .map_err(|_| DomainError::Internal("memory staff store lock poisoned".into()))
+    }
+
+    /// How many user lookups (`user`, `user_by_card`) were made so far.
+    pub fn lookups(&self) -> u64 {
+        self.lookups.load(Ordering::Relaxed)
+    }
+
+    /// The number of sessions stored (expired ones included until purged).
+    pub fn session_count(&self) -> usize {
+        self.lock().map(|s| s.sessions.len()).unwrap_or(0)
+    }
+
+    /// Every stored session.
+    pub fn sessions(&self) -> Vec<Session> {
+        self.lock()
+            .map(|s| s.sessions.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+fn card_taken(state: &State, card: &CardId, by_other_than: &Login) -> bool {
+    state
+        .users
+        .values()
+        .any(|u| u.active && u.card.as_ref() == Some(card) && &u.login != by_other_than)
+}
+
+fn active_user<'a>(state: &'a mut State, login: &Login) -> Result<&'a mut StaffUser, DomainError> {
+    match state.users.get_mut(login) {
+        Some(user) if user.active => Ok(user),
+        _ => Err(DomainError::UnknownUser),
+    }
+}
+
+#[async_trait]
+impl StaffDirectory for MemoryStaffStore {
+    async fn user(&self, login: &Login) -> Result<Option<StaffUser>, DomainError> {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        Ok(self.lock()?.users.get(login).cloned())
+    }
+
+    async fn user_by_card(&self, card: &CardId) -> Result<Option<StaffUser>, DomainError> {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        Ok(self
+            .lock()?
+            .users
+            .values()
+            .find(|u| u.active && u.card.as_ref() == Some(card))
+            .cloned())
+    }
+
+    async fn users(&self) -> Result<Vec<StaffUser>, DomainError> {
+        Ok(self
+            .lock()?
+            .users
+            .values()
+            .filter(|u| u.active)
+            .cloned()
+            .collect())
+    }
+
+    async fn any_user(&self) -> Result<bool, DomainError> {
+        Ok(!self.lock()?.users.is_empty())
+    }
+
+    async fn add_user(&self, user: StaffUser) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        if state.users.contains_key(&user.login) {
+            return Err(DomainError::UserExists);
+        }
+        if let Some(card) = &user.card {
+            if card_taken(&state, card, &user.login) {
+                return Err(DomainError::malformed("this staff card is already used"));
+            }
+        }
+        state.users.insert(user.login.clone(), user);
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, login: &Login, hash: String) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        active_user(&mut state, login)?.password_hash = hash;
+        Ok(())
+    }
+
+    async fn set_card(&self, login: &Login, card: Option<CardId>) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        active_user(&mut state, login)?;
+        if let Some(card) = &card {
+            if card_taken(&state, card, login) {
+                return Err(DomainError::malformed("this staff card is already used"));
+            }
+        }
+        active_user(&mut state, login)?.card = card;
+        Ok(())
+    }
+
+    async fn set_rights(&self, login: &Login, rights: Rights) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        active_user(&mut state, login)?.rights = rights;
+        Ok(())
+    }
+
+    async fn disable(&self, login: &Login) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        active_user(&mut state, login)?.active = false;
+        state.sessions.retain(|_, s| &s.login != login);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStaffStore {
+    async fn create(&self, session: Session) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        if state.sessions.contains_key(&session.token_hash) {
+            return Err(DomainError::Internal("duplicate session token".into()));
+        }
+        state.sessions.insert(session.token_hash.clone(), session);
+        Ok(())
+    }
+
+    async fn find(&self, token_hash: &str) -> Result<Option<Session>, DomainError> {
+        Ok(self.lock()?.sessions.get(token_hash).cloned())
+    }
+
+    async fn touch(&self, token_hash: &str, at: DateTime<Utc>) -> Result<(), DomainError> {
+        if let Some(s) = self.lock()?.sessions.get_mut(token_hash) {
+            s.last_seen = at;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, token_hash: &str) -> Result<(), DomainError> {
+        self.lock()?.sessions.remove(token_hash);
+        Ok(())
+    }
+
+    async fn purge(&self, before: DateTime<Utc>) -> Result<u64, DomainError> {
+        let mut state = self.lock()?;
+        let count = state.sessions.len();
+        state.sessions.retain(|_, s| s.last_seen >= before);
+        Ok((count - state.sessions.len()) as u64)
+    }
+}
+
+/// A clock that stands still until told to move.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<DateTime<Utc>>,
+}
+
+impl ManualClock {
+    /// A clock showing `now`.
+    pub fn new(now: DateTime<Utc>) -> ManualClock {
+        ManualClock {
+            now: Mutex::new(now),
+        }
+    }
+
+    /// Moves the clock forward (or back, with a negative duration).
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now += by;
+    }
+
+    /// Sets the time.
+    pub fn set(&self, to: DateTime<Utc>) {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,124 @@
+//! Password hashing: argon2id (`Argon2::default()`), a random salt per hash, PHC strings.
+//!
+//! Hashing and verifying cost tens of milliseconds of CPU on purpose: async code must call the
+//! `*_async` forms, which run on tokio's blocking pool, never on an actix worker.
+
+use std::sync::OnceLock;
+
+use ardoise_domain::DomainError;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::rngs::OsRng;
+
+/// The longest password accepted when one is set (argon2 takes any length; this only bounds
+/// the work a request can ask for).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Hashes a password into an argon2id PHC string with a fresh random salt.
+/// An empty password, or one longer than [`MAX_PASSWORD_BYTES`], is `Malformed`.
+pub fn hash_password(password: &str) -> Result<String, DomainError> {
+    if password.is_empty() {
+        return Err(DomainError::malformed("the password is empty"));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(DomainError::malformed(format!(
+            "the password is longer than {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| DomainError::Internal(format!("argon2 hashing failed: {e}")))
+}
+
+/// Whether `password` matches the PHC string `hash` (constant-time comparison of the digests).
+/// A hash that does not parse never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash of a random password with the same parameters as real hashes: verifying against it
+/// costs what verifying a real user's hash costs, so an unknown login answers as slowly as a
+/// wrong password.
+pub(crate) fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let password = crate::tokens::random_alphanumeric(32);
+        hash_password(&password).unwrap_or_default()
+    })
+}
+
+/// [`hash_password`] on tokio's blocking pool.
+pub async fn hash_password_async(password: String) -> Result<String, DomainError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| DomainError::Internal(format!("password hashing task failed: {e}")))?
+}
+
+/// [`verify_password`] on tokio's blocking pool. A failed task counts as a mismatch.
+pub async fn verify_password_async(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_salted_argon2id_phc_strings_that_verify() {
+        let a = hash_password("correct horse").unwrap();
+        let b = hash_password("correct horse").unwrap();
+        assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
+        assert_ne!(a, b, "a fresh salt each time");
+        assert!(!a.contains("correct horse"));
+        assert!(verify_password("correct horse", &a));
+        assert!(verify_password("correct horse", &b));
+        assert!(!verify_password("correct hors", &a));
+        assert!(!verify_password("", &a));
+    }
+
+    #[test]
+    fn refuses_empty_and_oversized_passwords() {
+        assert!(matches!(hash_password(""), Err(DomainError::Malformed(_))));
+        let long = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        assert!(matches!(
+            hash_password(&long),
+            Err(DomainError::Malformed(_))
+        ));
+        assert!(hash_password(&"x".repeat(MAX_PASSWORD_BYTES)).is_ok());
+    }
+
+    #[test]
+    fn garbage_hashes_never_match() {
+        assert!(!verify_password("x", ""));
+        assert!(!verify_password("x", "not a phc string"));
+        assert!(!verify_password(
+            "x",
+            "$argon2id$v=19$m=19456,t=2,p=1$AAAA$BBBB"
+        ));
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_real_hash_of_an_unknown_password() {
+        let dummy = dummy_hash();
+        assert!(dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!verify_password("", dummy));
+        assert!(!verify_password("admin", dummy));
+    }
+
+    #[tokio::test]
+    async fn async_forms_agree_with_the_sync_ones() {
+        let hash = hash_password_async("s3cret".to_owned()).await.unwrap();
+        assert!(verify_password_async("s3cret".to_owned(), hash.clone()).await);
+        assert!(!verify_password_async("S3cret".to_owned(), hash).await);
+        assert!(hash_password_async(String::new()).await.is_err());
+    }
+}

@@ -1,0 +1,436 @@
+//! Staff sessions and accounts: logins, sliding-expiry sessions, and the account use cases of
+//! the POS dialect (`utilisateur/...`), each checking rights through [`Actor`].
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ardoise_domain::ports::{Clock, Session, SessionStore, StaffDirectory, StaffUser, TokenSource};
+use ardoise_domain::{Actor, CardId, DomainError, Login, Operation, Rights};
+use chrono::Duration;
+
+use crate::password::{dummy_hash, hash_password_async, verify_password_async};
+use crate::throttle::LoginThrottle;
+use crate::tokens::{constant_time_eq, is_session_token, token_hash, SESSION_TOKEN_LEN};
+
+/// Settings of staff logins and sessions (`sessions.*` in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffSettings {
+    /// A session ends after this long without use (sliding expiry). Default 300 s.
+    pub idle: Duration,
+    /// Whether staff may log in with their staff card alone. Default true.
+    pub card_login: bool,
+    /// Failed logins per source address and minute before further attempts are refused;
+    /// 0 switches throttling off. Default 10.
+    pub failures_per_minute: u32,
+}
+
+impl Default for StaffSettings {
+    fn default() -> StaffSettings {
+        StaffSettings {
+            idle: Duration::seconds(300),
+            card_login: true,
+            failures_per_minute: 10,
+        }
+    }
+}
+
+/// What a successful login hands back. The token is shown once and stored only as its hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionGrant {
+    /// 30 characters of `[0-9A-Za-z]`.
+    pub token: String,
+    pub login: Login,
+    pub rights: Rights,
+}
+
+impl fmt::Debug for SessionGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionGrant")
+            .field("token", &"<redacted>")
+            .field("login", &self.login)
+            .field("rights", &self.rights)
+            .finish()
+    }
+}
+
+/// A staff account as shown to staff: never its password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffProfile {
+    pub login: Login,
+    pub rights: Rights,
+    pub card: Option<CardId>,
+}
+
+impl From<StaffUser> for StaffProfile {
+    fn from(u: StaffUser) -> StaffProfile {
+        StaffProfile {
+            login: u.login,
+            rights: u.rights,
+            card: u.card,
+        }
+    }
+}
+
+/// The staff service: logins, sessions and staff accounts. Cheap to clone.
+#[derive(Clone)]
+pub struct Staff {
+    directory: Arc<dyn StaffDirectory>,
+    sessions: Arc<dyn SessionStore>,
+    clock: Arc<dyn Clock>,
+    tokens: Arc<dyn TokenSource>,
+    settings: StaffSettings,
+    throttle: Arc<LoginThrottle>,
+}
+
+/// How long a first administrator's generated password is.
+const FIRST_ADMIN_PASSWORD_LEN: usize = 24;
+
+impl Staff {
+    /// Wires the service to its ports.
+    pub fn new(
+        directory: Arc<dyn StaffDirectory>,
+        sessions: Arc<dyn SessionStore>,
+        clock: Arc<dyn Clock>,
+        tokens: Arc<dyn TokenSource>,
+        settings: StaffSettings,
+    ) -> Staff {
+        let throttle = Arc::new(LoginThrottle::new(settings.failures_per_minute));
+        Staff {
+            directory,
+            sessions,
+            clock,
+            tokens,
+            settings,
+            throttle,
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &StaffSettings {
+        &self.settings
+    }
+
+    /// Logs in with a login and a password. A wrong password, an unknown login and a disabled
+    /// account all answer `InvalidCredentials` after the same argon2 work.
+    pub async fn login_password(
+        &self,
+        login: &str,
+        password: &str,
+        source: IpAddr,
+    ) -> Result<SessionGrant, DomainError> {
+        self.throttle(source)?;
+        let outcome = self.check_password(login, password).await;
+        self.settle(source, outcome).await
+    }
+
+    fn throttle(&self, source: IpAddr) -> Result<(), DomainError> {
+        self.throttle
+            .begin(source, self.clock.now())
+            .inspect_err(|_| tracing::warn!(%source, "login refused: too many failed attempts"))
+    }
+
+    async fn check_password(&self, login: &str, password: &str) -> Result<StaffUser, DomainError> {
+        let user = match Login::parse(login) {
+            Ok(login) => self.directory.user(&login).await?,
+            Err(_) => None,
+        };
+        let hash = match &user {
+            Some(u) => u.password_hash.clone(),
+            None => dummy_hash().to_owned(),
+        };
+        let matches = verify_password_async(password.to_owned(), hash).await;
+        match user {
+            Some(u) if matches && u.active => Ok(u),
+            _ => Err(DomainError::InvalidCredentials),
+        }
+    }
+
+    /// Logs in with a staff card alone. When card login is switched off in the configuration
+    /// this answers `InvalidCredentials` (`identifiants_invalides`), as for any refused login;
+    /// an unknown card (or a disabled user's) answers `UnknownStaffCard`.
+    pub async fn login_card(
+        &self,
+        card: &CardId,
+        source: IpAddr,
+    ) -> Result<SessionGrant, DomainError> {
+        if !self.settings.card_login {
+            return Err(DomainError::InvalidCredentials);
+        }
+        self.throttle(source)?;
+        let outcome = match self.directory.user_by_card(card).await {
+            Ok(Some(user)) if user.active => Ok(user),
+            Ok(_) => Err(DomainError::UnknownStaffCard),
+            Err(e) => Err(e),
+        };
+        self.settle(source, outcome).await
+    }
+
+    /// Counts a refused login against its address (other errors, such as an unavailable
+    /// database, are not the caller's failure), or opens the session.
+    async fn settle(
+        &self,
+        source: IpAddr,
+        outcome: Result<StaffUser, DomainError>,
+    ) -> Result<SessionGrant, DomainError> {
+        match outcome {
+            Ok(user) => {
+                self.throttle.succeeded(source);
+                self.open_session(user).await
+            }
+            Err(e @ (DomainError::InvalidCredentials | DomainError::UnknownStaffCard)) => Err(e),
+            Err(e) => {
+                self.throttle.succeeded(source);
+                Err(e)
+            }
+        }
+    }
+
+    async fn open_session(&self, user: StaffUser) -> Result<SessionGrant, DomainError> {
+        let token = self.tokens.alphanumeric(SESSION_TOKEN_LEN);
+        if !is_session_token(&token) {
+            return Err(DomainError::Internal(
+                "the token source returned a malformed token".into(),
+            ));
+        }
+        let now = self.clock.now();
+        self.sessions
+            .create(Session {
+                token_hash: token_hash(&token),
+                login: user.login.clone(),
+                created_at: now,
+                last_seen: now,
+            })
+            .await?;
+        Ok(SessionGrant {
+            token,
+            login: user.login,
+            rights: user.rights,
+        })
+    }
+
+    /// How stale `last_seen` may get before a request writes it again: the sliding expiry does
+    /// not need a database write on every request.
+    fn touch_after(&self) -> Duration {
+        std::cmp::min(Duration::seconds(5), self.settings.idle / 10)
+    }
+
+    /// Who holds this session token, with their current rights. Missing, malformed, unknown or
+    /// expired tokens, and tokens of disabled or deleted users, answer `InvalidToken`.
+    pub async fn authenticate(&self, token: &str) -> Result<Actor, DomainError> {
+        if !is_session_token(token) {
+            return Err(DomainError::InvalidToken);
+        }
+        let hash = token_hash(token);
+        let session = self
+            .sessions
+            .find(&hash)
+            .await?
+            .ok_or(DomainError::InvalidToken)?;
+        if !constant_time_eq(&session.token_hash, &hash) {
+            return Err(DomainError::InvalidToken);
+        }
+        let now = self.clock.now();
+        if now - session.last_seen > self.settings.idle {
+            self.sessions.delete(&hash).await?;
+            return Err(DomainError::InvalidToken);
+        }
+        let user = match self.directory.user(&session.login).await? {
+            Some(user) if user.active => user,
+            _ => {
+                self.sessions.delete(&hash).await?;
+                return Err(DomainError::InvalidToken);
+            }
+        };
+        if now - session.last_seen >= self.touch_after() {
+            self.sessions.touch(&hash, now).await?;
+        }
+        Ok(Actor {
+            login: user.login,
+            rights: user.rights,
+        })
+    }
+
+    /// Ends the session of this token; `InvalidToken` if there is none (or it had expired).
+    pub async fn logout(&self, token: &str) -> Result<(), DomainError> {
+        self.authenticate(token).await?;
+        self.sessions.delete(&token_hash(token)).await
+    }
+
+    /// Deletes the sessions idle for longer than the setting; returns how many.
+    pub async fn purge_expired(&self) -> Result<u64, DomainError> {
+        self.sessions
+            .purge(self.clock.now() - self.settings.idle)
+            .await
+    }
+
+    /// The active user `login`, or `UnknownUser`.
+    async fn active_user(&self, login: &Login) -> Result<StaffUser, DomainError> {
+        match self.directory.user(login).await? {
+            Some(user) if user.active => Ok(user),
+            _ => Err(DomainError::UnknownUser),
+        }
+    }
+
+    /// Creates a staff account (rights 3).
+    pub async fn add_user(
+        &self,
+        actor: &Actor,
+        login: &Login,
+        password: &str,
+        card: Option<CardId>,
+        rights: Rights,
+    ) -> Result<(), DomainError> {
+        actor.check(Operation::ManageStaff)?;
+        if self.directory.user(login).await?.is_some() {
+            return Err(DomainError::UserExists);
+        }
+        let password_hash = hash_password_async(password.to_owned()).await?;
+        self.directory
+            .add_user(StaffUser {
+                login: login.clone(),
+                rights,
+                card,
+                password_hash,
+                active: true,
+            })
+            .await
+    }
+
+    /// Changes a password: one's own, or anyone's with rights 3.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        login: &Login,
+        password: &str,
+    ) -> Result<(), DomainError> {
+        actor.check_account(login)?;
+        self.active_user(login).await?;
+        let hash = hash_password_async(password.to_owned()).await?;
+        self.directory.set_password_hash(login, hash).await
+    }
+
+    /// Sets or clears a staff card: one's own, or anyone's with rights 3. A card held by
+    /// another active user is `Malformed`.
+    pub async fn set_card(
+        &self,
+        actor: &Actor,
+        login: &Login,
+        card: Option<CardId>,
+    ) -> Result<(), DomainError> {
+        actor.check_account(login)?;
+        self.active_user(login).await?;
+        self.directory.set_card(login, card).await
+    }
+
+    /// Every active staff account, by login (rights 3).
+    pub async fn users(&self, actor: &Actor) -> Result<Vec<StaffProfile>, DomainError> {
+        actor.check(Operation::ManageStaff)?;
+        let mut users: Vec<StaffProfile> = self
+            .directory
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| u.active)
+            .map(StaffProfile::from)
+            .collect();
+        users.sort_by(|a, b| a.login.cmp(&b.login));
+        Ok(users)
+    }
+
+    /// One active account: one's own, or anyone's with rights 3.
+    pub async fn profile(&self, actor: &Actor, login: &Login) -> Result<StaffProfile, DomainError> {
+        actor.check_account(login)?;
+        Ok(self.active_user(login).await?.into())
+    }
+
+    /// Changes a user's rights (rights 3). The last active president cannot be demoted.
+    pub async fn set_rights(
+        &self,
+        actor: &Actor,
+        login: &Login,
+        rights: Rights,
+    ) -> Result<(), DomainError> {
+        actor.check(Operation::ManageStaff)?;
+        let target = self.active_user(login).await?;
+        if rights < Rights::President {
+            self.keep_a_president(&target).await?;
+        }
+        self.directory.set_rights(login, rights).await
+    }
+
+    /// Deletes a user (rights 3): the account is disabled, its history kept, its sessions
+    /// ended. The last active president cannot be deleted.
+    pub async fn disable(&self, actor: &Actor, login: &Login) -> Result<(), DomainError> {
+        actor.check(Operation::ManageStaff)?;
+        let target = self.active_user(login).await?;
+        self.keep_a_president(&target).await?;
+        self.directory.disable(login).await
+    }
+
+    /// Refuses to take away the last president: nobody could manage staff accounts any more.
+    async fn keep_a_president(&self, target: &StaffUser) -> Result<(), DomainError> {
+        if target.rights < Rights::President {
+            return Ok(());
+        }
+        let others = self
+            .directory
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| u.active && u.rights == Rights::President && u.login != target.login)
+            .count();
+        if others == 0 {
+            return Err(DomainError::malformed(
+                "the last president cannot be demoted or deleted",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The login of the active staff user holding this card, for `carte/info` (rights ≥ 1).
+    pub async fn card_holder(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+    ) -> Result<Option<Login>, DomainError> {
+        actor.check(Operation::CardInfo)?;
+        Ok(self
+            .directory
+            .user_by_card(card)
+            .await?
+            .filter(|u| u.active)
+            .map(|u| u.login))
+    }
+
+    /// On first start (no staff user at all), creates `admin` with rights 3 and a random
+    /// password, and returns that password so it can be shown once. `None` otherwise.
+    pub async fn ensure_first_admin(&self) -> Result<Option<String>, DomainError> {
+        if self.directory.any_user().await? {
+            return Ok(None);
+        }
+        let login = Login::parse("admin")
+            .map_err(|e| DomainError::Internal(format!("admin login: {e}")))?;
+        let password = self.tokens.alphanumeric(FIRST_ADMIN_PASSWORD_LEN);
+        let password_hash = hash_password_async(password.clone()).await?;
+        let added = self
+            .directory
+            .add_user(StaffUser {
+                login,
+                rights: Rights::President,
+                card: None,
+                password_hash,
+                active: true,
+            })
+            .await;
+        match added {
+            Ok(()) => Ok(Some(password)),
+            // Another process created it first.
+            Err(DomainError::UserExists) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,257 @@
+//! Throttling of failed logins per source address, in memory.
+//!
+//! Each address (IPv4, or the /64 network of an IPv6 address, since one host usually owns a
+//! whole /64) has a one-minute window that opens with its first attempt. Every attempt counts
+//! as a failure while it runs and is uncounted if it succeeds, so a burst of concurrent guesses
+//! cannot slip past the limit. Once `limit` failures are counted in the window, every further
+//! attempt from that address is refused at once — no sleeping, nothing else slowed — until the
+//! window ends. Memory is bounded: past `max_entries` addresses, finished windows are dropped,
+//! then the oldest.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use ardoise_domain::DomainError;
+use chrono::{DateTime, Duration, Utc};
+
+/// The number of addresses tracked at most by default.
+pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    opened: DateTime<Utc>,
+    failures: u32,
+}
+
+/// Counts failed logins per source address; see the module documentation.
+#[derive(Debug)]
+pub struct LoginThrottle {
+    limit: u32,
+    window: Duration,
+    max_entries: usize,
+    windows: Mutex<HashMap<IpAddr, Window>>,
+}
+
+impl LoginThrottle {
+    /// A throttle refusing attempts after `failures_per_minute` failures within a minute;
+    /// 0 switches throttling off.
+    pub fn new(failures_per_minute: u32) -> LoginThrottle {
+        LoginThrottle::with_capacity(failures_per_minute, DEFAULT_MAX_ENTRIES)
+    }
+
+    /// The same, tracking at most `max_entries` addresses.
+    pub fn with_capacity(failures_per_minute: u32, max_entries: usize) -> LoginThrottle {
+        LoginThrottle {
+            limit: failures_per_minute,
+            window: Duration::seconds(60),
+            max_entries: max_entries.max(1),
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<IpAddr, Window>> {
+        // The map holds plain counters: a panic elsewhere cannot leave it inconsistent.
+        self.windows.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Called before a login attempt from `source` at `now`: refuses with `TooManyAttempts` if
+    /// the address is blocked, else counts the attempt as a failure until
+    /// [`LoginThrottle::succeeded`] is called.
+    pub fn begin(&self, source: IpAddr, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.limit == 0 {
+            return Ok(());
+        }
+        let key = key(source);
+        let mut windows = self.lock();
+        if let Some(w) = windows.get_mut(&key) {
+            if now - w.opened >= self.window {
+                *w = Window {
+                    opened: now,
+                    failures: 0,
+                };
+            }
+            if w.failures >= self.limit {
+                let left = self.window - (now - w.opened);
+                let seconds = (left.num_milliseconds() + 999) / 1000;
+                return Err(DomainError::TooManyAttempts {
+                    retry_after_seconds: u64::try_from(seconds.max(1)).unwrap_or(1),
+                });
+            }
+            w.failures += 1;
+            return Ok(());
+        }
+        if windows.len() >= self.max_entries {
+            self.make_room(&mut windows, now);
+        }
+        windows.insert(
+            key,
+            Window {
+                opened: now,
+                failures: 1,
+            },
+        );
+        Ok(())
+    }
+
+    /// Uncounts the attempt begun from `source`: it was not a failure.
+    pub fn succeeded(&self, source: IpAddr) {
+        if self.limit == 0 {
+            return;
+        }
+        let key = key(source);
+        let mut windows = self.lock();
+        if let Some(w) = windows.get_mut(&key) {
+            w.failures = w.failures.saturating_sub(1);
+            if w.failures == 0 {
+                windows.remove(&key);
+            }
+        }
+    }
+
+    /// The number of addresses tracked now.
+    pub fn tracked(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn make_room(&self, windows: &mut HashMap<IpAddr, Window>, now: DateTime<Utc>) {
+        let window = self.window;
+        windows.retain(|_, w| now - w.opened < window);
+        if windows.len() >= self.max_entries {
+            if let Some(oldest) = windows
+                .iter()
+                .min_by_key(|(_, w)| w.opened)
+                .map(|(k, _)| *k)
+            {
+                windows.remove(&oldest);
+            }
+        }
+    }
+}
+
+/// What an address is counted as: IPv4 addresses (also when IPv4-mapped) alone, IPv6 by /64.
+fn key(source: IpAddr) -> IpAddr {
+    match source {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(seconds: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + seconds, 0).unwrap()
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn fail(th: &LoginThrottle, source: IpAddr, at: DateTime<Utc>) -> Result<(), DomainError> {
+        th.begin(source, at)
+    }
+
+    #[test]
+    fn blocks_after_the_limit_for_the_rest_of_the_window() {
+        let th = LoginThrottle::new(3);
+        let a = ip("192.0.2.1");
+        for s in 0..3 {
+            assert!(fail(&th, a, t(s)).is_ok());
+        }
+        assert_eq!(
+            fail(&th, a, t(10)),
+            Err(DomainError::TooManyAttempts {
+                retry_after_seconds: 50
+            })
+        );
+        assert_eq!(
+            fail(&th, a, t(59)),
+            Err(DomainError::TooManyAttempts {
+                retry_after_seconds: 1
+            })
+        );
+        // The window is over: attempts are allowed again.
+        assert!(fail(&th, a, t(60)).is_ok());
+    }
+
+    #[test]
+    fn other_addresses_are_not_affected() {
+        let th = LoginThrottle::new(2);
+        let a = ip("192.0.2.1");
+        fail(&th, a, t(0)).unwrap();
+        fail(&th, a, t(0)).unwrap();
+        assert!(fail(&th, a, t(1)).is_err());
+        assert!(fail(&th, ip("192.0.2.2"), t(1)).is_ok());
+        assert!(fail(&th, ip("2001:db8:1::1"), t(1)).is_ok());
+    }
+
+    #[test]
+    fn successes_are_not_counted() {
+        let th = LoginThrottle::new(2);
+        let a = ip("192.0.2.1");
+        for s in 0..10 {
+            th.begin(a, t(s)).unwrap();
+            th.succeeded(a);
+        }
+        assert_eq!(th.tracked(), 0);
+        fail(&th, a, t(11)).unwrap();
+        fail(&th, a, t(12)).unwrap();
+        assert!(th.begin(a, t(13)).is_err());
+    }
+
+    #[test]
+    fn concurrent_attempts_count_before_they_finish() {
+        // Ten guesses in flight at once: only `limit` of them are let through.
+        let th = LoginThrottle::new(3);
+        let a = ip("192.0.2.7");
+        let passed = (0..10).filter(|_| th.begin(a, t(0)).is_ok()).count();
+        assert_eq!(passed, 3);
+    }
+
+    #[test]
+    fn ipv6_hosts_are_counted_by_their_64_network_and_mapped_ipv4_as_ipv4() {
+        let th = LoginThrottle::new(2);
+        fail(&th, ip("2001:db8:0:1::1"), t(0)).unwrap();
+        fail(&th, ip("2001:db8:0:1::2"), t(0)).unwrap();
+        assert!(fail(&th, ip("2001:db8:0:1:ffff::9"), t(0)).is_err());
+        assert!(fail(&th, ip("2001:db8:0:2::1"), t(0)).is_ok());
+
+        fail(&th, ip("198.51.100.1"), t(0)).unwrap();
+        fail(&th, ip("::ffff:198.51.100.1"), t(0)).unwrap();
+        assert!(fail(&th, ip("198.51.100.1"), t(0)).is_err());
+    }
+
+    #[test]
+    fn zero_switches_throttling_off() {
+        let th = LoginThrottle::new(0);
+        for _ in 0..100 {
+            assert!(fail(&th, ip("192.0.2.1"), t(0)).is_ok());
+        }
+        assert_eq!(th.tracked(), 0);
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let th = LoginThrottle::with_capacity(5, 100);
+        for i in 0..1000u32 {
+            let source = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            fail(&th, source, t(i64::from(i % 30))).unwrap();
+            assert!(th.tracked() <= 100);
+        }
+        // Finished windows are dropped first.
+        let th = LoginThrottle::with_capacity(5, 2);
+        fail(&th, ip("192.0.2.1"), t(0)).unwrap();
+        fail(&th, ip("192.0.2.2"), t(30)).unwrap();
+        fail(&th, ip("192.0.2.3"), t(70)).unwrap();
+        assert_eq!(th.tracked(), 2);
+    }
+}
