@@ -1,1 +1,99 @@
-//! placeholder
+//! ardoise's HTTP adapter on actix-web.
+//!
+//! Today: the POS dialect (`/api/...`, see `docs/api-pos.md`) that the bar's Android and web
+//! clients speak. `/v1` and `/oauth` will be added beside it as sibling modules.
+//!
+//! The app crate builds one [`AppState`], wraps it in `web::Data`, and mounts [`configure`]
+//! behind the [`cors`] middleware:
+//!
+//! ```ignore
+//! App::new()
+//!     .app_data(web::Data::new(state))
+//!     .wrap(ardoise_http::cors(&config.http.cors_origins))
+//!     .configure(ardoise_http::configure)
+//! ```
+
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::http::{header, Method};
+use actix_web::web;
+use ardoise_auth::Staff;
+use ardoise_domain::ports::Ledger;
+use ardoise_domain::Bar;
+
+pub mod params;
+pub mod pos;
+pub mod reply;
+
+/// What every handler needs: the bar's use cases, the staff service, and read access to the
+/// ledger (for a staff user's own transactions).
+#[derive(Clone)]
+pub struct AppState {
+    pub bar: Bar,
+    pub staff: Staff,
+    pub ledger: Arc<dyn Ledger>,
+}
+
+impl AppState {
+    /// Bundles the services.
+    pub fn new(bar: Bar, staff: Staff, ledger: Arc<dyn Ledger>) -> AppState {
+        AppState { bar, staff, ledger }
+    }
+}
+
+/// Registers every route of the HTTP API (today the POS dialect under `/api`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    pos::configure(cfg);
+}
+
+/// Checks the configured CORS origins: each must be `*` or a `scheme://host[:port]` origin.
+/// The message names the first bad one, for a start-up error.
+pub fn check_origins(origins: &[String]) -> Result<(), String> {
+    for origin in origins {
+        if origin == "*" {
+            continue;
+        }
+        let valid = origin.split_once("://").is_some_and(|(scheme, rest)| {
+            matches!(scheme, "http" | "https")
+                && !rest.is_empty()
+                && !rest.contains('/')
+                && rest.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+        });
+        if !valid {
+            return Err(format!(
+                "http.cors_origins: `{origin}` is not an origin such as https://caisse.example.org or *"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The CORS middleware for the configured browser origins: only those are allowed, and any
+/// origin only when `*` is listed. Requests without an `Origin` header (the Android app) are
+/// not affected. Invalid origins are skipped with an error in the log (use [`check_origins`]
+/// at start-up to refuse them).
+pub fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("token"),
+        ])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        return cors.allow_any_origin().send_wildcard();
+    }
+    for origin in origins {
+        if check_origins(std::slice::from_ref(origin)).is_ok() {
+            cors = cors.allowed_origin(origin);
+        } else {
+            tracing::error!(%origin, "ignoring an invalid CORS origin");
+        }
+    }
+    cors
+}
