@@ -6,7 +6,7 @@
 //! The app crate builds one [`AppState`], wraps it in `web::Data`, and mounts [`configure`]
 //! behind the [`cors`] middleware:
 //!
-//! ```ignore
+//! ```text
 //! App::new()
 //!     .app_data(web::Data::new(state))
 //!     .wrap(ardoise_http::cors(&config.http.cors_origins))
