@@ -13,32 +13,27 @@
 //!     .configure(ardoise_http::configure)
 //! ```
 
-use std::sync::Arc;
-
 use actix_cors::Cors;
 use actix_web::http::{header, Method};
 use actix_web::web;
 use ardoise_auth::Staff;
-use ardoise_domain::ports::Ledger;
 use ardoise_domain::Bar;
 
 pub mod params;
 pub mod pos;
 pub mod reply;
 
-/// What every handler needs: the bar's use cases, the staff service, and read access to the
-/// ledger (for a staff user's own transactions).
+/// What every handler needs: the bar's use cases and the staff service.
 #[derive(Clone)]
 pub struct AppState {
     pub bar: Bar,
     pub staff: Staff,
-    pub ledger: Arc<dyn Ledger>,
 }
 
 impl AppState {
     /// Bundles the services.
-    pub fn new(bar: Bar, staff: Staff, ledger: Arc<dyn Ledger>) -> AppState {
-        AppState { bar, staff, ledger }
+    pub fn new(bar: Bar, staff: Staff) -> AppState {
+        AppState { bar, staff }
     }
 }
 

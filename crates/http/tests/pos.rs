@@ -63,6 +63,14 @@ async fn coucou_answers_ok_to_get_and_post_without_a_token() {
     assert_eq!(a.text, r#"{"status":"ok"}"#);
     let a = post(&app, "/api/coucou", "").await;
     assert_eq!(a.text, r#"{"status":"ok"}"#);
+    let a = send(
+        &app,
+        TestRequest::default()
+            .method(actix_web::http::Method::HEAD)
+            .uri("/api/coucou"),
+    )
+    .await;
+    assert_eq!(a.code, StatusCode::OK);
 }
 
 #[actix_web::test]

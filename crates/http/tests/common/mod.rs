@@ -178,7 +178,7 @@ pub async fn world_with(settings: StaffSettings) -> World {
         Arc::new(OsTokens),
         settings,
     );
-    let state = AppState::new(bar, staff, faulty.clone());
+    let state = AppState::new(bar, staff);
     World {
         ledger,
         faulty,
