@@ -278,8 +278,8 @@ impl Staff {
         actor: &Actor,
         login: &Login,
         password: &str,
-        card: Option<CardId>,
         rights: Rights,
+        card: Option<CardId>,
     ) -> Result<(), DomainError> {
         actor.check(Operation::ManageStaff)?;
         if self.directory.user(login).await?.is_some() {

@@ -283,7 +283,7 @@ async fn add_staff(state: Data<AppState>, req: HttpRequest, payload: Payload) ->
                 .unwrap_or(ardoise_domain::Rights::Honeypot);
             state
                 .staff
-                .add_user(&actor, &login, password, card, rights)
+                .add_user(&actor, &login, password, rights, card)
                 .await?;
             Ok(Status { status: OK })
         }

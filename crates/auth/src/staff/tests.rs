@@ -426,8 +426,8 @@ async fn adding_users() {
             &prez,
             &login("nouveau"),
             "n0uveau",
-            Some(card("EEEE0005")),
             Rights::BarMember,
+            Some(card("EEEE0005")),
         )
         .await
         .unwrap();
@@ -442,13 +442,13 @@ async fn adding_users() {
 
     assert_eq!(
         w.staff
-            .add_user(&barman, &login("autre"), "x", None, Rights::Honeypot)
+            .add_user(&barman, &login("autre"), "x", Rights::Honeypot, None)
             .await,
         Err(DomainError::InsufficientRights)
     );
     assert_eq!(
         w.staff
-            .add_user(&prez, &login("nouveau"), "x", None, Rights::Honeypot)
+            .add_user(&prez, &login("nouveau"), "x", Rights::Honeypot, None)
             .await,
         Err(DomainError::UserExists)
     );
@@ -458,15 +458,15 @@ async fn adding_users() {
                 &prez,
                 &login("autre"),
                 "x",
+                Rights::Honeypot,
                 Some(card("BBBB0002")),
-                Rights::Honeypot
             )
             .await,
         Err(DomainError::Malformed(_))
     ));
     assert!(matches!(
         w.staff
-            .add_user(&prez, &login("autre"), "", None, Rights::Honeypot)
+            .add_user(&prez, &login("autre"), "", Rights::Honeypot, None)
             .await,
         Err(DomainError::Malformed(_))
     ));
@@ -665,7 +665,7 @@ async fn deleting_disables_keeps_the_account_and_ends_sessions() {
     );
     assert_eq!(
         w.staff
-            .add_user(&prez, &login("bde"), "x", None, Rights::Honeypot)
+            .add_user(&prez, &login("bde"), "x", Rights::Honeypot, None)
             .await,
         Err(DomainError::UserExists)
     );
