@@ -1,1 +1,121 @@
-//! placeholder
+//! ardoise's storage: the domain's ports over SQLite or PostgreSQL (diesel 2 + r2d2).
+//!
+//! One binary serves both backends; the database URL picks one ([`StoreSettings::url`]).
+//! Money is stored as integer cents, times as unix milliseconds. Money moves only through
+//! [`Ledger::apply`](ardoise_domain::ports::Ledger::apply), which hands the movement to the
+//! store's writer thread: it applies concurrent movements in batches, one database
+//! transaction per batch and one savepoint per movement, with each movement's guard in its
+//! `UPDATE`'s `WHERE` clause. Reads and the other writes run on tokio's blocking pool.
+
+mod catalog;
+mod db;
+mod error;
+mod ledger;
+mod migrations;
+mod rows;
+mod schema;
+mod sql;
+mod staff;
+mod writer;
+
+use std::sync::Arc;
+
+use ardoise_domain::ports::{Movement, Receipt};
+use ardoise_domain::DomainError;
+
+pub use db::{Backend, StoreSettings, Synchronous};
+pub use error::StoreError;
+
+use db::{with_conn, Db};
+use error::Failure;
+use sql::Sql;
+use writer::Writer;
+
+/// The most movements the writer puts in one database transaction.
+pub const MAX_BATCH: usize = writer::MAX_BATCH;
+
+/// A connection pool and its writer; cheap to clone, shared by all request handlers.
+/// Implements `Ledger`, `Catalog`, `StaffDirectory` and `SessionStore`.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    writer: Writer,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the database named by `settings.url` (creating an SQLite file and its directory
+    /// if missing) and starts the writer. Does not migrate: see [`Store::migrate`].
+    pub fn connect(settings: &StoreSettings) -> Result<Store, StoreError> {
+        let db = db::open(settings)?;
+        let writer = Writer::start(db.clone())?;
+        tracing::info!(url = %settings.redacted_url(), backend = ?db.backend(), "store opened");
+        Ok(Store {
+            inner: Arc::new(Inner { db, writer }),
+        })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.inner.db.backend()
+    }
+
+    /// Applies the pending migrations; how many were applied. Blocking.
+    pub fn migrate(&self) -> Result<usize, StoreError> {
+        let applied = migrations::run_pending(&self.inner.db)?;
+        if applied > 0 {
+            tracing::info!(applied, "migrations applied");
+        }
+        Ok(applied)
+    }
+
+    /// Reverts every migration, dropping all data: for tests. Blocking.
+    pub fn revert_all_migrations(&self) -> Result<usize, StoreError> {
+        migrations::revert_all(&self.inner.db)
+    }
+
+    /// Whether the database answers (for readiness checks).
+    pub async fn ping(&self) -> Result<(), DomainError> {
+        self.blocking(|db| with_conn!(db, |conn| Ok(conn.ping()?)))
+            .await
+    }
+
+    /// Applies `movements` in one database transaction, each under its own savepoint: a
+    /// refused movement is undone alone and its batch mates still commit. Answers each
+    /// movement's outcome, in order, once the transaction committed (if it cannot commit,
+    /// every movement gets the error). Blocking: the writer thread calls it; async code goes
+    /// through `Ledger::apply`, which batches concurrent movements by itself.
+    pub fn apply_batch(&self, movements: &[Movement]) -> Vec<Result<Receipt, DomainError>> {
+        ledger::apply_batch(&self.inner.db, movements)
+    }
+
+    fn writer(&self) -> &Writer {
+        &self.inner.writer
+    }
+
+    /// Runs blocking database work on tokio's blocking pool, never on an async worker.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, DomainError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Db) -> Result<T, Failure> + Send + 'static,
+    {
+        let db = self.inner.db.clone();
+        match tokio::task::spawn_blocking(move || work(&db)).await {
+            Ok(result) => result.map_err(Failure::into_domain),
+            Err(e) => {
+                Err(Failure::Lost(format!("a blocking database task failed: {e}")).into_domain())
+            }
+        }
+    }
+}

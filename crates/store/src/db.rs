@@ -1,0 +1,344 @@
+//! Connecting: the URL decides the backend, each backend gets its r2d2 pool, and SQLite
+//! connections get their pragmas as they join the pool.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+
+use crate::error::StoreError;
+
+/// SQLite's durability: `Full` syncs the write-ahead log at every commit, so an answered
+/// payment survives a power cut; `Normal` is faster and may lose the last commits on power
+/// loss (never on a process crash), without corruption.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+impl FromStr for Synchronous {
+    type Err = StoreError;
+
+    /// `full` or `normal`, in any case.
+    fn from_str(text: &str) -> Result<Synchronous, StoreError> {
+        match text.to_ascii_lowercase().as_str() {
+            "full" => Ok(Synchronous::Full),
+            "normal" => Ok(Synchronous::Normal),
+            _ => Err(StoreError::InvalidSetting(format!(
+                "synchronous must be full or normal, not `{text}`"
+            ))),
+        }
+    }
+}
+
+/// Which database the store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// How to reach the database.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// `sqlite://path/file.db`, a plain path, or `postgres://…` / `postgresql://…`.
+    pub url: String,
+    /// SQLite durability (ignored by PostgreSQL, which is always durable).
+    pub synchronous: Synchronous,
+    /// Connections kept by the pool (at least 2: the writer and a reader).
+    pub pool_size: u32,
+    /// How long to wait for a lock (SQLite `busy_timeout`, PostgreSQL `lock_timeout`) or a
+    /// pooled connection before answering `StorageUnavailable`.
+    pub busy_timeout_ms: u64,
+}
+
+impl StoreSettings {
+    /// Settings for `url` with the defaults for the rest.
+    pub fn new(url: impl Into<String>) -> StoreSettings {
+        StoreSettings {
+            url: url.into(),
+            ..StoreSettings::default()
+        }
+    }
+
+    /// The URL without its password, for logs.
+    pub fn redacted_url(&self) -> String {
+        redact(&self.url)
+    }
+}
+
+impl Default for StoreSettings {
+    fn default() -> StoreSettings {
+        StoreSettings {
+            url: "sqlite://data/ardoise.db".to_owned(),
+            synchronous: Synchronous::Full,
+            pool_size: 8,
+            busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field("url", &self.redacted_url())
+            .field("synchronous", &self.synchronous)
+            .field("pool_size", &self.pool_size)
+            .field("busy_timeout_ms", &self.busy_timeout_ms)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Where the URL points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+pub(crate) fn parse_url(url: &str) -> Result<Target, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target::Postgres(url.to_owned()));
+    }
+    let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        rest
+    } else if let Some((scheme, _)) = url.split_once("://") {
+        return Err(StoreError::InvalidUrl(format!(
+            "unsupported scheme `{scheme}` (use sqlite:// or postgres://)"
+        )));
+    } else {
+        url
+    };
+    if path.is_empty() {
+        return Err(StoreError::InvalidUrl("the SQLite path is empty".into()));
+    }
+    if path == ":memory:" || path.starts_with("file:") {
+        // An in-memory database would be a different empty database per pooled connection.
+        return Err(StoreError::InvalidUrl(format!(
+            "`{path}` is not supported: give a file path"
+        )));
+    }
+    Ok(Target::Sqlite(PathBuf::from(path)))
+}
+
+/// The pools, one per backend; a store holds one of them.
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+}
+
+/// Runs `$body` with `$conn` bound to a pooled connection of the store's backend; the body is
+/// compiled once per backend. Evaluates to `Result<_, Failure>`.
+macro_rules! with_conn {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(pool) => match pool.get() {
+                Ok(mut pooled) => {
+                    let $conn: &mut ::diesel::sqlite::SqliteConnection = &mut pooled;
+                    $body
+                }
+                Err(e) => Err($crate::error::Failure::from(e)),
+            },
+            $crate::db::Db::Postgres(pool) => match pool.get() {
+                Ok(mut pooled) => {
+                    let $conn: &mut ::diesel::pg::PgConnection = &mut pooled;
+                    $body
+                }
+                Err(e) => Err($crate::error::Failure::from(e)),
+            },
+        }
+    };
+}
+pub(crate) use with_conn;
+
+/// Per-connection SQLite settings (they do not persist in the file).
+#[derive(Debug)]
+struct SqlitePragmas {
+    busy_timeout_ms: u64,
+    synchronous: Synchronous,
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // busy_timeout first, so that the others wait for a lock instead of failing.
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = {};",
+            self.busy_timeout_ms,
+            self.synchronous.pragma()
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Per-connection PostgreSQL settings.
+#[derive(Debug)]
+struct PgSettings {
+    lock_timeout_ms: u64,
+}
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "SET lock_timeout = {}; SET TIME ZONE 'UTC';",
+            self.lock_timeout_ms
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+fn pool_builder<M: diesel::r2d2::ManageConnection>(settings: &StoreSettings) -> r2d2::Builder<M> {
+    Pool::builder()
+        .max_size(settings.pool_size.max(2))
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_millis(settings.busy_timeout_ms.max(1_000)))
+}
+
+/// Opens the pool for `settings.url`, creating the SQLite file and its directory if missing.
+pub(crate) fn open(settings: &StoreSettings) -> Result<Db, StoreError> {
+    match parse_url(&settings.url)? {
+        Target::Sqlite(path) => open_sqlite(&path, settings),
+        Target::Postgres(url) => {
+            let manager = ConnectionManager::<PgConnection>::new(url);
+            let pool = pool_builder(settings)
+                .connection_customizer(Box::new(PgSettings {
+                    lock_timeout_ms: settings.busy_timeout_ms,
+                }))
+                .build(manager)
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
+            Ok(Db::Postgres(pool))
+        }
+    }
+}
+
+fn open_sqlite(path: &Path, settings: &StoreSettings) -> Result<Db, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let text = path
+        .to_str()
+        .ok_or_else(|| StoreError::InvalidUrl("the SQLite path is not UTF-8".into()))?
+        .to_owned();
+    // The journal mode is stored in the file: set it once, before the pool opens its
+    // connections, so they do not race to change it.
+    let mut first =
+        SqliteConnection::establish(&text).map_err(|e| StoreError::Connect(e.to_string()))?;
+    first
+        .batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+            settings.busy_timeout_ms
+        ))
+        .map_err(StoreError::Database)?;
+    drop(first);
+    let pool = pool_builder(settings)
+        .connection_customizer(Box::new(SqlitePragmas {
+            busy_timeout_ms: settings.busy_timeout_ms,
+            synchronous: settings.synchronous,
+        }))
+        .build(ConnectionManager::<SqliteConnection>::new(text))
+        .map_err(|e| StoreError::Connect(e.to_string()))?;
+    Ok(Db::Sqlite(pool))
+}
+
+impl Db {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_backend() {
+        assert_eq!(
+            parse_url("sqlite://data/ardoise.db").unwrap(),
+            Target::Sqlite(PathBuf::from("data/ardoise.db"))
+        );
+        assert_eq!(
+            parse_url("sqlite:///var/lib/ardoise.db").unwrap(),
+            Target::Sqlite(PathBuf::from("/var/lib/ardoise.db"))
+        );
+        assert_eq!(
+            parse_url("ardoise.db").unwrap(),
+            Target::Sqlite(PathBuf::from("ardoise.db"))
+        );
+        assert_eq!(
+            parse_url("postgres://u:p@h/db").unwrap(),
+            Target::Postgres("postgres://u:p@h/db".into())
+        );
+        assert_eq!(
+            parse_url("postgresql://h/db").unwrap(),
+            Target::Postgres("postgresql://h/db".into())
+        );
+        for bad in [
+            "mysql://h/db",
+            "",
+            "sqlite://",
+            "sqlite://:memory:",
+            ":memory:",
+        ] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_stay_out_of_logs() {
+        let s = StoreSettings::new("postgres://ardoise:secret@db:5432/bar");
+        assert_eq!(s.redacted_url(), "postgres://ardoise:***@db:5432/bar");
+        assert!(!format!("{s:?}").contains("secret"));
+        assert_eq!(
+            StoreSettings::new("sqlite://x.db").redacted_url(),
+            "sqlite://x.db"
+        );
+    }
+
+    #[test]
+    fn synchronous_parses() {
+        assert_eq!("FULL".parse::<Synchronous>().unwrap(), Synchronous::Full);
+        assert_eq!(
+            "normal".parse::<Synchronous>().unwrap(),
+            Synchronous::Normal
+        );
+        assert!("off".parse::<Synchronous>().is_err());
+    }
+}

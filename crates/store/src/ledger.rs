@@ -1,0 +1,376 @@
+//! Money movements and the ledger's reads.
+//!
+//! A batch of movements is one write transaction; each movement runs under its own savepoint,
+//! so a refused movement is undone alone. A movement never reads a balance to compute a new
+//! one: the guard sits in the `UPDATE`'s `WHERE` clause, and a card is read only to explain a
+//! refusal (or, for a drain, under a row lock).
+
+use ardoise_domain::bar::{explain_refusal, guard_allows};
+use ardoise_domain::ports::{Action, Guard, Ledger, Movement, Receipt, Totals};
+use ardoise_domain::TransactionKind;
+use ardoise_domain::{Card, CardId, DomainError, Money, Transaction, TransactionId};
+use async_trait::async_trait;
+
+use crate::db::{with_conn, Db};
+use crate::error::Failure;
+use crate::rows::{millis, CardRow, NewCard, NewChange, NewTransaction, TransactionRow};
+use crate::sql::{Sql, MAX_BALANCE_CENTS};
+use crate::Store;
+
+/// How many times a batch is tried again after a lock conflict with another writer
+/// (PostgreSQL deadlock or serialization failure) before answering `StorageUnavailable`.
+const CONFLICT_RETRIES: usize = 5;
+
+/// How many times a guarded update is tried again when it matched no row although the card,
+/// read just after, passes the guard (another PostgreSQL transaction changed it in between).
+const CHANGED_CARD_RETRIES: usize = 3;
+
+/// Applies `movements` in one database transaction, each under its own savepoint, and
+/// answers each one's outcome in order. Only commits are answered `Ok`: if the transaction
+/// cannot commit, every movement gets the error and nothing is written.
+pub(crate) fn apply_batch(db: &Db, movements: &[Movement]) -> Vec<Result<Receipt, DomainError>> {
+    if movements.is_empty() {
+        return Vec::new();
+    }
+    let mut attempt = 0;
+    loop {
+        match with_conn!(db, |conn| apply_batch_on(conn, movements)) {
+            Ok(results) => return results,
+            Err(failure) if failure.is_conflict() && attempt < CONFLICT_RETRIES => {
+                attempt += 1;
+                tracing::debug!(attempt, "batch conflicted with another writer, retrying");
+            }
+            Err(failure) => {
+                let error = failure.into_domain();
+                return movements.iter().map(|_| Err(error.clone())).collect();
+            }
+        }
+    }
+}
+
+fn apply_batch_on<C: Sql>(
+    conn: &mut C,
+    movements: &[Movement],
+) -> Result<Vec<Result<Receipt, DomainError>>, Failure> {
+    conn.write_transaction(|conn| {
+        let mut cards: Vec<&str> = movements.iter().map(|m| m.card.as_str()).collect();
+        cards.sort_unstable();
+        cards.dedup();
+        conn.lock_cards(&cards)?;
+        let mut results = Vec::with_capacity(movements.len());
+        for movement in movements {
+            // A nested diesel transaction is a SAVEPOINT: an error rolls back to it.
+            match conn.transaction(|conn| apply_one(conn, movement)) {
+                Ok(receipt) => results.push(Ok(receipt)),
+                Err(failure @ (Failure::Refused(_) | Failure::Corrupt(_))) => {
+                    results.push(Err(failure.into_domain()));
+                }
+                Err(failure @ Failure::Db(_)) if !failure.is_batch_fatal() => {
+                    results.push(Err(failure.into_domain()));
+                }
+                // A conflict, a lost connection, a lock timeout: the batch cannot commit.
+                Err(failure) => return Err(failure),
+            }
+        }
+        Ok(results)
+    })
+}
+
+fn new_transaction<'a>(
+    m: &'a Movement,
+    kind: TransactionKind,
+    amount: Money,
+    quantity: u32,
+    product: Option<&'a str>,
+) -> NewTransaction<'a> {
+    NewTransaction {
+        kind: kind.code(),
+        card_id: m.card.as_str(),
+        amount_cents: amount.cents(),
+        quantity: i64::from(quantity),
+        product,
+        valid: true,
+        author: &m.author,
+        created_at: millis(m.at),
+    }
+}
+
+fn receipt(
+    m: &Movement,
+    transaction: TransactionId,
+    before: Money,
+    after: Money,
+    amount: Money,
+) -> Receipt {
+    Receipt {
+        transaction,
+        card: m.card.clone(),
+        balance_before: before,
+        balance_after: after,
+        amount,
+    }
+}
+
+fn overflow() -> Failure {
+    Failure::Refused(DomainError::malformed("the balance would overflow"))
+}
+
+fn negative_limit() -> Failure {
+    Failure::Refused(DomainError::malformed(
+        "the overdraft limit cannot be negative",
+    ))
+}
+
+/// One movement, with the semantics of `ardoise_domain::memory`.
+fn apply_one<C: Sql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> {
+    let card = m.card.as_str();
+    match &m.action {
+        Action::Open {
+            opening,
+            overdraft_limit,
+        } => {
+            // The schema refuses these too; refusing here names the problem.
+            if overdraft_limit.cents() < 0 {
+                return Err(negative_limit());
+            }
+            if opening.cents().abs() > MAX_BALANCE_CENTS {
+                return Err(overflow());
+            }
+            let inserted = conn.insert_card(&NewCard {
+                id: card,
+                balance_cents: opening.cents(),
+                overdraft_limit_cents: overdraft_limit.cents(),
+                status: "active",
+                created_at: millis(m.at),
+            })?;
+            if !inserted {
+                return Err(DomainError::CardExists.into());
+            }
+            let id = conn.insert_transaction(&new_transaction(
+                m,
+                TransactionKind::Creation,
+                *opening,
+                0,
+                None,
+            ))?;
+            Ok(receipt(
+                m,
+                TransactionId(id),
+                Money::ZERO,
+                *opening,
+                *opening,
+            ))
+        }
+        Action::Post {
+            kind,
+            amount,
+            quantity,
+            product,
+            guard,
+        } => {
+            let delta = kind.signed(*amount);
+            let after = guarded_add(conn, m, delta, guard)?;
+            let id = conn.insert_transaction(&new_transaction(
+                m,
+                *kind,
+                *amount,
+                *quantity,
+                product.as_deref(),
+            ))?;
+            let before = Money::from_cents(after.cents() - delta.cents());
+            Ok(receipt(m, TransactionId(id), before, after, *amount))
+        }
+        Action::Drain => {
+            // The row lock (PostgreSQL) or the write transaction (SQLite) keeps the balance
+            // read here current until the commit.
+            let row = conn
+                .card_for_update(card)?
+                .ok_or(DomainError::UnknownCard)?;
+            let before = Money::from_cents(row.balance_cents);
+            if !before.is_positive() {
+                return Err(DomainError::NegativeBalance.into());
+            }
+            if !conn.replace_balance(card, before.cents(), 0)? {
+                return Err(Failure::Lost(format!(
+                    "the balance of locked card {card} changed during a drain"
+                )));
+            }
+            let id = conn.insert_transaction(&new_transaction(
+                m,
+                TransactionKind::Drain,
+                before,
+                0,
+                None,
+            ))?;
+            Ok(receipt(m, TransactionId(id), before, Money::ZERO, before))
+        }
+        Action::Flip {
+            transaction,
+            valid_after,
+            delta,
+            guard,
+        } => {
+            let amount = flip(conn, card, *transaction, *valid_after)?;
+            // If the guard refuses, the savepoint rollback undoes the flip too.
+            let after = guarded_add(conn, m, *delta, guard)?;
+            conn.insert_change(&NewChange {
+                transaction_id: transaction.0,
+                valid_after: *valid_after,
+                changed_by: &m.author,
+                changed_at: millis(m.at),
+            })?;
+            let before = Money::from_cents(after.cents() - delta.cents());
+            Ok(receipt(m, *transaction, before, after, amount))
+        }
+        Action::SetOverdraft { limit } => {
+            if limit.cents() < 0 {
+                return Err(negative_limit());
+            }
+            let balance = conn
+                .set_overdraft(card, limit.cents())?
+                .ok_or(DomainError::UnknownCard)?;
+            let balance = Money::from_cents(balance);
+            Ok(receipt(m, TransactionId(0), balance, balance, *limit))
+        }
+    }
+}
+
+/// Flips a transaction of `card` to `valid_after` if it is in the other state; its amount.
+fn flip<C: Sql>(
+    conn: &mut C,
+    card: &str,
+    transaction: TransactionId,
+    valid_after: bool,
+) -> Result<Money, Failure> {
+    for _ in 0..CHANGED_CARD_RETRIES {
+        if let Some(amount) = conn.flip(transaction.0, card, valid_after)? {
+            return Ok(Money::from_cents(amount));
+        }
+        match conn.find_transaction(transaction.0)? {
+            Some(t) if t.card_id == card && t.valid == valid_after => {
+                return Err(if valid_after {
+                    DomainError::AlreadyActive
+                } else {
+                    DomainError::AlreadyCancelled
+                }
+                .into());
+            }
+            Some(t) if t.card_id == card => {} // flipped back meanwhile: try again
+            _ => return Err(DomainError::UnknownTransaction.into()),
+        }
+    }
+    Err(Failure::Lost(format!(
+        "transaction {transaction} kept changing during a cancel or redo"
+    )))
+}
+
+/// Adds `delta` to the card's balance under `guard`; the new balance, or why not.
+fn guarded_add<C: Sql>(
+    conn: &mut C,
+    m: &Movement,
+    delta: Money,
+    guard: &Guard,
+) -> Result<Money, Failure> {
+    let card = m.card.as_str();
+    for _ in 0..CHANGED_CARD_RETRIES {
+        if let Some(after) = conn.guarded_add(card, delta.cents(), guard, millis(m.at))? {
+            return Ok(Money::from_cents(after));
+        }
+        let current = conn
+            .find_card(card)?
+            .ok_or(DomainError::UnknownCard)?
+            .into_card()?;
+        if !guard_allows(&current, delta, guard, m.at) {
+            return Err(explain_refusal(&current, delta, guard, m.at).into());
+        }
+        if current.balance.checked_add(delta).is_none() {
+            return Err(overflow());
+        }
+    }
+    Err(Failure::Lost(format!(
+        "card {card} kept changing during a guarded update"
+    )))
+}
+
+fn cards(rows: Vec<CardRow>) -> Result<Vec<Card>, Failure> {
+    rows.into_iter().map(CardRow::into_card).collect()
+}
+
+fn transactions(rows: Vec<TransactionRow>) -> Result<Vec<Transaction>, Failure> {
+    rows.into_iter()
+        .map(TransactionRow::into_transaction)
+        .collect()
+}
+
+#[async_trait]
+impl Ledger for Store {
+    async fn card(&self, id: &CardId) -> Result<Option<Card>, DomainError> {
+        let id = id.clone();
+        self.blocking(move |db| {
+            with_conn!(db, |conn| conn
+                .find_card(id.as_str())?
+                .map(CardRow::into_card)
+                .transpose())
+        })
+        .await
+    }
+
+    async fn cards(&self) -> Result<Vec<Card>, DomainError> {
+        self.blocking(|db| with_conn!(db, |conn| cards(conn.all_cards()?)))
+            .await
+    }
+
+    async fn transaction(&self, id: TransactionId) -> Result<Option<Transaction>, DomainError> {
+        self.blocking(move |db| {
+            with_conn!(db, |conn| conn
+                .find_transaction(id.0)?
+                .map(TransactionRow::into_transaction)
+                .transpose())
+        })
+        .await
+    }
+
+    async fn card_transactions(&self, card: &CardId) -> Result<Vec<Transaction>, DomainError> {
+        let card = card.clone();
+        self.blocking(move |db| {
+            with_conn!(db, |conn| transactions(
+                conn.card_transactions(card.as_str())?
+            ))
+        })
+        .await
+    }
+
+    async fn transactions(
+        &self,
+        after: Option<TransactionId>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Transaction>, DomainError> {
+        let after = after.map_or(0, |t| t.0);
+        let limit = limit.map(i64::from);
+        self.blocking(move |db| {
+            with_conn!(db, |conn| transactions(
+                conn.transactions_after(after, limit)?
+            ))
+        })
+        .await
+    }
+
+    async fn totals(&self) -> Result<Totals, DomainError> {
+        self.blocking(|db| {
+            with_conn!(db, |conn| {
+                let (positive, negative, cards, consumed) = conn.totals()?;
+                Ok(Totals {
+                    positive_balances: Money::from_cents(positive),
+                    negative_balances: Money::from_cents(negative),
+                    cards,
+                    consumed_quantity: consumed,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn apply(&self, movement: Movement) -> Result<Receipt, DomainError> {
+        self.writer().apply(movement).await
+    }
+}

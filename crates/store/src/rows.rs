@@ -1,0 +1,242 @@
+//! Rows as stored, and their conversion to and from the domain's types. A row that does not
+//! convert (an unknown status, a malformed id) is a corrupted database: `Failure::Corrupt`.
+
+use std::collections::BTreeMap;
+
+use ardoise_domain::card::{Card, CardStatus};
+use ardoise_domain::ports::{Session, StaffUser};
+use ardoise_domain::{CardId, Login, MemberId, Money, Product, Rights, Transaction};
+use ardoise_domain::{TransactionId, TransactionKind};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::error::Failure;
+use crate::schema::{
+    cards, product_bundles, products, sessions, staff_users, transaction_changes, transactions,
+};
+
+/// Unix milliseconds, as stored. Rounds toward the past, so that a stored `valid_until`
+/// compares with a movement's time in SQL exactly as `Card::state_at` does in Rust.
+pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub(crate) fn time(ms: i64) -> Result<DateTime<Utc>, Failure> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| Failure::Corrupt(format!("time {ms} ms")))
+}
+
+fn card_id(text: &str) -> Result<CardId, Failure> {
+    CardId::parse(text).map_err(|e| Failure::Corrupt(e.to_string()))
+}
+
+fn login(text: &str) -> Result<Login, Failure> {
+    Login::parse(text).map_err(|e| Failure::Corrupt(e.to_string()))
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cards)]
+pub(crate) struct CardRow {
+    pub id: String,
+    pub balance_cents: i64,
+    pub overdraft_limit_cents: i64,
+    pub max_balance_cents: Option<i64>,
+    pub status: String,
+    pub valid_until: Option<i64>,
+    pub member_id: Option<i64>,
+    pub created_at: i64,
+}
+
+impl CardRow {
+    pub fn into_card(self) -> Result<Card, Failure> {
+        Ok(Card {
+            id: card_id(&self.id)?,
+            balance: Money::from_cents(self.balance_cents),
+            overdraft_limit: Money::from_cents(self.overdraft_limit_cents),
+            max_balance: self.max_balance_cents.map(Money::from_cents),
+            status: CardStatus::parse(&self.status)
+                .ok_or_else(|| Failure::Corrupt(format!("card status {}", self.status)))?,
+            valid_until: self.valid_until.map(time).transpose()?,
+            member: self.member_id.map(MemberId),
+            created_at: time(self.created_at)?,
+        })
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = cards)]
+pub(crate) struct NewCard<'a> {
+    pub id: &'a str,
+    pub balance_cents: i64,
+    pub overdraft_limit_cents: i64,
+    pub status: &'a str,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = transactions)]
+pub(crate) struct TransactionRow {
+    pub id: i64,
+    pub kind: i16,
+    pub card_id: String,
+    pub amount_cents: i64,
+    pub quantity: i64,
+    pub product: Option<String>,
+    pub valid: bool,
+    pub author: String,
+    pub created_at: i64,
+}
+
+impl TransactionRow {
+    pub fn into_transaction(self) -> Result<Transaction, Failure> {
+        Ok(Transaction {
+            id: TransactionId(self.id),
+            kind: TransactionKind::from_code(i64::from(self.kind))
+                .ok_or_else(|| Failure::Corrupt(format!("transaction kind {}", self.kind)))?,
+            card: card_id(&self.card_id)?,
+            amount: Money::from_cents(self.amount_cents),
+            quantity: u32::try_from(self.quantity)
+                .map_err(|_| Failure::Corrupt(format!("quantity {}", self.quantity)))?,
+            product: self.product,
+            valid: self.valid,
+            author: self.author,
+            created_at: time(self.created_at)?,
+        })
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = transactions)]
+pub(crate) struct NewTransaction<'a> {
+    pub kind: i16,
+    pub card_id: &'a str,
+    pub amount_cents: i64,
+    pub quantity: i64,
+    pub product: Option<&'a str>,
+    pub valid: bool,
+    pub author: &'a str,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = transaction_changes)]
+pub(crate) struct NewChange<'a> {
+    pub transaction_id: i64,
+    pub valid_after: bool,
+    pub changed_by: &'a str,
+    pub changed_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = products, treat_none_as_null = true)]
+pub(crate) struct ProductRow {
+    pub name: String,
+    pub unit_price_cents: i64,
+    pub category: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = product_bundles)]
+pub(crate) struct BundleRow {
+    pub product: String,
+    pub quantity: i64,
+    pub price_cents: i64,
+}
+
+impl ProductRow {
+    pub fn from_product(p: &Product) -> (ProductRow, Vec<BundleRow>) {
+        let row = ProductRow {
+            name: p.name.clone(),
+            unit_price_cents: p.unit_price.cents(),
+            category: p.category.clone(),
+        };
+        let bundles = p
+            .bundles
+            .iter()
+            .map(|(quantity, price)| BundleRow {
+                product: p.name.clone(),
+                quantity: i64::from(*quantity),
+                price_cents: price.cents(),
+            })
+            .collect();
+        (row, bundles)
+    }
+
+    /// The product with its bundles (the bundles of other products are ignored).
+    pub fn into_product(self, bundles: &[BundleRow]) -> Result<Product, Failure> {
+        let mut prices = BTreeMap::new();
+        for b in bundles.iter().filter(|b| b.product == self.name) {
+            let quantity = u32::try_from(b.quantity)
+                .map_err(|_| Failure::Corrupt(format!("bundle quantity {}", b.quantity)))?;
+            prices.insert(quantity, Money::from_cents(b.price_cents));
+        }
+        Ok(Product {
+            name: self.name,
+            unit_price: Money::from_cents(self.unit_price_cents),
+            bundles: prices,
+            category: self.category,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = staff_users)]
+pub(crate) struct StaffRow {
+    pub login: String,
+    pub rights: i16,
+    pub card_id: Option<String>,
+    pub password_hash: String,
+    pub active: bool,
+}
+
+impl StaffRow {
+    pub fn into_user(self) -> Result<StaffUser, Failure> {
+        Ok(StaffUser {
+            login: login(&self.login)?,
+            rights: Rights::from_level(i64::from(self.rights))
+                .ok_or_else(|| Failure::Corrupt(format!("rights {}", self.rights)))?,
+            card: self.card_id.as_deref().map(card_id).transpose()?,
+            password_hash: self.password_hash,
+            active: self.active,
+        })
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = staff_users)]
+pub(crate) struct NewStaff<'a> {
+    pub login: &'a str,
+    pub rights: i16,
+    pub card_id: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub(crate) struct SessionRow {
+    pub token_hash: String,
+    pub login: String,
+    pub created_at: i64,
+    pub last_seen: i64,
+}
+
+impl SessionRow {
+    pub fn from_session(s: &Session) -> SessionRow {
+        SessionRow {
+            token_hash: s.token_hash.clone(),
+            login: s.login.to_string(),
+            created_at: millis(s.created_at),
+            last_seen: millis(s.last_seen),
+        }
+    }
+
+    pub fn into_session(self) -> Result<Session, Failure> {
+        Ok(Session {
+            token_hash: self.token_hash,
+            login: login(&self.login)?,
+            created_at: time(self.created_at)?,
+            last_seen: time(self.last_seen)?,
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! The tables, one portable description for both backends (see `migrations/`).
+//! Money is cents and times are unix milliseconds, both `BIGINT`.
+
+diesel::table! {
+    cards (id) {
+        id -> Text,
+        balance_cents -> BigInt,
+        overdraft_limit_cents -> BigInt,
+        max_balance_cents -> Nullable<BigInt>,
+        status -> Text,
+        valid_until -> Nullable<BigInt>,
+        member_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    transactions (id) {
+        id -> BigInt,
+        kind -> SmallInt,
+        card_id -> Text,
+        amount_cents -> BigInt,
+        quantity -> BigInt,
+        product -> Nullable<Text>,
+        valid -> Bool,
+        author -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    transaction_changes (id) {
+        id -> BigInt,
+        transaction_id -> BigInt,
+        valid_after -> Bool,
+        changed_by -> Text,
+        changed_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    products (name) {
+        name -> Text,
+        unit_price_cents -> BigInt,
+        category -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    product_bundles (product, quantity) {
+        product -> Text,
+        quantity -> BigInt,
+        price_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    staff_users (login) {
+        login -> Text,
+        rights -> SmallInt,
+        card_id -> Nullable<Text>,
+        password_hash -> Text,
+        active -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        login -> Text,
+        created_at -> BigInt,
+        last_seen -> BigInt,
+    }
+}
+
+diesel::joinable!(transactions -> cards (card_id));
+diesel::joinable!(transaction_changes -> transactions (transaction_id));
+diesel::joinable!(product_bundles -> products (product));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    cards,
+    transactions,
+    transaction_changes,
+    products,
+    product_bundles,
+    staff_users,
+    sessions,
+);

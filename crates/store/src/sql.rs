@@ -1,0 +1,525 @@
+//! Every SQL statement of the store, written once with diesel's DSL.
+//!
+//! [`Sql`] is implemented for both connection types by one macro, so each statement is
+//! type-checked against SQLite and PostgreSQL; [`Dialect`] holds the few things that really
+//! differ (how a write transaction begins, row locks). The rules that combine statements
+//! (`ledger.rs`, `staff.rs`, …) are plain Rust, generic over these traits.
+
+use ardoise_domain::ports::Guard;
+use diesel::connection::AnsiTransactionManager;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::result::{Error as DieselError, QueryResult};
+use diesel::sql_types::BigInt;
+use diesel::sqlite::SqliteConnection;
+
+use crate::rows::{
+    BundleRow, CardRow, NewCard, NewChange, NewStaff, NewTransaction, ProductRow, SessionRow,
+    StaffRow, TransactionRow,
+};
+use crate::schema::{
+    cards, product_bundles, products, sessions, staff_users, transaction_changes, transactions,
+};
+
+/// The largest magnitude a balance may have (the domain's limit, also a CHECK in the schema).
+pub(crate) const MAX_BALANCE_CENTS: i64 = 1_000_000_000_000_000;
+
+/// What differs between the backends.
+pub(crate) trait Dialect: Connection<TransactionManager = AnsiTransactionManager> {
+    /// Runs `f` in a transaction that holds the right to write from its first statement:
+    /// `BEGIN IMMEDIATE` on SQLite (so waiting for the lock honours `busy_timeout` and a
+    /// read-then-write never fails half-way), a plain `BEGIN` on PostgreSQL (row locks).
+    fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<DieselError>;
+
+    /// Locks the cards a batch will touch, in id order, so that two batches never wait for
+    /// each other in a cycle. A no-op on SQLite, where a write transaction locks everything.
+    fn lock_cards(&mut self, ids: &[&str]) -> QueryResult<()>;
+
+    /// Reads a card and keeps it locked until the end of the transaction.
+    fn card_for_update(&mut self, id: &str) -> QueryResult<Option<CardRow>>;
+}
+
+impl Dialect for SqliteConnection {
+    fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<DieselError>,
+    {
+        self.immediate_transaction(f)
+    }
+
+    fn lock_cards(&mut self, _ids: &[&str]) -> QueryResult<()> {
+        Ok(())
+    }
+
+    fn card_for_update(&mut self, id: &str) -> QueryResult<Option<CardRow>> {
+        // The write transaction (BEGIN IMMEDIATE) already excludes every other writer.
+        Sql::find_card(self, id)
+    }
+}
+
+impl Dialect for PgConnection {
+    fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<DieselError>,
+    {
+        self.transaction(f)
+    }
+
+    fn lock_cards(&mut self, ids: &[&str]) -> QueryResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        cards::table
+            .filter(cards::id.eq_any(ids))
+            .order(cards::id)
+            .select(cards::id)
+            .for_update()
+            .load::<String>(self)
+            .map(|_| ())
+    }
+
+    fn card_for_update(&mut self, id: &str) -> QueryResult<Option<CardRow>> {
+        cards::table
+            .find(id)
+            .select(CardRow::as_select())
+            .for_update()
+            .first(self)
+            .optional()
+    }
+}
+
+/// The statements, identical on both backends.
+pub(crate) trait Sql: Dialect + Sized {
+    // The ledger's writes.
+    /// Inserts a card unless one with that id exists; whether it was inserted.
+    fn insert_card(&mut self, row: &NewCard<'_>) -> QueryResult<bool>;
+    /// Appends a transaction; its id.
+    fn insert_transaction(&mut self, row: &NewTransaction<'_>) -> QueryResult<i64>;
+    /// Adds `delta` to the balance if the guard and the balance range allow it, in the
+    /// `UPDATE`'s `WHERE` clause; the new balance, or `None` if no row matched.
+    fn guarded_add(
+        &mut self,
+        card: &str,
+        delta: i64,
+        guard: &Guard,
+        at_ms: i64,
+    ) -> QueryResult<Option<i64>>;
+    /// Sets the balance to `new` if it is still `expected`; whether it was.
+    fn replace_balance(&mut self, card: &str, expected: i64, new: i64) -> QueryResult<bool>;
+    /// Sets a transaction of `card` valid or not, only if it is in the other state;
+    /// its amount if it was flipped.
+    fn flip(&mut self, transaction: i64, card: &str, valid_after: bool)
+        -> QueryResult<Option<i64>>;
+    fn insert_change(&mut self, row: &NewChange<'_>) -> QueryResult<()>;
+    /// Sets the overdraft limit; the balance, or `None` for an unknown card.
+    fn set_overdraft(&mut self, card: &str, limit: i64) -> QueryResult<Option<i64>>;
+
+    // The ledger's reads.
+    fn find_card(&mut self, id: &str) -> QueryResult<Option<CardRow>>;
+    fn all_cards(&mut self) -> QueryResult<Vec<CardRow>>;
+    fn find_transaction(&mut self, id: i64) -> QueryResult<Option<TransactionRow>>;
+    fn card_transactions(&mut self, card: &str) -> QueryResult<Vec<TransactionRow>>;
+    fn transactions_after(
+        &mut self,
+        after: i64,
+        limit: Option<i64>,
+    ) -> QueryResult<Vec<TransactionRow>>;
+    /// (sum of positive balances, sum of negative balances, cards, consumed quantity).
+    fn totals(&mut self) -> QueryResult<(i64, i64, i64, i64)>;
+
+    // The catalog.
+    fn find_product(&mut self, name: &str) -> QueryResult<Option<ProductRow>>;
+    fn all_products(&mut self) -> QueryResult<Vec<ProductRow>>;
+    fn bundles(&mut self, product: Option<&str>) -> QueryResult<Vec<BundleRow>>;
+    fn upsert_product(&mut self, row: &ProductRow) -> QueryResult<()>;
+    fn replace_bundles(&mut self, product: &str, rows: &[BundleRow]) -> QueryResult<()>;
+
+    // Staff accounts.
+    fn staff_user(&mut self, login: &str) -> QueryResult<Option<StaffRow>>;
+    fn active_staff_by_card(&mut self, card: &str) -> QueryResult<Option<StaffRow>>;
+    fn active_staff(&mut self) -> QueryResult<Vec<StaffRow>>;
+    fn any_staff(&mut self) -> QueryResult<bool>;
+    /// Whether an active user other than `login` holds `card`.
+    fn card_held_by_other(&mut self, card: &str, login: &str) -> QueryResult<bool>;
+    fn insert_staff(&mut self, row: &NewStaff<'_>) -> QueryResult<()>;
+    /// The updates below touch active users only; they return the number of rows changed.
+    fn set_password_hash(&mut self, login: &str, hash: &str) -> QueryResult<usize>;
+    fn set_staff_card(&mut self, login: &str, card: Option<&str>) -> QueryResult<usize>;
+    fn set_rights(&mut self, login: &str, rights: i16) -> QueryResult<usize>;
+    fn deactivate(&mut self, login: &str) -> QueryResult<usize>;
+
+    // Sessions.
+    fn insert_session(&mut self, row: &SessionRow) -> QueryResult<()>;
+    fn find_session(&mut self, token_hash: &str) -> QueryResult<Option<SessionRow>>;
+    fn touch_session(&mut self, token_hash: &str, at_ms: i64) -> QueryResult<usize>;
+    fn delete_session(&mut self, token_hash: &str) -> QueryResult<usize>;
+    fn delete_sessions_of(&mut self, login: &str) -> QueryResult<usize>;
+    fn purge_sessions(&mut self, before_ms: i64) -> QueryResult<usize>;
+
+    /// `SELECT 1`.
+    fn ping(&mut self) -> QueryResult<()>;
+}
+
+#[derive(QueryableByName)]
+struct TotalsRow {
+    #[diesel(sql_type = BigInt)]
+    positive: i64,
+    #[diesel(sql_type = BigInt)]
+    negative: i64,
+    #[diesel(sql_type = BigInt)]
+    cards: i64,
+}
+
+#[derive(QueryableByName)]
+struct ConsumedRow {
+    #[diesel(sql_type = BigInt)]
+    consumed: i64,
+}
+
+// Sums are cast because PostgreSQL widens SUM(BIGINT) to NUMERIC; no parameters, so the
+// placeholder syntax (`?` or `$1`) does not matter.
+const TOTALS_SQL: &str = "SELECT \
+     CAST(COALESCE(SUM(CASE WHEN balance_cents > 0 THEN balance_cents ELSE 0 END), 0) AS BIGINT) \
+         AS positive, \
+     CAST(COALESCE(SUM(CASE WHEN balance_cents < 0 THEN balance_cents ELSE 0 END), 0) AS BIGINT) \
+         AS negative, \
+     CAST(COUNT(*) AS BIGINT) AS cards \
+     FROM cards";
+const CONSUMED_SQL: &str = "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) AS consumed \
+     FROM transactions WHERE valid = TRUE AND kind = 3";
+
+macro_rules! impl_sql {
+    ($conn:ty) => {
+        impl Sql for $conn {
+            fn insert_card(&mut self, row: &NewCard<'_>) -> QueryResult<bool> {
+                let inserted = diesel::insert_into(cards::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(self)?;
+                Ok(inserted == 1)
+            }
+
+            fn insert_transaction(&mut self, row: &NewTransaction<'_>) -> QueryResult<i64> {
+                diesel::insert_into(transactions::table)
+                    .values(row)
+                    .returning(transactions::id)
+                    .get_result(self)
+            }
+
+            fn guarded_add(
+                &mut self,
+                card: &str,
+                delta: i64,
+                guard: &Guard,
+                at_ms: i64,
+            ) -> QueryResult<Option<i64>> {
+                use cards::dsl as c;
+                let after = c::balance_cents + delta;
+                let mut update = diesel::update(c::cards.find(card))
+                    .set(c::balance_cents.eq(after))
+                    .filter(after.between(-MAX_BALANCE_CENTS, MAX_BALANCE_CENTS))
+                    .into_boxed();
+                if guard.floor {
+                    update = update.filter((after + c::overdraft_limit_cents).ge(0));
+                }
+                if guard.ceiling {
+                    update = update.filter(
+                        c::max_balance_cents
+                            .is_null()
+                            .or(after.nullable().le(c::max_balance_cents)),
+                    );
+                }
+                if guard.usable {
+                    update = update
+                        .filter(c::status.eq("active"))
+                        .filter(c::valid_until.is_null().or(c::valid_until.gt(at_ms)));
+                }
+                update
+                    .returning(c::balance_cents)
+                    .get_result(self)
+                    .optional()
+            }
+
+            fn replace_balance(
+                &mut self,
+                card: &str,
+                expected: i64,
+                new: i64,
+            ) -> QueryResult<bool> {
+                let changed = diesel::update(
+                    cards::table
+                        .find(card)
+                        .filter(cards::balance_cents.eq(expected)),
+                )
+                .set(cards::balance_cents.eq(new))
+                .execute(self)?;
+                Ok(changed == 1)
+            }
+
+            fn flip(
+                &mut self,
+                transaction: i64,
+                card: &str,
+                valid_after: bool,
+            ) -> QueryResult<Option<i64>> {
+                diesel::update(
+                    transactions::table
+                        .find(transaction)
+                        .filter(transactions::card_id.eq(card))
+                        .filter(transactions::valid.eq(!valid_after)),
+                )
+                .set(transactions::valid.eq(valid_after))
+                .returning(transactions::amount_cents)
+                .get_result(self)
+                .optional()
+            }
+
+            fn insert_change(&mut self, row: &NewChange<'_>) -> QueryResult<()> {
+                diesel::insert_into(transaction_changes::table)
+                    .values(row)
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn set_overdraft(&mut self, card: &str, limit: i64) -> QueryResult<Option<i64>> {
+                diesel::update(cards::table.find(card))
+                    .set(cards::overdraft_limit_cents.eq(limit))
+                    .returning(cards::balance_cents)
+                    .get_result(self)
+                    .optional()
+            }
+
+            fn find_card(&mut self, id: &str) -> QueryResult<Option<CardRow>> {
+                cards::table
+                    .find(id)
+                    .select(CardRow::as_select())
+                    .first(self)
+                    .optional()
+            }
+
+            fn all_cards(&mut self) -> QueryResult<Vec<CardRow>> {
+                cards::table
+                    .order(cards::id)
+                    .select(CardRow::as_select())
+                    .load(self)
+            }
+
+            fn find_transaction(&mut self, id: i64) -> QueryResult<Option<TransactionRow>> {
+                transactions::table
+                    .find(id)
+                    .select(TransactionRow::as_select())
+                    .first(self)
+                    .optional()
+            }
+
+            fn card_transactions(&mut self, card: &str) -> QueryResult<Vec<TransactionRow>> {
+                transactions::table
+                    .filter(transactions::card_id.eq(card))
+                    .order(transactions::id)
+                    .select(TransactionRow::as_select())
+                    .load(self)
+            }
+
+            fn transactions_after(
+                &mut self,
+                after: i64,
+                limit: Option<i64>,
+            ) -> QueryResult<Vec<TransactionRow>> {
+                let query = transactions::table
+                    .filter(transactions::id.gt(after))
+                    .order(transactions::id)
+                    .select(TransactionRow::as_select());
+                match limit {
+                    Some(n) => query.limit(n).load(self),
+                    None => query.load(self),
+                }
+            }
+
+            fn totals(&mut self) -> QueryResult<(i64, i64, i64, i64)> {
+                let t: TotalsRow = diesel::sql_query(TOTALS_SQL).get_result(self)?;
+                let c: ConsumedRow = diesel::sql_query(CONSUMED_SQL).get_result(self)?;
+                Ok((t.positive, t.negative, t.cards, c.consumed))
+            }
+
+            fn find_product(&mut self, name: &str) -> QueryResult<Option<ProductRow>> {
+                products::table
+                    .find(name)
+                    .select(ProductRow::as_select())
+                    .first(self)
+                    .optional()
+            }
+
+            fn all_products(&mut self) -> QueryResult<Vec<ProductRow>> {
+                products::table
+                    .order(products::name)
+                    .select(ProductRow::as_select())
+                    .load(self)
+            }
+
+            fn bundles(&mut self, product: Option<&str>) -> QueryResult<Vec<BundleRow>> {
+                let query = product_bundles::table
+                    .order((product_bundles::product, product_bundles::quantity))
+                    .select(BundleRow::as_select());
+                match product {
+                    Some(name) => query.filter(product_bundles::product.eq(name)).load(self),
+                    None => query.load(self),
+                }
+            }
+
+            fn upsert_product(&mut self, row: &ProductRow) -> QueryResult<()> {
+                diesel::insert_into(products::table)
+                    .values(row)
+                    .on_conflict(products::name)
+                    .do_update()
+                    .set(row)
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn replace_bundles(&mut self, product: &str, rows: &[BundleRow]) -> QueryResult<()> {
+                diesel::delete(product_bundles::table.filter(product_bundles::product.eq(product)))
+                    .execute(self)?;
+                for row in rows {
+                    diesel::insert_into(product_bundles::table)
+                        .values(row)
+                        .execute(self)?;
+                }
+                Ok(())
+            }
+
+            fn staff_user(&mut self, login: &str) -> QueryResult<Option<StaffRow>> {
+                staff_users::table
+                    .find(login)
+                    .select(StaffRow::as_select())
+                    .first(self)
+                    .optional()
+            }
+
+            fn active_staff_by_card(&mut self, card: &str) -> QueryResult<Option<StaffRow>> {
+                staff_users::table
+                    .filter(staff_users::card_id.eq(card))
+                    .filter(staff_users::active.eq(true))
+                    .select(StaffRow::as_select())
+                    .first(self)
+                    .optional()
+            }
+
+            fn active_staff(&mut self) -> QueryResult<Vec<StaffRow>> {
+                staff_users::table
+                    .filter(staff_users::active.eq(true))
+                    .order(staff_users::login)
+                    .select(StaffRow::as_select())
+                    .load(self)
+            }
+
+            fn any_staff(&mut self) -> QueryResult<bool> {
+                diesel::select(diesel::dsl::exists(
+                    staff_users::table.select(staff_users::login),
+                ))
+                .get_result(self)
+            }
+
+            fn card_held_by_other(&mut self, card: &str, login: &str) -> QueryResult<bool> {
+                diesel::select(diesel::dsl::exists(
+                    staff_users::table
+                        .filter(staff_users::card_id.eq(card))
+                        .filter(staff_users::active.eq(true))
+                        .filter(staff_users::login.ne(login))
+                        .select(staff_users::login),
+                ))
+                .get_result(self)
+            }
+
+            fn insert_staff(&mut self, row: &NewStaff<'_>) -> QueryResult<()> {
+                diesel::insert_into(staff_users::table)
+                    .values(row)
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn set_password_hash(&mut self, login: &str, hash: &str) -> QueryResult<usize> {
+                diesel::update(active_user(login))
+                    .set(staff_users::password_hash.eq(hash))
+                    .execute(self)
+            }
+
+            fn set_staff_card(&mut self, login: &str, card: Option<&str>) -> QueryResult<usize> {
+                diesel::update(active_user(login))
+                    .set(staff_users::card_id.eq(card))
+                    .execute(self)
+            }
+
+            fn set_rights(&mut self, login: &str, rights: i16) -> QueryResult<usize> {
+                diesel::update(active_user(login))
+                    .set(staff_users::rights.eq(rights))
+                    .execute(self)
+            }
+
+            fn deactivate(&mut self, login: &str) -> QueryResult<usize> {
+                diesel::update(active_user(login))
+                    .set(staff_users::active.eq(false))
+                    .execute(self)
+            }
+
+            fn insert_session(&mut self, row: &SessionRow) -> QueryResult<()> {
+                diesel::insert_into(sessions::table)
+                    .values(row)
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn find_session(&mut self, token_hash: &str) -> QueryResult<Option<SessionRow>> {
+                sessions::table
+                    .find(token_hash)
+                    .select(SessionRow::as_select())
+                    .first(self)
+                    .optional()
+            }
+
+            fn touch_session(&mut self, token_hash: &str, at_ms: i64) -> QueryResult<usize> {
+                diesel::update(sessions::table.find(token_hash))
+                    .set(sessions::last_seen.eq(at_ms))
+                    .execute(self)
+            }
+
+            fn delete_session(&mut self, token_hash: &str) -> QueryResult<usize> {
+                diesel::delete(sessions::table.find(token_hash)).execute(self)
+            }
+
+            fn delete_sessions_of(&mut self, login: &str) -> QueryResult<usize> {
+                diesel::delete(sessions::table.filter(sessions::login.eq(login))).execute(self)
+            }
+
+            fn purge_sessions(&mut self, before_ms: i64) -> QueryResult<usize> {
+                diesel::delete(sessions::table.filter(sessions::last_seen.lt(before_ms)))
+                    .execute(self)
+            }
+
+            fn ping(&mut self) -> QueryResult<()> {
+                diesel::select(1_i64.into_sql::<BigInt>())
+                    .get_result::<i64>(self)
+                    .map(|_| ())
+            }
+        }
+    };
+}
+
+/// The active user with this login.
+fn active_user(
+    login: &str,
+) -> diesel::dsl::Filter<
+    diesel::dsl::Find<staff_users::table, &str>,
+    diesel::dsl::Eq<staff_users::active, bool>,
+> {
+    staff_users::table
+        .find(login)
+        .filter(staff_users::active.eq(true))
+}
+
+impl_sql!(SqliteConnection);
+impl_sql!(PgConnection);

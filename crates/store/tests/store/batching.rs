@@ -1,0 +1,83 @@
+//! Several movements in one database transaction: a refused one is undone alone.
+
+use ardoise_domain::ports::Ledger;
+use ardoise_domain::{DomainError, TransactionId};
+
+use crate::common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_movement_in_the_middle_does_not_stop_its_batch_mates() {
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        s.apply(open("CAFE0001", 1000, 0)).await.unwrap();
+
+        let results = s.apply_batch(&[
+            top_up("CAFE0001", 500),
+            pay("CAFE0001", 5000),
+            pay("CAFE0001", 200),
+        ]);
+        assert_eq!(results.len(), 3);
+        assert_eq!(results[0].as_ref().unwrap().balance_after, cents(1500));
+        assert_eq!(
+            results[1],
+            Err(DomainError::InsufficientFunds {
+                balance: cents(1500),
+                missing: cents(3500)
+            })
+        );
+        let third = results[2].as_ref().unwrap();
+        assert_eq!(third.balance_before, cents(1500));
+        assert_eq!(third.balance_after, cents(1300));
+        assert_eq!(db.balance("CAFE0001"), 1300);
+        assert_eq!(db.count("transactions"), 3);
+        db.assert_invariants();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_flip_is_rolled_back_inside_its_batch() {
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        s.apply(open("CAFE0001", 1000, 0)).await.unwrap();
+        let payment = s.apply(pay("CAFE0001", 800)).await.unwrap().transaction;
+        s.apply(flip("CAFE0001", payment, false, -800))
+            .await
+            .unwrap();
+
+        // The redo flips the payment back to valid, then the floor refuses it: the savepoint
+        // must undo the flip while the batch's other movements commit.
+        let results = s.apply_batch(&[
+            pay("CAFE0001", 500),
+            flip("CAFE0001", payment, true, -800),
+            open("CAFE0001", 1, 0),
+            open("CAFE0002", 300, 0),
+            drain("CAFE0001"),
+        ]);
+        assert!(results[0].is_ok());
+        assert_eq!(
+            results[1],
+            Err(DomainError::InsufficientFunds {
+                balance: cents(500),
+                missing: cents(300)
+            })
+        );
+        assert_eq!(results[2], Err(DomainError::CardExists));
+        assert!(results[3].is_ok());
+        assert_eq!(results[4].as_ref().unwrap().amount, cents(500));
+        assert!(!s.transaction(payment).await.unwrap().unwrap().valid);
+        assert_eq!(db.count("transaction_changes"), 1);
+        assert_eq!(db.balance("CAFE0001"), 0);
+        assert_eq!(db.balance("CAFE0002"), 300);
+        // Ids: 1 open, 2 payment, 3 payment, 4 open, 5 drain.
+        assert_eq!(results[4].as_ref().unwrap().transaction, TransactionId(5));
+        db.assert_invariants();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_batch_does_nothing() {
+    let db = TestDb::new(ardoise_store::Backend::Sqlite);
+    assert!(db.store.apply_batch(&[]).is_empty());
+}

@@ -1,0 +1,16 @@
+//! The store against real databases: SQLite always (a fresh file per test), PostgreSQL too
+//! when `ARDOISE_TEST_POSTGRES_URL` names an admin connection (a fresh database per test).
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod batching;
+mod catalog;
+mod concurrency;
+mod differential;
+mod failures;
+mod ledger;
+mod migrations;
+mod staff;
