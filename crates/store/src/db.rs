@@ -332,6 +332,40 @@ mod tests {
         );
     }
 
+    fn pragma(db: &Db, name: &str, column: &str) -> i64 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Value {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            value: i64,
+        }
+        let Db::Sqlite(pool) = db else {
+            panic!("not SQLite")
+        };
+        let mut conn = pool.get().unwrap();
+        let row: Value = diesel::sql_query(format!("SELECT {column} AS value FROM pragma_{name}"))
+            .get_result(&mut *conn)
+            .unwrap();
+        row.value
+    }
+
+    #[test]
+    fn sqlite_connections_get_their_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        for (synchronous, level) in [(Synchronous::Full, 2), (Synchronous::Normal, 1)] {
+            let settings = StoreSettings {
+                url: dir.path().join("p.db").display().to_string(),
+                synchronous,
+                pool_size: 2,
+                busy_timeout_ms: 1234,
+            };
+            let db = open(&settings).unwrap();
+            assert_eq!(pragma(&db, "synchronous", "synchronous"), level);
+            assert_eq!(pragma(&db, "foreign_keys", "foreign_keys"), 1);
+            assert_eq!(pragma(&db, "busy_timeout", "timeout"), 1234);
+        }
+    }
+
     #[test]
     fn synchronous_parses() {
         assert_eq!("FULL".parse::<Synchronous>().unwrap(), Synchronous::Full);

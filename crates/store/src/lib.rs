@@ -105,13 +105,17 @@ impl Store {
     }
 
     /// Runs blocking database work on tokio's blocking pool, never on an async worker.
+    /// Outside a tokio runtime (a plain executor on a thread of its own) it runs in place.
     async fn blocking<T, F>(&self, work: F) -> Result<T, DomainError>
     where
         T: Send + 'static,
         F: FnOnce(&Db) -> Result<T, Failure> + Send + 'static,
     {
         let db = self.inner.db.clone();
-        match tokio::task::spawn_blocking(move || work(&db)).await {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return work(&db).map_err(Failure::into_domain);
+        };
+        match runtime.spawn_blocking(move || work(&db)).await {
             Ok(result) => result.map_err(Failure::into_domain),
             Err(e) => {
                 Err(Failure::Lost(format!("a blocking database task failed: {e}")).into_domain())

@@ -81,3 +81,29 @@ async fn an_empty_batch_does_nothing() {
     let db = TestDb::new(ardoise_store::Backend::Sqlite);
     assert!(db.store.apply_batch(&[]).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_error_in_the_middle_is_rolled_back_alone() {
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        s.apply(open("CAFE0001", 1000, 0)).await.unwrap();
+        // PostgreSQL refuses a NUL character in text: a real statement error inside the
+        // batch's transaction, which only the savepoint can recover from. SQLite stores it.
+        let mut odd = pay("CAFE0001", 100);
+        odd.author = "bar\0man".into();
+        let results = s.apply_batch(&[pay("CAFE0001", 100), odd, pay("CAFE0001", 100)]);
+        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+        match backend {
+            ardoise_store::Backend::Postgres => {
+                assert!(matches!(results[1], Err(DomainError::Internal(_))));
+                assert_eq!(db.balance("CAFE0001"), 800);
+            }
+            ardoise_store::Backend::Sqlite => {
+                assert!(results[1].is_ok());
+                assert_eq!(db.balance("CAFE0001"), 700);
+            }
+        }
+        db.assert_invariants();
+    }
+}

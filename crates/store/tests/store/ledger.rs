@@ -417,3 +417,108 @@ async fn transactions_page_oldest_first_and_totals_add_up() {
         db.assert_invariants();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bar_runs_on_the_store() {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use ardoise_domain::ports::{Catalog, Clock};
+    use ardoise_domain::{Actor, Bar, Login, PayBy, Policy, Product, Rights};
+    use chrono::{DateTime, Utc};
+
+    struct Fixed;
+    impl Clock for Fixed {
+        fn now(&self) -> DateTime<Utc> {
+            at(10)
+        }
+    }
+
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let store = Arc::new(db.store.clone());
+        store
+            .set_product(Product {
+                name: "biere".into(),
+                unit_price: cents(180),
+                bundles: BTreeMap::from([(6, cents(1000))]),
+                category: None,
+            })
+            .await
+            .unwrap();
+        let bar = Bar::new(
+            store.clone() as Arc<dyn Ledger>,
+            store.clone() as Arc<dyn Catalog>,
+            Arc::new(Fixed),
+            Policy::default(),
+        );
+        let barman = Actor {
+            login: Login::parse("barman").unwrap(),
+            rights: Rights::BarMember,
+        };
+        let c = card("04A2B3C4D5E6F7");
+        bar.open_card(&barman, &c, cents(2000), false)
+            .await
+            .unwrap();
+        let six = PayBy::Quantity {
+            quantity: 6,
+            product: None,
+        };
+        let r = bar.pay(&barman, &c, six).await.unwrap();
+        assert_eq!((r.amount, r.balance_after), (cents(1000), cents(1000)));
+        let r = bar
+            .pay(
+                &barman,
+                &c,
+                PayBy::Quantity {
+                    quantity: 2,
+                    product: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.balance_after, cents(640));
+        let cancelled = bar.cancel(&barman, r.transaction).await.unwrap();
+        assert_eq!(cancelled.balance_after, cents(1000));
+        assert_eq!(
+            bar.cancel(&barman, r.transaction).await,
+            Err(DomainError::AlreadyCancelled)
+        );
+        assert_eq!(
+            bar.pay(&barman, &c, PayBy::Amount(cents(1001))).await,
+            Err(DomainError::InsufficientFunds {
+                balance: cents(1000),
+                missing: cents(1)
+            })
+        );
+        let drained = bar.drain(&barman, &c).await.unwrap();
+        assert_eq!(drained.amount, cents(1000));
+        let stats = bar
+            .statistics(&Actor {
+                login: Login::parse("barman").unwrap(),
+                rights: Rights::BarMember,
+            })
+            .await
+            .unwrap();
+        assert_eq!(stats.consumed_quantity, 6);
+        assert_eq!(stats.cards, 1);
+        db.assert_invariants();
+    }
+}
+
+#[test]
+fn reads_work_without_a_tokio_runtime() {
+    let db = TestDb::new(ardoise_store::Backend::Sqlite);
+    futures::executor::block_on(async {
+        db.store.apply(open("CAFE0001", 100, 0)).await.unwrap();
+        assert_eq!(
+            db.store
+                .card(&card("CAFE0001"))
+                .await
+                .unwrap()
+                .unwrap()
+                .balance,
+            cents(100)
+        );
+    });
+}
