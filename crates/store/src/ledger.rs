@@ -62,14 +62,10 @@ fn apply_batch_on<C: Sql>(
             // A nested diesel transaction is a SAVEPOINT: an error rolls back to it.
             match conn.transaction(|conn| apply_one(conn, movement)) {
                 Ok(receipt) => results.push(Ok(receipt)),
-                Err(failure @ (Failure::Refused(_) | Failure::Corrupt(_))) => {
-                    results.push(Err(failure.into_domain()));
-                }
-                Err(failure @ Failure::Db(_)) if !failure.is_batch_fatal() => {
-                    results.push(Err(failure.into_domain()));
-                }
                 // A conflict, a lost connection, a lock timeout: the batch cannot commit.
-                Err(failure) => return Err(failure),
+                Err(failure) if failure.is_batch_fatal() => return Err(failure),
+                // A refusal, or an error of this movement alone, undone by its savepoint.
+                Err(failure) => results.push(Err(failure.into_domain())),
             }
         }
         Ok(results)

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
@@ -24,7 +25,11 @@ pub fn backends() -> Vec<Backend> {
         Ok(url) if !url.is_empty() => vec![Backend::Sqlite, Backend::Postgres],
         _ => {
             SKIP_NOTICE.call_once(|| {
-                println!("PostgreSQL tests skipped: {POSTGRES_ENV} is not set");
+                // Written to stderr directly: libtest would capture `println!`.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "PostgreSQL tests skipped: {POSTGRES_ENV} is not set"
+                );
             });
             vec![Backend::Sqlite]
         }
