@@ -105,10 +105,15 @@ impl Failure {
     /// A failure after which the batch's transaction cannot commit (conflict, lost
     /// connection, lock timeout): the batch is abandoned as a whole.
     pub fn is_batch_fatal(&self) -> bool {
-        self.is_conflict() || self.is_unavailable()
+        self.is_unavailable()
     }
 
+    /// Storage trouble rather than a problem of the request; a conflict that persisted
+    /// through the retries counts as trouble too.
     fn is_unavailable(&self) -> bool {
+        if self.is_conflict() {
+            return true;
+        }
         match self {
             Failure::Pool(_) => true,
             Failure::Db(DieselError::DatabaseError(
@@ -120,7 +125,7 @@ impl Failure {
                 UNAVAILABLE.iter().any(|m| message.contains(m))
             }
             Failure::Db(DieselError::BrokenTransactionManager) => true,
-            _ => self.is_conflict(),
+            _ => false,
         }
     }
 
@@ -148,5 +153,77 @@ impl Failure {
         }
         tracing::error!(error = %text, "store failure");
         DomainError::Internal(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Info(&'static str);
+
+    impl diesel::result::DatabaseErrorInformation for Info {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn db(kind: DatabaseErrorKind, message: &'static str) -> Failure {
+        Failure::Db(DieselError::DatabaseError(kind, Box::new(Info(message))))
+    }
+
+    #[test]
+    fn storage_trouble_is_unavailable_and_the_rest_internal() {
+        use DatabaseErrorKind::*;
+        for unavailable in [
+            db(Unknown, "database is locked"),
+            db(Unknown, "canceling statement due to lock timeout"),
+            db(Unknown, "deadlock detected"),
+            db(SerializationFailure, "could not serialize access"),
+            db(
+                ClosedConnection,
+                "server closed the connection unexpectedly",
+            ),
+            db(
+                Unknown,
+                "terminating connection due to administrator command",
+            ),
+            Failure::Pool("timed out waiting for connection".into()),
+        ] {
+            assert!(unavailable.is_batch_fatal());
+            assert_eq!(unavailable.into_domain(), DomainError::StorageUnavailable);
+        }
+        assert!(db(Unknown, "deadlock detected").is_conflict());
+        assert!(!db(Unknown, "database is locked").is_conflict());
+        for internal in [
+            db(CheckViolation, "new row violates check constraint"),
+            db(Unknown, "no such table: cards"),
+            Failure::Corrupt("card status x".into()),
+        ] {
+            assert!(!internal.is_batch_fatal());
+            assert!(matches!(internal.into_domain(), DomainError::Internal(_)));
+        }
+        assert_eq!(
+            Failure::Refused(DomainError::UnknownCard).into_domain(),
+            DomainError::UnknownCard
+        );
     }
 }
