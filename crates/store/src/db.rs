@@ -18,8 +18,10 @@ use crate::error::StoreError;
 /// loss (never on a process crash), without corruption.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Synchronous {
+    /// `PRAGMA synchronous = FULL`: durable commits (the default).
     #[default]
     Full,
+    /// `PRAGMA synchronous = NORMAL`: faster, may lose the last commits on power loss.
     Normal,
 }
 
@@ -50,7 +52,9 @@ impl FromStr for Synchronous {
 /// Which database the store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// A file, `sqlite://path` or a plain path.
     Sqlite,
+    /// A server, `postgres://…` or `postgresql://…`.
     Postgres,
 }
 
