@@ -1,1 +1,11 @@
+//! Black-box tests of the whole `ardoise` binary: each test starts the real binary on port 0
+//! over a fresh database (SQLite always, PostgreSQL when ARDOISE_TEST_POSTGRES_URL is set) and
+//! talks to it over HTTP, as the POS clients and the operators do.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod harness;
+mod ops;
+mod pos;
+mod pos_concurrency;

@@ -1,1 +1,100 @@
-fn main() {}
+//! The `ardoise` binary: reads the settings, wires the crates together, runs a command.
+
+mod cli;
+mod export;
+mod serve;
+mod settings;
+mod wiring;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use cli::{Cli, Command, ExportCommand, PartnerCommand, ProductCommand, UserCommand};
+use settings::{Overrides, Settings};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ardoise: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut overrides = Overrides {
+        database_url: cli.database_url.clone(),
+        ..Overrides::default()
+    };
+    if let Command::Serve(args) = &cli.command {
+        overrides.listen = args.listen.clone();
+        overrides.tls_cert = args.tls_cert.clone();
+        overrides.tls_key = args.tls_key.clone();
+    }
+    let settings = Settings::load(cli.config.as_deref(), &overrides)?;
+    wiring::init_logging(&settings);
+    let system = actix_web::rt::System::new();
+    match cli.command {
+        Command::Serve(_) => system.block_on(serve::serve(settings)),
+        Command::Migrate => system.block_on(async {
+            let store = wiring::open_store(&settings)?;
+            let applied = store.migrate()?;
+            println!("{applied} migration(s) applied");
+            Ok(())
+        }),
+        Command::User(UserCommand::Add {
+            login,
+            password,
+            rights,
+            card,
+        }) => system.block_on(async {
+            let app = wiring::Services::build(&settings).await?;
+            app.add_user(&login, &password, rights, card.as_deref())
+                .await?;
+            println!("staff user {login} added with rights {rights}");
+            Ok(())
+        }),
+        Command::Product(ProductCommand::Set {
+            name,
+            price,
+            category,
+        }) => system.block_on(async {
+            let app = wiring::Services::build(&settings).await?;
+            app.set_product(&name, &price, category).await?;
+            println!("product {name} set at {price}");
+            Ok(())
+        }),
+        Command::Partner(PartnerCommand::Add { .. }) => {
+            anyhow::bail!("`partner add` is not yet available (OAuth2 partners are being built)")
+        }
+        Command::Backup { .. } => {
+            anyhow::bail!("`backup` is not yet available: see docs/operations.md for backups")
+        }
+        Command::Export(ExportCommand::Transactions {
+            from,
+            to,
+            format,
+            out,
+        }) => system.block_on(async {
+            let from = from.map(|d| export::parse_day("--from", &d)).transpose()?;
+            let to = to.map(|d| export::parse_day("--to", &d)).transpose()?;
+            let app = wiring::Services::build(&settings).await?;
+            let mut sink: Box<dyn std::io::Write> = match &out {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("--out {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let count = export::transactions(&app.store, from, to, format, &mut sink).await?;
+            if out.is_some() {
+                println!("{count} transaction(s) exported");
+            }
+            Ok(())
+        }),
+    }
+}

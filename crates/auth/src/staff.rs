@@ -119,6 +119,7 @@ impl Staff {
         password: &str,
         source: IpAddr,
     ) -> Result<SessionGrant, DomainError> {
+        let _turn = self.throttle.turn(source).await;
         self.throttle(source)?;
         let outcome = self.check_password(login, password).await;
         self.settle(source, outcome).await
@@ -157,6 +158,7 @@ impl Staff {
         if !self.settings.card_login {
             return Err(DomainError::InvalidCredentials);
         }
+        let _turn = self.throttle.turn(source).await;
         self.throttle(source)?;
         let outcome = match self.directory.user_by_card(card).await {
             Ok(Some(user)) if user.active => Ok(user),

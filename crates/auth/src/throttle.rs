@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ardoise_domain::DomainError;
 use chrono::{DateTime, Duration, Utc};
@@ -31,7 +31,12 @@ pub struct LoginThrottle {
     window: Duration,
     max_entries: usize,
     windows: Mutex<HashMap<IpAddr, Window>>,
+    /// One queue per address: its attempts are checked one after the other.
+    gates: Mutex<HashMap<IpAddr, Arc<tokio::sync::Mutex<()>>>>,
 }
+
+/// How many idle per-address queues are kept before they are pruned.
+const IDLE_GATES: usize = 1_024;
 
 impl LoginThrottle {
     /// A throttle refusing attempts after `failures_per_minute` failures within a minute;
@@ -47,7 +52,27 @@ impl LoginThrottle {
             window: Duration::seconds(60),
             max_entries: max_entries.max(1),
             windows: Mutex::new(HashMap::new()),
+            gates: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Waits for this address's turn. Attempts from one address are checked one at a time, so
+    /// that a burst of parallel guesses cannot pass the limit before their failures are counted,
+    /// while honest parallel logins (several tills behind one router) simply queue for a few
+    /// milliseconds instead of being refused. Waiting is asynchronous: no worker sleeps, and
+    /// other addresses are not affected.
+    pub async fn turn(&self, source: IpAddr) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        if self.limit == 0 {
+            return None;
+        }
+        let gate = {
+            let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
+            if gates.len() >= IDLE_GATES {
+                gates.retain(|_, g| Arc::strong_count(g) > 1);
+            }
+            gates.entry(key(source)).or_default().clone()
+        };
+        Some(gate.lock_owned().await)
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<IpAddr, Window>> {

@@ -291,6 +291,46 @@ async fn failed_logins_are_throttled_per_address_without_blocking_others() {
         .is_ok());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_logins_from_one_address_queue_and_parallel_guesses_stay_limited() {
+    let w = world(); // 3 failures a minute
+    w.standard().await;
+    // Eight tills behind one router log in at once: all pass.
+    let logins: Vec<_> = (0..8)
+        .map(|_| {
+            let staff = w.staff.clone();
+            tokio::spawn(async move {
+                staff
+                    .login_password("barman", "barman-pass", ip(HOME))
+                    .await
+            })
+        })
+        .collect();
+    for l in logins {
+        assert!(l.await.unwrap().is_ok());
+    }
+    // Eight parallel guesses from one address: only the first three are checked.
+    let guesses: Vec<_> = (0..8)
+        .map(|i| {
+            let staff = w.staff.clone();
+            tokio::spawn(async move {
+                staff
+                    .login_password("barman", &format!("guess-{i}"), ip("198.51.100.7"))
+                    .await
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for g in guesses {
+        match g.await.unwrap() {
+            Err(DomainError::InvalidCredentials) => checked += 1,
+            Err(DomainError::TooManyAttempts { .. }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(checked, 3);
+}
+
 #[tokio::test]
 async fn successful_logins_do_not_count_as_failures() {
     let w = world();

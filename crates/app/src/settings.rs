@@ -1,0 +1,300 @@
+//! Typed, validated settings: built-in defaults, then `--config FILE`, then
+//! `ARDOISE__SECTION__KEY` environment variables, then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ardoise_domain::Money;
+use serde::Deserialize;
+
+/// The embedded defaults (`config/default.toml`).
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// Why the settings cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct SettingsError(String);
+
+fn invalid(key: &str, why: impl std::fmt::Display) -> SettingsError {
+    SettingsError(format!("`{key}`: {why}"))
+}
+
+/// All settings, as read from the layers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub http: Http,
+    pub database: Database,
+    pub sessions: Sessions,
+    pub money: MoneySettings,
+    pub pos: Pos,
+    pub oauth: OAuth,
+    pub partners: Partners,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    pub listen: String,
+    pub tls_cert: String,
+    pub tls_key: String,
+    pub cors_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub url: String,
+    pub synchronous: Synchronous,
+    pub pool_size: u32,
+    pub busy_timeout_ms: u64,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sessions {
+    pub idle_seconds: u32,
+    pub card_login: bool,
+    pub failures_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoneySettings {
+    pub max_operation: String,
+    pub overdraft_default: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pos {
+    pub cancel_window_seconds: u32,
+    pub default_product: String,
+}
+
+/// Partner OAuth2 settings (read by the OAuth2 server).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct OAuth {
+    pub token_seconds: u32,
+    pub failures_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partners {
+    pub credit_cap_operation: String,
+    pub credit_cap_day: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    pub format: LogFormat,
+}
+
+/// Overrides given on the command line or by their dedicated environment variables.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Reads the layers in order and validates the result.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, SettingsError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(SettingsError(format!(
+                    "the configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("ARDOISE")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("http.cors_origins"),
+        );
+        let set = |b: config::ConfigBuilder<_>, key: &str, value: &Option<String>| match value {
+            Some(v) => b.set_override(key, v.as_str()),
+            None => Ok(b),
+        };
+        let path_text = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        builder = set(builder, "database.url", &overrides.database_url)
+            .and_then(|b| set(b, "http.listen", &overrides.listen))
+            .and_then(|b| set(b, "http.tls_cert", &path_text(&overrides.tls_cert)))
+            .and_then(|b| set(b, "http.tls_key", &path_text(&overrides.tls_key)))
+            .map_err(|e| SettingsError(e.to_string()))?;
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| SettingsError(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        self.listen_addr()?;
+        self.max_operation()?;
+        self.overdraft_default()?;
+        self.credit_caps()?;
+        if self.http.tls_cert.is_empty() != self.http.tls_key.is_empty() {
+            return Err(invalid(
+                "http.tls_cert",
+                "http.tls_cert and http.tls_key must be set together",
+            ));
+        }
+        if self.database.url.trim().is_empty() {
+            return Err(invalid("database.url", "must not be empty"));
+        }
+        if self.database.pool_size == 0 {
+            return Err(invalid("database.pool_size", "must be at least 1"));
+        }
+        if self.sessions.idle_seconds == 0 {
+            return Err(invalid("sessions.idle_seconds", "must be at least 1"));
+        }
+        if self.oauth.token_seconds == 0 {
+            return Err(invalid("oauth.token_seconds", "must be at least 1"));
+        }
+        if !ardoise_domain::Product::valid_name(&self.pos.default_product) {
+            return Err(invalid(
+                "pos.default_product",
+                "is not a valid product name",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The address to listen on.
+    pub fn listen_addr(&self) -> Result<SocketAddr, SettingsError> {
+        self.http.listen.parse().map_err(|_| {
+            invalid(
+                "http.listen",
+                format!(
+                    "`{}` is not an address such as 127.0.0.1:8080",
+                    self.http.listen
+                ),
+            )
+        })
+    }
+
+    /// The largest amount of one operation.
+    pub fn max_operation(&self) -> Result<Money, SettingsError> {
+        positive_money("money.max_operation", &self.money.max_operation)
+    }
+
+    /// The limit that the POS overdraft flag sets.
+    pub fn overdraft_default(&self) -> Result<Money, SettingsError> {
+        let m = Money::parse(&self.money.overdraft_default)
+            .map_err(|e| invalid("money.overdraft_default", e))?;
+        if m.cents() < 0 {
+            return Err(invalid("money.overdraft_default", "must not be negative"));
+        }
+        Ok(m)
+    }
+
+    /// The default partner credit caps: per operation and per day.
+    pub fn credit_caps(&self) -> Result<(Money, Money), SettingsError> {
+        Ok((
+            positive_money(
+                "partners.credit_cap_operation",
+                &self.partners.credit_cap_operation,
+            )?,
+            positive_money("partners.credit_cap_day", &self.partners.credit_cap_day)?,
+        ))
+    }
+
+    /// Whether TLS is configured.
+    pub fn tls(&self) -> Option<(PathBuf, PathBuf)> {
+        if self.http.tls_cert.is_empty() {
+            None
+        } else {
+            Some((
+                PathBuf::from(&self.http.tls_cert),
+                PathBuf::from(&self.http.tls_key),
+            ))
+        }
+    }
+}
+
+fn positive_money(key: &str, text: &str) -> Result<Money, SettingsError> {
+    let m = Money::parse(text).map_err(|e| invalid(key, e))?;
+    if !m.is_positive() {
+        return Err(invalid(key, "must be above zero"));
+    }
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load() {
+        let s = Settings::load(None, &Overrides::default()).unwrap();
+        assert_eq!(s.http.listen, "127.0.0.1:8080");
+        assert_eq!(s.database.url, "sqlite://data/ardoise.db");
+        assert_eq!(s.database.synchronous, Synchronous::Full);
+        assert_eq!(s.max_operation().unwrap(), Money::from_cents(100_000));
+        assert_eq!(s.overdraft_default().unwrap(), Money::from_cents(5_000));
+        assert_eq!(s.sessions.idle_seconds, 300);
+        assert!(s.sessions.card_login);
+        assert_eq!(s.pos.default_product, "biere");
+    }
+
+    #[test]
+    fn flags_override() {
+        let o = Overrides {
+            database_url: Some("sqlite://x.db".into()),
+            listen: Some("127.0.0.1:0".into()),
+            ..Overrides::default()
+        };
+        let s = Settings::load(None, &o).unwrap();
+        assert_eq!(s.database.url, "sqlite://x.db");
+        assert_eq!(s.http.listen, "127.0.0.1:0");
+    }
+
+    #[test]
+    fn bad_file_values_name_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("[money]\nmax_operation = \"1,5\"\n", "money.max_operation"),
+            ("[http]\nlisten = \"nowhere\"\n", "http.listen"),
+            ("[database]\nsynchronous = \"fast\"\n", "synchronous"),
+            ("[sessions]\nidle_seconds = \"soon\"\n", "idle_seconds"),
+            ("[sessions]\nunknown_key = 1\n", "unknown_key"),
+        ];
+        for (i, (text, key)) in cases.iter().enumerate() {
+            let path = dir.path().join(format!("{i}.toml"));
+            std::fs::write(&path, text).unwrap();
+            let err = Settings::load(Some(&path), &Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains(key), "{err} should name {key}");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Wiring: the store, the rules and the authentication, built from the settings.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use ardoise_auth::{OsTokens, Staff, StaffSettings};
+use ardoise_domain::ports::{Catalog, Clock, Ledger, SessionStore, StaffDirectory, SystemClock};
+use ardoise_domain::{Actor, Bar, CardId, Login, Money, Policy, Product, Rights};
+use ardoise_store::{Store, StoreSettings};
+
+use crate::settings::{LogFormat, Settings, Synchronous};
+
+/// Sets up `tracing` in the configured format; `RUST_LOG` refines the level.
+pub fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) is harmless: keep the first.
+    let _ = match settings.log.format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Opens the database named by the settings.
+pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(&StoreSettings {
+        url: settings.database.url.clone(),
+        synchronous: match settings.database.synchronous {
+            Synchronous::Full => ardoise_store::Synchronous::Full,
+            Synchronous::Normal => ardoise_store::Synchronous::Normal,
+        },
+        pool_size: settings.database.pool_size,
+        busy_timeout_ms: settings.database.busy_timeout_ms,
+    })
+    .with_context(|| "cannot open the database (database.url)")?;
+    Ok(store)
+}
+
+/// Everything a command or the server needs.
+pub struct Services {
+    pub store: Store,
+    pub bar: Bar,
+    pub staff: Staff,
+}
+
+impl Services {
+    /// Opens the store, applies pending migrations if configured, and wires the services.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Services> {
+        let store = open_store(settings)?;
+        if settings.database.migrate_on_start {
+            store
+                .migrate()
+                .context("cannot apply the database migrations")?;
+        }
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let policy = Policy {
+            max_operation: settings.max_operation()?,
+            overdraft_default: settings.overdraft_default()?,
+            cancel_window: chrono::Duration::seconds(i64::from(settings.pos.cancel_window_seconds)),
+            default_product: settings.pos.default_product.clone(),
+        };
+        let shared = Arc::new(store.clone());
+        let bar = Bar::new(
+            shared.clone() as Arc<dyn Ledger>,
+            shared.clone() as Arc<dyn Catalog>,
+            clock.clone(),
+            policy,
+        );
+        let staff = Staff::new(
+            shared.clone() as Arc<dyn StaffDirectory>,
+            shared as Arc<dyn SessionStore>,
+            clock,
+            Arc::new(OsTokens),
+            StaffSettings {
+                idle: chrono::Duration::seconds(i64::from(settings.sessions.idle_seconds)),
+                card_login: settings.sessions.card_login,
+                failures_per_minute: settings.sessions.failures_per_minute,
+            },
+        );
+        Ok(Services { store, bar, staff })
+    }
+
+    /// `ardoise user add`: the CLI acts as a president.
+    pub async fn add_user(
+        &self,
+        login: &str,
+        password: &str,
+        rights: i64,
+        card: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let login = Login::parse(login).context("--login")?;
+        let rights = Rights::from_level(rights)
+            .with_context(|| format!("--rights {rights}: must be 0, 1, 2 or 3"))?;
+        let card = card.map(CardId::parse).transpose().context("--card")?;
+        self.staff
+            .add_user(&Actor::operator(), &login, password, rights, card)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot add {login}: {e}"))?;
+        Ok(())
+    }
+
+    /// `ardoise product set`: creates or updates a product, keeping its bundle prices.
+    pub async fn set_product(
+        &self,
+        name: &str,
+        price: &str,
+        category: Option<String>,
+    ) -> anyhow::Result<()> {
+        if !Product::valid_name(name) {
+            anyhow::bail!("--name `{name}`: 1 to 64 printable characters");
+        }
+        let unit_price = Money::parse(price).map_err(|e| anyhow::anyhow!("--price: {e}"))?;
+        if !unit_price.is_positive() {
+            anyhow::bail!("--price: must be above zero");
+        }
+        let store = Arc::new(self.store.clone());
+        let existing = store.product(name).await.map_err(anyhow::Error::new)?;
+        let bundles = existing.map(|p| p.bundles).unwrap_or_else(BTreeMap::new);
+        store
+            .set_product(Product {
+                name: name.to_owned(),
+                unit_price,
+                bundles,
+                category,
+            })
+            .await
+            .map_err(anyhow::Error::new)?;
+        Ok(())
+    }
+}
