@@ -71,6 +71,17 @@ impl Database {
     }
 }
 
+impl Database {
+    /// An existing database that the test keeps (nothing is removed at the end).
+    pub fn at(url: String) -> Database {
+        Database {
+            url,
+            _dir: None,
+            pg_drop: None,
+        }
+    }
+}
+
 impl Drop for Database {
     fn drop(&mut self) {
         if let Some((admin, name)) = &self.pg_drop {
@@ -225,40 +236,52 @@ impl Server {
         v["jeton"].as_str().unwrap().to_owned()
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the server with SIGTERM and waits for it.
-    pub fn stop(mut self) -> Database {
-        self.terminate();
-        std::mem::replace(
+    pub fn stop(self) -> Database {
+        self.stop_with_status().0
+    }
+
+    /// Stops the server with SIGTERM; the database and how the process exited.
+    pub fn stop_with_status(mut self) -> (Database, Option<std::process::ExitStatus>) {
+        let status = self.terminate();
+        let db = std::mem::replace(
             &mut self.db,
             Database {
                 url: String::new(),
                 _dir: None,
                 pg_drop: None,
             },
-        )
+        );
+        (db, status)
     }
 
-    fn terminate(&mut self) {
-        if let Ok(Some(_)) = self.child.try_wait() {
-            return;
+    fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
         }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+        for _ in 0..400 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        None
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.terminate();
+        let _ = self.terminate();
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod export;
+mod observed;
 mod serve;
 mod settings;
 mod wiring;
@@ -71,8 +72,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Partner(PartnerCommand::Add { .. }) => {
             anyhow::bail!("`partner add` is not yet available (OAuth2 partners are being built)")
         }
-        Command::Backup { .. } => {
-            anyhow::bail!("`backup` is not yet available: see docs/operations.md for backups")
+        Command::Backup { to } => {
+            let store = wiring::open_store(&settings)?;
+            store
+                .backup_to(&to)
+                .with_context(|| format!("cannot back up to {}", to.display()))?;
+            println!("backup written to {}", to.display());
+            Ok(())
         }
         Command::Export(ExportCommand::Transactions {
             from,

@@ -3,11 +3,16 @@
 use std::io::Write;
 use std::path::Path;
 
+use std::sync::Arc;
+
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use ardoise_http::ops::Ops;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::observed::StoreProbe;
 use crate::settings::Settings;
 use crate::wiring::Services;
 
@@ -42,11 +47,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         services.bar.clone(),
         services.staff.clone(),
     ));
+    let ops = web::Data::new(Ops::new(
+        services.metrics.clone(),
+        Arc::new(StoreProbe(services.store.clone())),
+    ));
     let origins = settings.http.cors_origins.clone();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(ardoise_http::cors(&origins))
+            .wrap(from_fn(ardoise_http::ops::observe))
             .app_data(state.clone())
+            .app_data(ops.clone())
             .configure(ardoise_http::configure)
     });
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -7,7 +7,10 @@ use anyhow::Context;
 use ardoise_auth::{OsTokens, Staff, StaffSettings};
 use ardoise_domain::ports::{Catalog, Clock, Ledger, SessionStore, StaffDirectory, SystemClock};
 use ardoise_domain::{Actor, Bar, CardId, Login, Money, Policy, Product, Rights};
+use ardoise_http::ops::Metrics;
 use ardoise_store::{Store, StoreSettings};
+
+use crate::observed::CountedLedger;
 
 use crate::settings::{LogFormat, Settings, Synchronous};
 
@@ -45,6 +48,7 @@ pub struct Services {
     pub store: Store,
     pub bar: Bar,
     pub staff: Staff,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
@@ -64,8 +68,13 @@ impl Services {
             default_product: settings.pos.default_product.clone(),
         };
         let shared = Arc::new(store.clone());
+        let metrics = Arc::new(Metrics::default());
+        let ledger = Arc::new(CountedLedger {
+            inner: shared.clone(),
+            metrics: metrics.clone(),
+        });
         let bar = Bar::new(
-            shared.clone() as Arc<dyn Ledger>,
+            ledger as Arc<dyn Ledger>,
             shared.clone() as Arc<dyn Catalog>,
             clock.clone(),
             policy,
@@ -81,7 +90,12 @@ impl Services {
                 failures_per_minute: settings.sessions.failures_per_minute,
             },
         );
-        Ok(Services { store, bar, staff })
+        Ok(Services {
+            store,
+            bar,
+            staff,
+            metrics,
+        })
     }
 
     /// `ardoise user add`: the CLI acts as a president.

@@ -19,6 +19,7 @@ use actix_web::web;
 use ardoise_auth::Staff;
 use ardoise_domain::Bar;
 
+pub mod ops;
 pub mod params;
 pub mod pos;
 pub mod reply;
@@ -39,6 +40,7 @@ impl AppState {
 
 /// Registers every route of the HTTP API (today the POS dialect under `/api`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    ops::configure(cfg);
     pos::configure(cfg);
 }
 

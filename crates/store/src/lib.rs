@@ -7,6 +7,7 @@
 //! transaction per batch and one savepoint per movement, with each movement's guard in its
 //! `UPDATE`'s `WHERE` clause. Reads and the other writes run on tokio's blocking pool.
 
+mod backup;
 mod catalog;
 mod db;
 mod error;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use ardoise_domain::ports::{Movement, Receipt};
 use ardoise_domain::DomainError;
 
+pub use backup::PoolState;
 pub use db::{Backend, StoreSettings, Synchronous};
 pub use error::StoreError;
 

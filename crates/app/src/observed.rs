@@ -1,0 +1,85 @@
+//! Adapters that let the operations endpoints see the store: readiness, pool use, and the
+//! count of money operations (a decorator around the ledger port).
+
+use std::sync::Arc;
+
+use ardoise_domain::card::Card;
+use ardoise_domain::ports::{Action, Ledger, Movement, Receipt, Totals};
+use ardoise_domain::{CardId, DomainError, Transaction, TransactionId};
+use ardoise_http::ops::{Metrics, Probe};
+use ardoise_store::Store;
+use async_trait::async_trait;
+
+/// Readiness and pool figures from the store.
+pub struct StoreProbe(pub Store);
+
+#[async_trait]
+impl Probe for StoreProbe {
+    async fn ready(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+
+    fn pool(&self) -> (u32, u32, u32) {
+        let p = self.0.pool_state();
+        (p.connections, p.idle, p.max)
+    }
+}
+
+/// A ledger that counts the money operations it applies, by kind and outcome.
+pub struct CountedLedger {
+    pub inner: Arc<dyn Ledger>,
+    pub metrics: Arc<Metrics>,
+}
+
+fn kind(action: &Action) -> &'static str {
+    match action {
+        Action::Open { .. } => "creation",
+        Action::Post { kind, .. } => kind.name(),
+        Action::Drain => "drain",
+        Action::Flip {
+            valid_after: false, ..
+        } => "cancel",
+        Action::Flip {
+            valid_after: true, ..
+        } => "redo",
+        Action::SetOverdraft { .. } => "overdraft",
+    }
+}
+
+#[async_trait]
+impl Ledger for CountedLedger {
+    async fn card(&self, id: &CardId) -> Result<Option<Card>, DomainError> {
+        self.inner.card(id).await
+    }
+
+    async fn cards(&self) -> Result<Vec<Card>, DomainError> {
+        self.inner.cards().await
+    }
+
+    async fn transaction(&self, id: TransactionId) -> Result<Option<Transaction>, DomainError> {
+        self.inner.transaction(id).await
+    }
+
+    async fn card_transactions(&self, card: &CardId) -> Result<Vec<Transaction>, DomainError> {
+        self.inner.card_transactions(card).await
+    }
+
+    async fn transactions(
+        &self,
+        after: Option<TransactionId>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Transaction>, DomainError> {
+        self.inner.transactions(after, limit).await
+    }
+
+    async fn totals(&self) -> Result<Totals, DomainError> {
+        self.inner.totals().await
+    }
+
+    async fn apply(&self, movement: Movement) -> Result<Receipt, DomainError> {
+        let kind = kind(&movement.action);
+        let outcome = self.inner.apply(movement).await;
+        self.metrics.record_movement(kind, outcome.is_ok());
+        outcome
+    }
+}

@@ -1,0 +1,223 @@
+//! What operators watch: `/health`, `/ready`, `/metrics`, and one log line per request.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use async_trait::async_trait;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// What the operations endpoints ask of the rest of the system.
+#[async_trait]
+pub trait Probe: Send + Sync {
+    /// `Ok` when the database answers.
+    async fn ready(&self) -> Result<(), String>;
+    /// Connections open, idle, and the pool's maximum.
+    fn pool(&self) -> (u32, u32, u32);
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MovementLabels {
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+/// The metrics, in the Prometheus (OpenMetrics) text format at `/metrics`.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Histogram,
+    movements: Family<MovementLabels, Counter>,
+    pool_open: Gauge,
+    pool_idle: Gauge,
+    pool_max: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let mut registry = Registry::with_prefix("ardoise");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        // 0.1 ms to about 13 s.
+        let latency = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            latency.clone(),
+        );
+        let movements = Family::<MovementLabels, Counter>::default();
+        registry.register(
+            "money_operations",
+            "Money operations by kind and outcome (ok or refused)",
+            movements.clone(),
+        );
+        let pool_open = Gauge::default();
+        let pool_idle = Gauge::default();
+        let pool_max = Gauge::default();
+        registry.register(
+            "db_pool_connections",
+            "Open database connections",
+            pool_open.clone(),
+        );
+        registry.register(
+            "db_pool_idle",
+            "Idle database connections",
+            pool_idle.clone(),
+        );
+        registry.register("db_pool_max", "Most database connections", pool_max.clone());
+        Metrics {
+            registry,
+            requests,
+            latency,
+            movements,
+            pool_open,
+            pool_idle,
+            pool_max,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a money operation: `kind` such as `payment`, `ok` false when refused.
+    pub fn record_movement(&self, kind: &'static str, ok: bool) {
+        let outcome = if ok { "ok" } else { "refused" };
+        self.movements
+            .get_or_create(&MovementLabels { kind, outcome })
+            .inc();
+    }
+
+    fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency.observe(seconds);
+    }
+
+    fn render(&self, pool: (u32, u32, u32)) -> Result<String, std::fmt::Error> {
+        self.pool_open.set(i64::from(pool.0));
+        self.pool_idle.set(i64::from(pool.1));
+        self.pool_max.set(i64::from(pool.2));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// The state of the operations endpoints and the request middleware.
+pub struct Ops {
+    pub metrics: Arc<Metrics>,
+    probe: Arc<dyn Probe>,
+}
+
+impl Ops {
+    /// Bundles the metrics and the probe.
+    pub fn new(metrics: Arc<Metrics>, probe: Arc<dyn Probe>) -> Ops {
+        Ops { metrics, probe }
+    }
+}
+
+/// Registers `/health`, `/ready` and `/metrics`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/ready", web::get().to(ready))
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// The process is alive and serving.
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// The database answers; 503 otherwise.
+async fn ready(ops: web::Data<Ops>) -> HttpResponse {
+    match ops.probe.ready().await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "ok"})),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: database unavailable");
+            HttpResponse::ServiceUnavailable()
+                .insert_header(("Retry-After", "5"))
+                .json(serde_json::json!({"status": "unavailable", "database": "unavailable"}))
+        }
+    }
+}
+
+async fn metrics(ops: web::Data<Ops>) -> HttpResponse {
+    match ops.metrics.render(ops.probe.pool()) {
+        Ok(text) => HttpResponse::Ok()
+            .insert_header((
+                CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            ))
+            .body(text),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode the metrics");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// One log line and one metrics sample per request, and an `X-Request-Id` header. Logs the
+/// method, the path (never the query string or the body: tokens and passwords travel there),
+/// the status and the duration.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let ops = req.app_data::<web::Data<Ops>>().cloned();
+    let mut res = next.call(req).await?;
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    if let Some(ops) = ops {
+        ops.metrics
+            .record_request(&method, &route, status, elapsed.as_secs_f64());
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!("{id:x}")) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    tracing::info!(
+        target: "ardoise::request",
+        request_id = format_args!("{id:x}"),
+        %method,
+        %path,
+        status,
+        duration_ms = format_args!("{:.3}", elapsed.as_secs_f64() * 1000.0),
+        "request"
+    );
+    Ok(res)
+}
