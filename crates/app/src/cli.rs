@@ -87,6 +87,16 @@ pub enum PartnerCommand {
         #[arg(long)]
         allow_basic: bool,
     },
+    /// Disables a partner: its credentials stop working and its tokens are revoked.
+    Disable {
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Gives a partner a new secret, printed once as JSON; its tokens are revoked.
+    Rotate {
+        #[arg(long)]
+        client_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

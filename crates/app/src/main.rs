@@ -26,6 +26,46 @@ fn main() -> ExitCode {
     }
 }
 
+/// `ardoise partner …`: the secrets are printed once, as JSON, and never stored in clear.
+async fn partner(settings: &Settings, command: PartnerCommand) -> anyhow::Result<()> {
+    let app = wiring::Services::build(settings).await?;
+    match command {
+        PartnerCommand::Add {
+            name,
+            scopes,
+            allow_basic,
+        } => {
+            let credentials = app.add_partner(&name, &scopes, allow_basic).await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "client_id": credentials.client_id,
+                    "client_secret": credentials.client_secret,
+                })
+            );
+        }
+        PartnerCommand::Disable { client_id } => {
+            app.oauth
+                .disable(&client_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot disable {client_id}: {e}"))?;
+            println!("partner {client_id} disabled");
+        }
+        PartnerCommand::Rotate { client_id } => {
+            let secret = app
+                .oauth
+                .rotate_secret(&client_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot rotate the secret of {client_id}: {e}"))?;
+            println!(
+                "{}",
+                serde_json::json!({"client_id": client_id, "client_secret": secret})
+            );
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let mut overrides = Overrides {
         database_url: cli.database_url.clone(),
@@ -69,9 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("product {name} set at {price}");
             Ok(())
         }),
-        Command::Partner(PartnerCommand::Add { .. }) => {
-            anyhow::bail!("`partner add` is not yet available (OAuth2 partners are being built)")
-        }
+        Command::Partner(command) => system.block_on(partner(&settings, command)),
         Command::Backup { to } => {
             let store = wiring::open_store(&settings)?;
             store

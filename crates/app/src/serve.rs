@@ -46,6 +46,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = web::Data::new(ardoise_http::AppState::new(
         services.bar.clone(),
         services.staff.clone(),
+        services.oauth.clone(),
     ));
     let ops = web::Data::new(Ops::new(
         services.metrics.clone(),
@@ -71,12 +72,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     std::io::stdout().flush().ok();
     let staff = services.staff.clone();
+    let oauth = services.oauth.clone();
     actix_web::rt::spawn(async move {
         let mut every_minute = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
         loop {
             every_minute.tick().await;
             if let Err(e) = staff.purge_expired().await {
                 tracing::warn!(error = %e, "cannot purge expired sessions");
+            }
+            if let Err(e) = oauth.purge_expired().await {
+                tracing::warn!(error = %e, "cannot purge expired access tokens");
             }
         }
     });

@@ -84,7 +84,6 @@ pub struct Pos {
 /// Partner OAuth2 settings (read by the OAuth2 server).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct OAuth {
     pub token_seconds: u32,
     pub failures_per_minute: u32,

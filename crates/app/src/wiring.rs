@@ -4,8 +4,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ardoise_auth::{OsTokens, Staff, StaffSettings};
-use ardoise_domain::ports::{Catalog, Clock, Ledger, SessionStore, StaffDirectory, SystemClock};
+use ardoise_auth::{OAuth, OAuthSettings, OsTokens, PartnerCredentials, Staff, StaffSettings};
+use ardoise_domain::ports::{
+    AccessTokenStore, Catalog, Clock, Ledger, PartnerDirectory, SessionStore, StaffDirectory,
+    SystemClock,
+};
 use ardoise_domain::{Actor, Bar, CardId, Login, Money, Policy, Product, Rights};
 use ardoise_http::ops::Metrics;
 use ardoise_store::{Store, StoreSettings};
@@ -48,6 +51,7 @@ pub struct Services {
     pub store: Store,
     pub bar: Bar,
     pub staff: Staff,
+    pub oauth: OAuth,
     pub metrics: Arc<Metrics>,
 }
 
@@ -81,8 +85,8 @@ impl Services {
         );
         let staff = Staff::new(
             shared.clone() as Arc<dyn StaffDirectory>,
-            shared as Arc<dyn SessionStore>,
-            clock,
+            shared.clone() as Arc<dyn SessionStore>,
+            clock.clone(),
             Arc::new(OsTokens),
             StaffSettings {
                 idle: chrono::Duration::seconds(i64::from(settings.sessions.idle_seconds)),
@@ -90,12 +94,39 @@ impl Services {
                 failures_per_minute: settings.sessions.failures_per_minute,
             },
         );
+        let (credit_cap_operation, credit_cap_day) = settings.credit_caps()?;
+        let oauth = OAuth::new(
+            shared.clone() as Arc<dyn PartnerDirectory>,
+            shared as Arc<dyn AccessTokenStore>,
+            staff.clone(),
+            clock,
+            OAuthSettings {
+                token_life: chrono::Duration::seconds(i64::from(settings.oauth.token_seconds)),
+                failures_per_minute: settings.oauth.failures_per_minute,
+                credit_cap_operation,
+                credit_cap_day,
+            },
+        );
         Ok(Services {
             store,
             bar,
             staff,
+            oauth,
             metrics,
         })
+    }
+
+    /// `ardoise partner add`: registers a partner; its secret is returned once.
+    pub async fn add_partner(
+        &self,
+        name: &str,
+        scopes: &str,
+        allow_basic: bool,
+    ) -> anyhow::Result<PartnerCredentials> {
+        self.oauth
+            .register(name, scopes, allow_basic)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot add the partner: {e}"))
     }
 
     /// `ardoise user add`: the CLI acts as a president.

@@ -3,18 +3,23 @@
 //! Today: the staff side of the POS dialect — argon2id password hashing ([`password`]),
 //! CSPRNG session tokens stored only as their SHA-256 ([`tokens`]), sliding-expiry sessions and
 //! the staff-account use cases ([`staff::Staff`]), and a per-address throttle of failed logins
-//! ([`throttle::LoginThrottle`]). OAuth2 clients and tokens for partners will live beside them
-//! (a `partners` module reusing [`tokens`] and [`password`]).
+//! ([`throttle::LoginThrottle`]); and OAuth2 for partners ([`oauth::OAuth`]): the partner
+//! registry, client authentication, access tokens, introspection and revocation.
 
 pub mod memory;
+pub mod oauth;
 pub mod password;
 pub mod staff;
 pub mod throttle;
 pub mod tokens;
 
+pub use oauth::{
+    Authorization, Caller, ClientCredentials, IssuedToken, OAuth, OAuthError, OAuthSettings,
+    PartnerCredentials, TokenInfo,
+};
 pub use password::{
     hash_password, hash_password_async, verify_password, verify_password_async, MAX_PASSWORD_BYTES,
 };
-pub use staff::{SessionGrant, Staff, StaffProfile, StaffSettings};
-pub use throttle::LoginThrottle;
+pub use staff::{SessionGrant, SessionInfo, Staff, StaffProfile, StaffSettings};
+pub use throttle::{LoginThrottle, Throttle};
 pub use tokens::{constant_time_eq, is_session_token, token_hash, OsTokens, SESSION_TOKEN_LEN};

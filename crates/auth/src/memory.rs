@@ -1,11 +1,15 @@
-//! In-memory staff accounts, sessions and a settable clock: the reference semantics of the
-//! staff ports, for tests (here, in the HTTP crate and in the app). Not for production.
+//! In-memory staff accounts, sessions, partners, access tokens and a settable clock: the
+//! reference semantics of the auth ports, for tests (here, in the HTTP crate and in the app).
+//! Not for production.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use ardoise_domain::ports::{Clock, Session, SessionStore, StaffDirectory, StaffUser};
+use ardoise_domain::ports::{
+    AccessToken, AccessTokenStore, Clock, Partner, PartnerDirectory, Session, SessionStore,
+    StaffDirectory, StaffUser, TokenOwner,
+};
 use ardoise_domain::{CardId, DomainError, Login, Rights};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -209,5 +213,137 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Default)]
+struct OAuthState {
+    partners: BTreeMap<String, Partner>,
+    tokens: BTreeMap<String, AccessToken>,
+}
+
+/// Partners and their access tokens behind one lock (so disabling a partner revokes its
+/// tokens, as the port requires).
+#[derive(Default)]
+pub struct MemoryOAuthStore {
+    state: Mutex<OAuthState>,
+}
+
+impl MemoryOAuthStore {
+    /// An empty store.
+    pub fn new() -> MemoryOAuthStore {
+        MemoryOAuthStore::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, OAuthState>, DomainError> {
+        self.state
+            .lock()
+            .map_err(|_| DomainError::Internal("memory OAuth store lock poisoned".into()))
+    }
+
+    /// Every stored token.
+    pub fn tokens(&self) -> Vec<AccessToken> {
+        self.lock()
+            .map(|s| s.tokens.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn revoke_all_of(state: &mut OAuthState, client_id: &str) {
+        for t in state.tokens.values_mut() {
+            if t.owner == TokenOwner::Partner(client_id.to_owned()) {
+                t.revoked = true;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl PartnerDirectory for MemoryOAuthStore {
+    async fn partner(&self, client_id: &str) -> Result<Option<Partner>, DomainError> {
+        Ok(self.lock()?.partners.get(client_id).cloned())
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>, DomainError> {
+        Ok(self.lock()?.partners.values().cloned().collect())
+    }
+
+    async fn add_partner(&self, partner: Partner) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        if state.partners.contains_key(&partner.client_id) {
+            return Err(DomainError::malformed("this client id is taken"));
+        }
+        state.partners.insert(partner.client_id.clone(), partner);
+        Ok(())
+    }
+
+    async fn disable_partner(&self, client_id: &str) -> Result<bool, DomainError> {
+        let mut state = self.lock()?;
+        let Some(p) = state.partners.get_mut(client_id) else {
+            return Ok(false);
+        };
+        p.active = false;
+        MemoryOAuthStore::revoke_all_of(&mut state, client_id);
+        Ok(true)
+    }
+
+    async fn set_partner_secret(&self, client_id: &str, hash: String) -> Result<bool, DomainError> {
+        let mut state = self.lock()?;
+        let Some(p) = state.partners.get_mut(client_id) else {
+            return Ok(false);
+        };
+        p.secret_hash = hash;
+        MemoryOAuthStore::revoke_all_of(&mut state, client_id);
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl AccessTokenStore for MemoryOAuthStore {
+    async fn insert_token(&self, token: AccessToken) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        if state.tokens.contains_key(&token.token_hash) {
+            return Err(DomainError::Internal("duplicate access token".into()));
+        }
+        state.tokens.insert(token.token_hash.clone(), token);
+        Ok(())
+    }
+
+    async fn token(&self, token_hash: &str) -> Result<Option<AccessToken>, DomainError> {
+        Ok(self.lock()?.tokens.get(token_hash).cloned())
+    }
+
+    async fn use_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AccessToken>, DomainError> {
+        let mut state = self.lock()?;
+        let Some(t) = state.tokens.get_mut(token_hash) else {
+            return Ok(None);
+        };
+        if t.revoked || t.expires_at <= now || t.rpt_left == Some(0) {
+            return Ok(None);
+        }
+        if let Some(left) = &mut t.rpt_left {
+            *left -= 1;
+        }
+        Ok(Some(t.clone()))
+    }
+
+    async fn revoke_token(&self, token_hash: &str) -> Result<bool, DomainError> {
+        Ok(match self.lock()?.tokens.get_mut(token_hash) {
+            Some(t) => {
+                t.revoked = true;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn purge_tokens(&self, before: DateTime<Utc>) -> Result<u64, DomainError> {
+        let mut state = self.lock()?;
+        let count = state.tokens.len();
+        state.tokens.retain(|_, t| t.expires_at > before);
+        Ok((count - state.tokens.len()) as u64)
     }
 }

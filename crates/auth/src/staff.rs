@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ardoise_domain::ports::{Clock, Session, SessionStore, StaffDirectory, StaffUser, TokenSource};
 use ardoise_domain::{Actor, CardId, DomainError, Login, Operation, Rights};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use crate::password::{dummy_hash, hash_password_async, verify_password_async};
 use crate::throttle::LoginThrottle;
@@ -52,6 +52,15 @@ impl fmt::Debug for SessionGrant {
             .field("rights", &self.rights)
             .finish()
     }
+}
+
+/// A live staff session as introspection shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub login: Login,
+    pub created_at: DateTime<Utc>,
+    /// When it ends if it is not used before.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A staff account as shown to staff: never its password hash.
@@ -250,6 +259,42 @@ impl Staff {
         Ok(Actor {
             login: user.login,
             rights: user.rights,
+        })
+    }
+
+    /// A live session, for introspection: whose it is, since when and until when it lasts if
+    /// unused. Unlike [`Staff::authenticate`], looking does not extend it. `None` for a
+    /// malformed, unknown or expired token, or one of a disabled user.
+    pub async fn session_info(&self, token: &str) -> Result<Option<SessionInfo>, DomainError> {
+        if !is_session_token(token) {
+            return Ok(None);
+        }
+        let hash = token_hash(token);
+        let Some(session) = self.sessions.find(&hash).await? else {
+            return Ok(None);
+        };
+        if !constant_time_eq(&session.token_hash, &hash) {
+            return Ok(None);
+        }
+        let expires_at = session.last_seen + self.settings.idle;
+        if self.clock.now() > expires_at || self.actor(&session.login).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(SessionInfo {
+            login: session.login,
+            created_at: session.created_at,
+            expires_at,
+        }))
+    }
+
+    /// The active staff user `login` with their current rights, or `None`.
+    pub async fn actor(&self, login: &Login) -> Result<Option<Actor>, DomainError> {
+        Ok(match self.directory.user(login).await? {
+            Some(user) if user.active => Some(Actor {
+                login: user.login,
+                rights: user.rights,
+            }),
+            _ => None,
         })
     }
 

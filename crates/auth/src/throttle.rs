@@ -1,7 +1,8 @@
-//! Throttling of failed logins per source address, in memory.
+//! Throttling of failed logins per source address (and of failed OAuth2 client
+//! authentications per client id and address), in memory.
 //!
-//! Each address (IPv4, or the /64 network of an IPv6 address, since one host usually owns a
-//! whole /64) has a one-minute window that opens with its first attempt. Every attempt counts
+//! Each key — an address (IPv4, or the /64 network of an IPv6 address, since one host usually
+//! owns a whole /64), or a client id with such an address — has a one-minute window that opens with its first attempt. Every attempt counts
 //! as a failure while it runs and is uncounted if it succeeds, so a burst of concurrent guesses
 //! cannot slip past the limit. Once `limit` failures are counted in the window, every further
 //! attempt from that address is refused at once — no sleeping, nothing else slowed — until the
@@ -9,6 +10,7 @@
 //! then the oldest.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -24,30 +26,52 @@ struct Window {
     failures: u32,
 }
 
-/// Counts failed logins per source address; see the module documentation.
+/// What failures are counted by; each key is normalised first (an IPv6 address to its /64).
+pub trait ThrottleKey: Clone + Eq + Hash + std::fmt::Debug {
+    /// The key failures are counted under.
+    fn normalised(&self) -> Self;
+}
+
+impl ThrottleKey for IpAddr {
+    fn normalised(&self) -> IpAddr {
+        key(*self)
+    }
+}
+
+/// OAuth2 client authentications: a client id and the address it was tried from.
+impl ThrottleKey for (String, IpAddr) {
+    fn normalised(&self) -> (String, IpAddr) {
+        (self.0.clone(), key(self.1))
+    }
+}
+
+/// Counts failures per key; see the module documentation.
 #[derive(Debug)]
-pub struct LoginThrottle {
+pub struct Throttle<K: ThrottleKey> {
     limit: u32,
     window: Duration,
     max_entries: usize,
-    windows: Mutex<HashMap<IpAddr, Window>>,
-    /// One queue per address: its attempts are checked one after the other.
-    gates: Mutex<HashMap<IpAddr, Arc<tokio::sync::Mutex<()>>>>,
+    windows: Mutex<HashMap<K, Window>>,
+    /// One queue per key: its attempts are checked one after the other.
+    gates: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,
 }
+
+/// Failed staff logins, per source address.
+pub type LoginThrottle = Throttle<IpAddr>;
 
 /// How many idle per-address queues are kept before they are pruned.
 const IDLE_GATES: usize = 1_024;
 
-impl LoginThrottle {
+impl<K: ThrottleKey> Throttle<K> {
     /// A throttle refusing attempts after `failures_per_minute` failures within a minute;
     /// 0 switches throttling off.
-    pub fn new(failures_per_minute: u32) -> LoginThrottle {
-        LoginThrottle::with_capacity(failures_per_minute, DEFAULT_MAX_ENTRIES)
+    pub fn new(failures_per_minute: u32) -> Throttle<K> {
+        Throttle::with_capacity(failures_per_minute, DEFAULT_MAX_ENTRIES)
     }
 
-    /// The same, tracking at most `max_entries` addresses.
-    pub fn with_capacity(failures_per_minute: u32, max_entries: usize) -> LoginThrottle {
-        LoginThrottle {
+    /// The same, tracking at most `max_entries` keys.
+    pub fn with_capacity(failures_per_minute: u32, max_entries: usize) -> Throttle<K> {
+        Throttle {
             limit: failures_per_minute,
             window: Duration::seconds(60),
             max_entries: max_entries.max(1),
@@ -61,7 +85,7 @@ impl LoginThrottle {
     /// while honest parallel logins (several tills behind one router) simply queue for a few
     /// milliseconds instead of being refused. Waiting is asynchronous: no worker sleeps, and
     /// other addresses are not affected.
-    pub async fn turn(&self, source: IpAddr) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    pub async fn turn(&self, source: K) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         if self.limit == 0 {
             return None;
         }
@@ -70,12 +94,12 @@ impl LoginThrottle {
             if gates.len() >= IDLE_GATES {
                 gates.retain(|_, g| Arc::strong_count(g) > 1);
             }
-            gates.entry(key(source)).or_default().clone()
+            gates.entry(source.normalised()).or_default().clone()
         };
         Some(gate.lock_owned().await)
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<IpAddr, Window>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, Window>> {
         // The map holds plain counters: a panic elsewhere cannot leave it inconsistent.
         self.windows.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -83,11 +107,11 @@ impl LoginThrottle {
     /// Called before a login attempt from `source` at `now`: refuses with `TooManyAttempts` if
     /// the address is blocked, else counts the attempt as a failure until
     /// [`LoginThrottle::succeeded`] is called.
-    pub fn begin(&self, source: IpAddr, now: DateTime<Utc>) -> Result<(), DomainError> {
+    pub fn begin(&self, source: K, now: DateTime<Utc>) -> Result<(), DomainError> {
         if self.limit == 0 {
             return Ok(());
         }
-        let key = key(source);
+        let key = source.normalised();
         let mut windows = self.lock();
         if let Some(w) = windows.get_mut(&key) {
             if now - w.opened >= self.window {
@@ -120,11 +144,11 @@ impl LoginThrottle {
     }
 
     /// Uncounts the attempt begun from `source`: it was not a failure.
-    pub fn succeeded(&self, source: IpAddr) {
+    pub fn succeeded(&self, source: K) {
         if self.limit == 0 {
             return;
         }
-        let key = key(source);
+        let key = source.normalised();
         let mut windows = self.lock();
         if let Some(w) = windows.get_mut(&key) {
             w.failures = w.failures.saturating_sub(1);
@@ -139,14 +163,14 @@ impl LoginThrottle {
         self.lock().len()
     }
 
-    fn make_room(&self, windows: &mut HashMap<IpAddr, Window>, now: DateTime<Utc>) {
+    fn make_room(&self, windows: &mut HashMap<K, Window>, now: DateTime<Utc>) {
         let window = self.window;
         windows.retain(|_, w| now - w.opened < window);
         if windows.len() >= self.max_entries {
             if let Some(oldest) = windows
                 .iter()
                 .min_by_key(|(_, w)| w.opened)
-                .map(|(k, _)| *k)
+                .map(|(k, _)| k.clone())
             {
                 windows.remove(&oldest);
             }
@@ -253,6 +277,20 @@ mod tests {
         fail(&th, ip("198.51.100.1"), t(0)).unwrap();
         fail(&th, ip("::ffff:198.51.100.1"), t(0)).unwrap();
         assert!(fail(&th, ip("198.51.100.1"), t(0)).is_err());
+    }
+
+    #[test]
+    fn client_ids_are_counted_per_address() {
+        let th: Throttle<(String, IpAddr)> = Throttle::new(2);
+        let a = |id: &str, addr: &str| (id.to_owned(), ip(addr));
+        th.begin(a("abc", "192.0.2.1"), t(0)).unwrap();
+        th.begin(a("abc", "192.0.2.1"), t(0)).unwrap();
+        assert!(th.begin(a("abc", "192.0.2.1"), t(1)).is_err());
+        assert!(th.begin(a("abc", "192.0.2.2"), t(1)).is_ok());
+        assert!(th.begin(a("other", "192.0.2.1"), t(1)).is_ok());
+        th.begin(a("v6", "2001:db8::1"), t(0)).unwrap();
+        th.begin(a("v6", "2001:db8::2"), t(0)).unwrap();
+        assert!(th.begin(a("v6", "2001:db8::3"), t(0)).is_err());
     }
 
     #[test]

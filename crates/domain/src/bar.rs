@@ -370,6 +370,24 @@ impl Bar {
         })
     }
 
+    /// One card, without its history, for staff (rights ≥ 2, as `card_sheet`).
+    pub async fn card(&self, actor: &Actor, card: &CardId) -> Result<Card, DomainError> {
+        actor.check(Operation::CardDetails)?;
+        self.ledger
+            .card(card)
+            .await?
+            .ok_or(DomainError::UnknownCard)
+    }
+
+    /// One card, for a partner: the authentication layer has checked that the partner's token
+    /// holds the `cards:read` scope, which is the whole rule for partners.
+    pub async fn card_for_partner(&self, card: &CardId) -> Result<Card, DomainError> {
+        self.ledger
+            .card(card)
+            .await?
+            .ok_or(DomainError::UnknownCard)
+    }
+
     /// Whether the actor may see overdraft settings.
     pub fn sees_overdraft(&self, actor: &Actor) -> bool {
         actor.may(Operation::SeeOverdraft)

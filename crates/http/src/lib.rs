@@ -1,7 +1,8 @@
 //! ardoise's HTTP adapter on actix-web.
 //!
-//! Today: the POS dialect (`/api/...`, see `docs/api-pos.md`) that the bar's Android and web
-//! clients speak. `/v1` and `/oauth` will be added beside it as sibling modules.
+//! The POS dialect (`/api/...`, see `docs/api-pos.md`) that the bar's Android and web clients
+//! speak; the OAuth2 endpoints for partners (`/oauth/...`, [`oauth`]); and the `/v1` resource
+//! API ([`v1`]), whose callers the [`principal::Principal`] extractor authenticates.
 //!
 //! The app crate builds one [`AppState`], wraps it in `web::Data`, and mounts [`configure`]
 //! behind the [`cors`] middleware:
@@ -16,32 +17,38 @@
 use actix_cors::Cors;
 use actix_web::http::{header, Method};
 use actix_web::web;
-use ardoise_auth::Staff;
+use ardoise_auth::{OAuth, Staff};
 use ardoise_domain::Bar;
 
+pub mod oauth;
 pub mod ops;
 pub mod params;
 pub mod pos;
+pub mod principal;
 pub mod reply;
+pub mod v1;
 
-/// What every handler needs: the bar's use cases and the staff service.
+/// What every handler needs: the bar's use cases, the staff service and the OAuth2 service.
 #[derive(Clone)]
 pub struct AppState {
     pub bar: Bar,
     pub staff: Staff,
+    pub oauth: OAuth,
 }
 
 impl AppState {
     /// Bundles the services.
-    pub fn new(bar: Bar, staff: Staff) -> AppState {
-        AppState { bar, staff }
+    pub fn new(bar: Bar, staff: Staff, oauth: OAuth) -> AppState {
+        AppState { bar, staff, oauth }
     }
 }
 
-/// Registers every route of the HTTP API (today the POS dialect under `/api`).
+/// Registers every route of the HTTP API: operations, the POS dialect, OAuth2 and `/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     ops::configure(cfg);
     pos::configure(cfg);
+    oauth::configure(cfg);
+    v1::configure(cfg);
 }
 
 /// Checks the configured CORS origins: each must be `*` or a `scheme://host[:port]` origin.

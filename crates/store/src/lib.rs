@@ -13,6 +13,7 @@ mod db;
 mod error;
 mod ledger;
 mod migrations;
+mod partners;
 mod rows;
 mod schema;
 mod sql;
@@ -37,7 +38,8 @@ use writer::Writer;
 pub const MAX_BATCH: usize = writer::MAX_BATCH;
 
 /// A connection pool and its writer; cheap to clone, shared by all request handlers.
-/// Implements `Ledger`, `Catalog`, `StaffDirectory` and `SessionStore`.
+/// Implements `Ledger`, `Catalog`, `StaffDirectory`, `SessionStore`, `PartnerDirectory` and
+/// `AccessTokenStore`.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,

@@ -74,6 +74,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    partners (client_id) {
+        client_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        scopes -> Text,
+        allow_basic -> Bool,
+        active -> Bool,
+        credit_cap_operation_cents -> BigInt,
+        credit_cap_day_cents -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    access_tokens (token_hash) {
+        token_hash -> Text,
+        client_id -> Nullable<Text>,
+        login -> Nullable<Text>,
+        scopes -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        rpt_left -> Nullable<BigInt>,
+        revoked -> Bool,
+    }
+}
+
 diesel::joinable!(transactions -> cards (card_id));
 diesel::joinable!(transaction_changes -> transactions (transaction_id));
 diesel::joinable!(product_bundles -> products (product));
@@ -86,4 +113,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     product_bundles,
     staff_users,
     sessions,
+    partners,
+    access_tokens,
 );

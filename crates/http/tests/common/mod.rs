@@ -13,8 +13,10 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use actix_web::{web, App};
-use ardoise_auth::memory::{ManualClock, MemoryStaffStore};
-use ardoise_auth::{hash_password, token_hash, OsTokens, Staff, StaffSettings};
+use ardoise_auth::memory::{ManualClock, MemoryOAuthStore, MemoryStaffStore};
+use ardoise_auth::{
+    hash_password, token_hash, OAuth, OAuthSettings, OsTokens, Staff, StaffSettings,
+};
 use ardoise_domain::card::Card;
 use ardoise_domain::memory::MemoryLedger;
 use ardoise_domain::ports::{
@@ -107,6 +109,7 @@ pub struct World {
     pub ledger: Arc<MemoryLedger>,
     pub faulty: Arc<Faulty>,
     pub store: Arc<MemoryStaffStore>,
+    pub oauth_store: Arc<MemoryOAuthStore>,
     pub clock: Arc<ManualClock>,
     pub state: AppState,
 }
@@ -178,11 +181,20 @@ pub async fn world_with(settings: StaffSettings) -> World {
         Arc::new(OsTokens),
         settings,
     );
-    let state = AppState::new(bar, staff);
+    let oauth_store = Arc::new(MemoryOAuthStore::new());
+    let oauth = OAuth::new(
+        oauth_store.clone(),
+        oauth_store.clone(),
+        staff.clone(),
+        clock.clone(),
+        OAuthSettings::default(),
+    );
+    let state = AppState::new(bar, staff, oauth);
     World {
         ledger,
         faulty,
         store,
+        oauth_store,
         clock,
         state,
     }

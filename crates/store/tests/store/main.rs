@@ -13,4 +13,5 @@ mod differential;
 mod failures;
 mod ledger;
 mod migrations;
+mod partners;
 mod staff;
