@@ -6,6 +6,7 @@
 
 mod cli;
 mod harness;
+mod oauth;
 mod ops;
 mod pos;
 mod pos_concurrency;
