@@ -8,7 +8,6 @@ use actix_web::web::{self, Data, Path};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use ardoise_domain::{CardId, DomainError};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
@@ -192,6 +191,14 @@ async fn not_found() -> HttpResponse {
     )
 }
 
+/// A card's balance: money as a string with exactly two decimals.
+#[derive(Serialize)]
+struct CardBalance<'a> {
+    card: &'a str,
+    balance: String,
+    currency: &'static str,
+}
+
 /// `GET /v1/cards/{card}/balance` (scope `cards:read`; staff need the rights of a card sheet).
 async fn card_balance(
     state: Data<AppState>,
@@ -213,11 +220,11 @@ async fn card_balance(
         Ok(found) => success(
             "CARD_BALANCE",
             lang.pick("Card balance.", "Solde de la carte."),
-            json!({
-                "card": found.id.as_str(),
-                "balance": found.balance.to_fixed2(),
-                "currency": "EUR",
-            }),
+            CardBalance {
+                card: found.id.as_str(),
+                balance: found.balance.to_fixed2(),
+                currency: "EUR",
+            },
         ),
         Err(e) => failure(lang, &e),
     })
