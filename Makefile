@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ARGS ?= serve
 
-.PHONY: run test lint fmt bench clean
+.PHONY: run test lint fmt bench bench-smoke clean
 
 ## Build in release mode and serve on the embedded SQLite default (sqlite://data/ardoise.db).
 run:
@@ -27,6 +27,19 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## Load benchmark of the release binary on a fresh SQLite database (64 clients, 10 s per
+## scenario; see docs/performance.md). Also on PostgreSQL when ARDOISE_BENCH_POSTGRES_URL is set
+## (a superuser URL: a fresh database is created and dropped). BENCH_ARGS adds options.
+BENCH_ARGS ?=
+bench:
+	$(CARGO) build --release --bin ardoise --bin ardoise-bench
+	"$${CARGO_TARGET_DIR:-target}/release/ardoise-bench" $(BENCH_ARGS)
+
+## A 1-second run with 8 clients: checks that the bench itself works.
+bench-smoke:
+	$(CARGO) build --release --bin ardoise --bin ardoise-bench
+	"$${CARGO_TARGET_DIR:-target}/release/ardoise-bench" --clients 8 --seconds 1 --raw-seconds 1 --cards 50 $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean
