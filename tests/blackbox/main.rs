@@ -10,3 +10,4 @@ mod oauth;
 mod ops;
 mod pos;
 mod pos_concurrency;
+mod v1_staff;

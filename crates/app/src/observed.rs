@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ardoise_domain::card::Card;
 use ardoise_domain::ports::{Action, Ledger, Movement, Receipt, Totals};
-use ardoise_domain::{CardId, DomainError, Transaction, TransactionId};
+use ardoise_domain::{CardId, DomainError, Page, Paged, Transaction, TransactionId};
 use ardoise_http::ops::{Metrics, Probe};
 use ardoise_store::Store;
 use async_trait::async_trait;
@@ -70,6 +70,14 @@ impl Ledger for CountedLedger {
         limit: Option<u32>,
     ) -> Result<Vec<Transaction>, DomainError> {
         self.inner.transactions(after, limit).await
+    }
+
+    async fn transaction_page(
+        &self,
+        card: Option<CardId>,
+        page: Page,
+    ) -> Result<Paged<Transaction>, DomainError> {
+        self.inner.transaction_page(card, page).await
     }
 
     async fn totals(&self) -> Result<Totals, DomainError> {

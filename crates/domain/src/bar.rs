@@ -9,6 +9,7 @@ use crate::card::{insufficient_funds, Card};
 use crate::error::DomainError;
 use crate::ids::{CardId, TransactionId};
 use crate::money::Money;
+use crate::paging::{Page, Paged};
 use crate::ports::{Action, Catalog, Clock, Guard, Ledger, Movement, Receipt, Totals};
 use crate::rights::{Actor, Operation};
 use crate::transaction::{Transaction, TransactionKind};
@@ -402,6 +403,49 @@ impl Bar {
     ) -> Result<Vec<Transaction>, DomainError> {
         actor.check(Operation::AllTransactions)?;
         self.ledger.transactions(after, limit).await
+    }
+
+    /// One page of the cards, by id (rights ≥ 2, as `cards`).
+    pub async fn card_page(&self, actor: &Actor, page: Page) -> Result<Paged<Card>, DomainError> {
+        actor.check(Operation::ListCards)?;
+        Ok(page.slice(self.ledger.cards().await?))
+    }
+
+    /// One page of a card's history, oldest first (rights ≥ 2, as `card_sheet`).
+    pub async fn card_transaction_page(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        page: Page,
+    ) -> Result<Paged<Transaction>, DomainError> {
+        actor.check(Operation::CardDetails)?;
+        if self.ledger.card(card).await?.is_none() {
+            return Err(DomainError::UnknownCard);
+        }
+        self.ledger.transaction_page(Some(card.clone()), page).await
+    }
+
+    /// One page of all transactions, oldest first (rights 3, as `transactions`).
+    pub async fn transaction_page(
+        &self,
+        actor: &Actor,
+        page: Page,
+    ) -> Result<Paged<Transaction>, DomainError> {
+        actor.check(Operation::AllTransactions)?;
+        self.ledger.transaction_page(None, page).await
+    }
+
+    /// One transaction (rights ≥ 2, as a card's history, which shows it too).
+    pub async fn transaction(
+        &self,
+        actor: &Actor,
+        id: TransactionId,
+    ) -> Result<Transaction, DomainError> {
+        actor.check(Operation::CardDetails)?;
+        self.ledger
+            .transaction(id)
+            .await?
+            .ok_or(DomainError::UnknownTransaction)
     }
 
     /// The statistics (rights ≥ 2).

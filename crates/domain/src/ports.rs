@@ -12,6 +12,7 @@ use crate::card::Card;
 use crate::error::DomainError;
 use crate::ids::{CardId, Login, TransactionId};
 use crate::money::Money;
+use crate::paging::{Page, Paged};
 use crate::product::Product;
 use crate::rights::Rights;
 use crate::transaction::{Transaction, TransactionKind};
@@ -114,6 +115,19 @@ pub trait Ledger: Send + Sync {
         after: Option<TransactionId>,
         limit: Option<u32>,
     ) -> Result<Vec<Transaction>, DomainError>;
+    /// One page of the transactions, oldest first: of one card, or of all cards. The default
+    /// reads the whole list; the store overrides it with a counted, offset query.
+    async fn transaction_page(
+        &self,
+        card: Option<CardId>,
+        page: Page,
+    ) -> Result<Paged<Transaction>, DomainError> {
+        let all = match card {
+            Some(card) => self.card_transactions(&card).await?,
+            None => self.transactions(None, None).await?,
+        };
+        Ok(page.slice(all))
+    }
     /// Figures for the statistics.
     async fn totals(&self) -> Result<Totals, DomainError>;
     /// Applies one movement atomically and durably, or refuses it and changes nothing.

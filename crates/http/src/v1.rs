@@ -4,25 +4,264 @@
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Data, Path};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
-use ardoise_domain::{CardId, DomainError};
+use actix_web::web::{self, Data, Path, Payload};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, Route};
+use ardoise_domain::{CardId, DomainError, Page, Paged, TransactionId};
 use serde::Serialize;
 
+use crate::params::{Params, MAX_BODY_BYTES};
 use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
+
+mod staff;
+
+/// A wrong method on a known resource: 405 with `Allow`.
+fn refuse(allow: &'static str) -> Route {
+    web::to(move || async move { method_not_allowed(allow) })
+}
 
 /// Registers the `/v1` routes. Unknown paths answer 404 and wrong methods 405, in the envelope.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/v1")
             .service(
+                web::resource("/sessions")
+                    .route(web::post().to(staff::open_session))
+                    .default_service(refuse("POST")),
+            )
+            .service(
+                web::resource("/sessions/current")
+                    .route(web::delete().to(staff::close_session))
+                    .default_service(refuse("DELETE")),
+            )
+            .service(
+                web::resource("/cards")
+                    .route(web::get().to(staff::list_cards))
+                    .route(web::post().to(staff::open_card))
+                    .default_service(refuse("GET, POST")),
+            )
+            .service(
+                web::resource("/cards/{card}")
+                    .route(web::get().to(staff::get_card))
+                    .default_service(refuse("GET")),
+            )
+            .service(
                 web::resource("/cards/{card}/balance")
                     .route(web::get().to(card_balance))
-                    .default_service(web::to(|| async { method_not_allowed("GET") })),
+                    .default_service(refuse("GET")),
+            )
+            .service(
+                web::resource("/cards/{card}/transactions")
+                    .route(web::get().to(staff::card_transactions))
+                    .default_service(refuse("GET")),
+            )
+            .service(
+                web::resource("/cards/{card}/topups")
+                    .route(web::post().to(staff::top_up))
+                    .default_service(refuse("POST")),
+            )
+            .service(
+                web::resource("/cards/{card}/payments")
+                    .route(web::post().to(staff::pay))
+                    .default_service(refuse("POST")),
+            )
+            .service(
+                web::resource("/cards/{card}/drain")
+                    .route(web::post().to(staff::drain))
+                    .default_service(refuse("POST")),
+            )
+            .service(
+                web::resource("/cards/{card}/overdraft")
+                    .route(web::put().to(staff::set_overdraft))
+                    .default_service(refuse("PUT")),
+            )
+            .service(
+                web::resource("/transactions")
+                    .route(web::get().to(staff::transactions))
+                    .default_service(refuse("GET")),
+            )
+            .service(
+                web::resource("/transactions/{id}")
+                    .route(web::get().to(staff::transaction))
+                    .default_service(refuse("GET")),
+            )
+            .service(
+                web::resource("/transactions/{id}/cancel")
+                    .route(web::post().to(staff::cancel))
+                    .default_service(refuse("POST")),
+            )
+            .service(
+                web::resource("/transactions/{id}/redo")
+                    .route(web::post().to(staff::redo))
+                    .default_service(refuse("POST")),
+            )
+            .service(
+                web::resource("/stats")
+                    .route(web::get().to(staff::statistics))
+                    .default_service(refuse("GET")),
             )
             .default_service(web::to(not_found)),
     );
+}
+
+/// The message shown to the app user for a success code.
+fn success_message(lang: Lang, code: &str) -> &'static str {
+    let (en, fr) = match code {
+        "SESSION_CREATED" => ("You are logged in.", "Vous êtes connecté."),
+        "CARD_CREATED" => ("The card was created.", "La carte a été créée."),
+        "CARD" => ("Card.", "Carte."),
+        "CARD_LIST" => ("Cards.", "Cartes."),
+        "TRANSACTION" => ("Transaction.", "Transaction."),
+        "TRANSACTION_LIST" => ("Transactions.", "Transactions."),
+        "TOPUP_DONE" => ("The card was topped up.", "La carte a été rechargée."),
+        "PAYMENT_DONE" => ("The payment was made.", "Le paiement a été effectué."),
+        "DRAIN_DONE" => ("The balance was handed back.", "Le solde a été rendu."),
+        "OVERDRAFT_SET" => (
+            "The overdraft limit was set.",
+            "Le découvert autorisé a été modifié.",
+        ),
+        "TRANSACTION_CANCELLED" => (
+            "The transaction was cancelled.",
+            "La transaction a été annulée.",
+        ),
+        "TRANSACTION_REDONE" => (
+            "The transaction was redone.",
+            "La transaction a été rétablie.",
+        ),
+        "STATISTICS" => ("Statistics.", "Statistiques."),
+        _ => ("Done.", "C'est fait."),
+    };
+    lang.pick(en, fr)
+}
+
+/// A 200 envelope with the message of `code`.
+pub fn ok<T: Serialize>(lang: Lang, code: &str, data: T) -> HttpResponse {
+    success(code, success_message(lang, code), data)
+}
+
+/// A 201 envelope with `Location`.
+pub fn created<T: Serialize>(lang: Lang, code: &str, location: &str, data: T) -> HttpResponse {
+    let mut builder = HttpResponse::Created();
+    builder.insert_header((header::LOCATION, location));
+    render(
+        builder,
+        &Success {
+            success: true,
+            code,
+            message: success_message(lang, code),
+            data,
+        },
+    )
+}
+
+/// A 204 without a body.
+pub fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
+/// The answer, or the envelope of its refusal.
+pub fn reply(lang: Lang, outcome: Result<HttpResponse, DomainError>) -> HttpResponse {
+    outcome.unwrap_or_else(|e| failure(lang, &e))
+}
+
+/// Reads a `/v1` body: JSON (strings or numbers; numbers keep their exact text) or form data;
+/// an empty body is no fields.
+pub async fn read_params(req: &HttpRequest, payload: Payload) -> Result<Params, DomainError> {
+    let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return Err(DomainError::malformed("the body could not be read")),
+        Err(_) => return Err(DomainError::malformed("the body is too large")),
+    };
+    if body.is_empty() {
+        return Ok(Params::default());
+    }
+    Params::from_request(req, &body)
+}
+
+/// The page asked for by `?page=&per_page=`.
+pub fn page_of(req: &HttpRequest) -> Result<Page, DomainError> {
+    let query = Params::from_form(req.query_string().as_bytes())?;
+    Page::new(query.whole_opt("page")?, query.whole_opt("per_page")?)
+}
+
+#[derive(Serialize)]
+struct PageJson<T: Serialize> {
+    items: Vec<T>,
+    page: u32,
+    per_page: u32,
+    total: u64,
+}
+
+/// A page of a list in the envelope, with a `Link` header to the next and previous pages.
+pub fn paged<T: Serialize>(
+    req: &HttpRequest,
+    lang: Lang,
+    code: &str,
+    list: Paged<T>,
+) -> HttpResponse {
+    let page = list.page;
+    let link = |number: u32, rel: &str| {
+        format!(
+            "<{}?page={number}&per_page={}>; rel=\"{rel}\"",
+            req.path(),
+            page.per_page()
+        )
+    };
+    let mut links = Vec::new();
+    if list.has_next() {
+        links.push(link(page.number() + 1, "next"));
+    }
+    if list.has_prev() {
+        links.push(link(page.number() - 1, "prev"));
+    }
+    let mut builder = HttpResponse::Ok();
+    if !links.is_empty() {
+        builder.insert_header((header::LINK, links.join(", ")));
+    }
+    render(
+        builder,
+        &Success {
+            success: true,
+            code,
+            message: success_message(lang, code),
+            data: PageJson {
+                items: list.items,
+                page: page.number(),
+                per_page: page.per_page(),
+                total: list.total,
+            },
+        },
+    )
+}
+
+/// A card id from the path.
+pub fn card_path(text: &str) -> Result<CardId, DomainError> {
+    CardId::parse(text).map_err(|e| DomainError::malformed(format!("card: {e}")))
+}
+
+/// A transaction id from the path.
+pub fn transaction_path(text: &str) -> Result<TransactionId, DomainError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0 && !text.starts_with('+'))
+        .map(TransactionId)
+        .ok_or_else(|| DomainError::malformed("the transaction id is not a whole number ≥ 1"))
+}
+
+/// Until idempotency records are stored with the movements, a request that asks for it is
+/// refused (501) rather than silently applied without the guarantee it expects.
+pub fn not_yet_idempotent(req: &HttpRequest, lang: Lang) -> Option<HttpResponse> {
+    req.headers().contains_key("idempotency-key").then(|| {
+        envelope_error(
+            HttpResponse::build(StatusCode::NOT_IMPLEMENTED),
+            "NOT_IMPLEMENTED_ERROR",
+            lang.pick(
+                "Idempotency-Key is not supported on this resource yet.",
+                "Idempotency-Key n'est pas encore pris en charge sur cette ressource.",
+            ),
+            "Idempotency-Key is not supported on this resource yet",
+        )
+    })
 }
 
 /// The language of the messages, from `Accept-Language` (English unless French comes first).
@@ -143,20 +382,7 @@ pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
         Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::CONFLICT,
     };
-    let message = match error {
-        UnknownCard => lang.pick("Unknown card.", "Carte inconnue."),
-        Malformed(_) => lang.pick("The request is invalid.", "La requête est invalide."),
-        InsufficientRights => lang.pick(
-            "You are not allowed to do this.",
-            "Vous n'avez pas le droit de faire cela.",
-        ),
-        StorageUnavailable => lang.pick(
-            "The service is temporarily unavailable: retry later.",
-            "Le service est momentanément indisponible : réessayez plus tard.",
-        ),
-        Internal(_) => lang.pick("Internal error.", "Erreur interne."),
-        _ => lang.pick("The request was refused.", "La requête a été refusée."),
-    };
+    let message = error_message(lang, error);
     let debug = match error {
         Internal(detail) => {
             tracing::error!(%detail, "internal error");
@@ -165,10 +391,92 @@ pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
         other => other.to_string(),
     };
     let mut builder = HttpResponse::build(status);
-    if matches!(error, StorageUnavailable) {
-        builder.insert_header((header::RETRY_AFTER, "5"));
+    match error {
+        StorageUnavailable => {
+            builder.insert_header((header::RETRY_AFTER, "5"));
+        }
+        TooManyAttempts {
+            retry_after_seconds,
+        } => {
+            builder.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
+        }
+        _ => {}
     }
     envelope_error(builder, error.code(), message, &debug)
+}
+
+/// The message shown to the app user for a refusal, in the caller's language.
+fn error_message(lang: Lang, error: &DomainError) -> &'static str {
+    use DomainError::*;
+    let (en, fr) = match error {
+        Malformed(_) => ("The request is invalid.", "La requête est invalide."),
+        InvalidToken => (
+            "The access token is invalid or has expired.",
+            "Le jeton d'accès est invalide ou a expiré.",
+        ),
+        InsufficientRights => (
+            "You are not allowed to do this.",
+            "Vous n'avez pas le droit de faire cela.",
+        ),
+        StorageUnavailable => (
+            "The service is temporarily unavailable: retry later.",
+            "Le service est momentanément indisponible : réessayez plus tard.",
+        ),
+        Internal(_) => ("Internal error.", "Erreur interne."),
+        InvalidCredentials => (
+            "Wrong login or password.",
+            "Identifiant ou mot de passe incorrect.",
+        ),
+        UnknownStaffCard => ("Unknown staff card.", "Carte de membre du bar inconnue."),
+        TooManyAttempts { .. } => (
+            "Too many failed attempts: retry later.",
+            "Trop de tentatives échouées : réessayez plus tard.",
+        ),
+        UnknownUser => ("Unknown user.", "Utilisateur inconnu."),
+        UserExists => ("This user already exists.", "Cet utilisateur existe déjà."),
+        UnknownCard => ("Unknown card.", "Carte inconnue."),
+        CardExists => ("This card already exists.", "Cette carte existe déjà."),
+        NegativeBalance => (
+            "The balance is zero or negative.",
+            "Le solde est nul ou négatif.",
+        ),
+        InsufficientFunds { .. } => ("Insufficient balance.", "Solde insuffisant."),
+        NegativeTopUp => (
+            "A top-up must be positive.",
+            "Un rechargement doit être positif.",
+        ),
+        NegativePayment => (
+            "A payment must be positive.",
+            "Un paiement doit être positif.",
+        ),
+        UnknownProduct => ("Unknown product.", "Produit inconnu."),
+        UnknownTransaction => ("Unknown transaction.", "Transaction inconnue."),
+        AlreadyCancelled => (
+            "The transaction is already cancelled.",
+            "La transaction est déjà annulée.",
+        ),
+        AlreadyActive => (
+            "The transaction is already active.",
+            "La transaction est déjà active.",
+        ),
+        CorrectionWindowClosed => (
+            "This transaction can no longer be corrected.",
+            "Cette transaction ne peut plus être corrigée.",
+        ),
+        NotOwnTransaction => (
+            "This transaction was made by someone else.",
+            "Cette transaction a été faite par quelqu'un d'autre.",
+        ),
+        CardNotUsable(_) => (
+            "This card cannot be used.",
+            "Cette carte ne peut pas être utilisée.",
+        ),
+        BalanceCeiling { .. } => (
+            "The balance would go above the card's maximum.",
+            "Le solde dépasserait le maximum de la carte.",
+        ),
+    };
+    lang.pick(en, fr)
 }
 
 fn method_not_allowed(allow: &'static str) -> HttpResponse {

@@ -8,8 +8,9 @@
 use ardoise_domain::bar::{explain_refusal, guard_allows};
 use ardoise_domain::ports::{Action, Guard, Ledger, Movement, Receipt, Totals};
 use ardoise_domain::TransactionKind;
-use ardoise_domain::{Card, CardId, DomainError, Money, Transaction, TransactionId};
+use ardoise_domain::{Card, CardId, DomainError, Money, Page, Paged, Transaction, TransactionId};
 use async_trait::async_trait;
+use diesel::Connection;
 
 use crate::db::{with_conn, Db};
 use crate::error::Failure;
@@ -347,6 +348,34 @@ impl Ledger for Store {
             with_conn!(db, |conn| transactions(
                 conn.transactions_after(after, limit)?
             ))
+        })
+        .await
+    }
+
+    async fn transaction_page(
+        &self,
+        card: Option<CardId>,
+        page: Page,
+    ) -> Result<Paged<Transaction>, DomainError> {
+        let offset = i64::try_from(page.offset())
+            .map_err(|_| DomainError::malformed("field `page` is too large"))?;
+        let limit = i64::from(page.per_page());
+        self.blocking(move |db| {
+            with_conn!(db, |conn| {
+                let card = card.as_ref().map(CardId::as_str);
+                // One read transaction: one snapshot on SQLite. On PostgreSQL (read
+                // committed) a transaction appended in between may be counted and not yet
+                // listed; the ledger is append-only, so the next page shows it.
+                conn.transaction(|conn| {
+                    let total = conn.count_transactions(card)?;
+                    let rows = conn.transactions_page(card, offset, limit)?;
+                    Ok::<_, Failure>(Paged {
+                        items: transactions(rows)?,
+                        page,
+                        total: u64::try_from(total).unwrap_or_default(),
+                    })
+                })
+            })
         })
         .await
     }

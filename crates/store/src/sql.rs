@@ -129,6 +129,15 @@ pub(crate) trait Sql: Dialect + Sized {
         after: i64,
         limit: Option<i64>,
     ) -> QueryResult<Vec<TransactionRow>>;
+    /// How many transactions, of one card or of all.
+    fn count_transactions(&mut self, card: Option<&str>) -> QueryResult<i64>;
+    /// Transactions by id, of one card or of all, skipping `offset`, at most `limit`.
+    fn transactions_page(
+        &mut self,
+        card: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<TransactionRow>>;
     /// (sum of positive balances, sum of negative balances, cards, consumed quantity).
     fn totals(&mut self) -> QueryResult<(i64, i64, i64, i64)>;
 
@@ -338,6 +347,30 @@ macro_rules! impl_sql {
                     Some(n) => query.limit(n).load(self),
                     None => query.load(self),
                 }
+            }
+
+            fn count_transactions(&mut self, card: Option<&str>) -> QueryResult<i64> {
+                let mut query = transactions::table.count().into_boxed();
+                if let Some(card) = card {
+                    query = query.filter(transactions::card_id.eq(card));
+                }
+                query.get_result(self)
+            }
+
+            fn transactions_page(
+                &mut self,
+                card: Option<&str>,
+                offset: i64,
+                limit: i64,
+            ) -> QueryResult<Vec<TransactionRow>> {
+                let mut query = transactions::table
+                    .order(transactions::id)
+                    .select(TransactionRow::as_select())
+                    .into_boxed();
+                if let Some(card) = card {
+                    query = query.filter(transactions::card_id.eq(card));
+                }
+                query.offset(offset).limit(limit).load(self)
             }
 
             fn totals(&mut self) -> QueryResult<(i64, i64, i64, i64)> {

@@ -1,0 +1,600 @@
+//! The staff resources of `/v1`: sessions, cards, money movements, corrections, the ledger and
+//! the statistics. Each handler parses its input, calls one use case of `Bar` or `Staff` (the
+//! same ones the POS dialect calls) and renders the outcome in the envelope — no rule here.
+
+use actix_web::http::header;
+use actix_web::web::{Data, Path, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use ardoise_auth::Authorization;
+use ardoise_domain::{
+    Actor, Card, DomainError, Money, PayBy, Product, Receipt, Statistics, Transaction,
+};
+use serde::Serialize;
+
+use super::{
+    card_path, created, no_content, not_yet_idempotent, ok, page_of, paged, read_params, reply,
+    transaction_path, Lang,
+};
+use crate::oauth::source;
+use crate::principal::Principal;
+use crate::AppState;
+
+/// The staff user behind a principal; a partner is refused (403): these are staff resources.
+fn staff(principal: &Principal) -> Result<&Actor, DomainError> {
+    match principal {
+        Principal::Staff { actor } => Ok(actor),
+        Principal::Partner { .. } => Err(DomainError::InsufficientRights),
+    }
+}
+
+/// Money as `/v1` writes it: a string with exactly two decimals.
+fn money(m: Money) -> String {
+    m.to_fixed2()
+}
+
+const EUR: &str = "EUR";
+
+// ---------------------------------------------------------------- sessions
+
+#[derive(Serialize)]
+struct SessionJson {
+    token: String,
+    expires_in: i64,
+    login: String,
+    rights: i16,
+}
+
+/// `POST /v1/sessions`: `{"login", "password"}` or `{"card"}` → 201 with a bearer token.
+pub(super) async fn open_session(
+    state: Data<AppState>,
+    req: HttpRequest,
+    payload: Payload,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    reply(
+        lang,
+        async {
+            let p = read_params(&req, payload).await?;
+            let card = p.card_opt("card")?;
+            let grant = match ((p.get("login"), p.get("password")), card) {
+                ((Some(login), Some(password)), None) => {
+                    state
+                        .staff
+                        .login_password(login, password, source(&req))
+                        .await?
+                }
+                ((None, None), Some(card)) => state.staff.login_card(&card, source(&req)).await?,
+                _ => {
+                    return Err(DomainError::malformed(
+                        "give either `login` and `password`, or `card`",
+                    ))
+                }
+            };
+            Ok(created(
+                lang,
+                "SESSION_CREATED",
+                "/v1/sessions/current",
+                SessionJson {
+                    token: grant.token,
+                    expires_in: state.staff.settings().idle.num_seconds(),
+                    login: grant.login.to_string(),
+                    rights: grant.rights.level(),
+                },
+            ))
+        }
+        .await,
+    )
+}
+
+/// `DELETE /v1/sessions/current`: ends the staff session of the bearer token → 204.
+pub(super) async fn close_session(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    reply(
+        lang,
+        async {
+            staff(&principal)?;
+            let token = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| match Authorization::parse(v) {
+                    Ok(Authorization::Bearer(token)) => Some(token),
+                    _ => None,
+                })
+                .ok_or(DomainError::InsufficientRights)?;
+            state.staff.logout(&token).await?;
+            Ok(no_content())
+        }
+        .await,
+    )
+}
+
+// ---------------------------------------------------------------- cards
+
+/// A card as staff see it.
+#[derive(Serialize)]
+pub(super) struct CardJson {
+    card: String,
+    balance: String,
+    currency: &'static str,
+    /// Rights 3 only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overdraft_limit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_balance: Option<String>,
+    status: &'static str,
+    valid_until: Option<String>,
+    member: Option<i64>,
+    created_at: String,
+}
+
+pub(super) fn card_json(card: Card, show_overdraft: bool) -> CardJson {
+    CardJson {
+        card: card.id.to_string(),
+        balance: money(card.balance),
+        currency: EUR,
+        overdraft_limit: show_overdraft.then(|| money(card.overdraft_limit)),
+        max_balance: card.max_balance.map(money),
+        status: card.status.as_str(),
+        valid_until: card.valid_until.map(|t| t.to_rfc3339()),
+        member: card.member.map(|m| m.0),
+        created_at: card.created_at.to_rfc3339(),
+    }
+}
+
+/// What a money movement did.
+#[derive(Serialize)]
+struct ReceiptJson {
+    transaction: i64,
+    card: String,
+    amount: String,
+    balance_before: String,
+    balance_after: String,
+    currency: &'static str,
+}
+
+impl From<Receipt> for ReceiptJson {
+    fn from(r: Receipt) -> ReceiptJson {
+        ReceiptJson {
+            transaction: r.transaction.0,
+            card: r.card.to_string(),
+            amount: money(r.amount),
+            balance_before: money(r.balance_before),
+            balance_after: money(r.balance_after),
+            currency: EUR,
+        }
+    }
+}
+
+/// A line of the ledger.
+#[derive(Serialize)]
+pub(super) struct TransactionJson {
+    id: i64,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    card: String,
+    amount: String,
+    currency: &'static str,
+    quantity: u32,
+    product: Option<String>,
+    valid: bool,
+    author: String,
+    created_at: String,
+}
+
+impl From<Transaction> for TransactionJson {
+    fn from(t: Transaction) -> TransactionJson {
+        TransactionJson {
+            id: t.id.0,
+            kind: t.kind.name(),
+            card: t.card.to_string(),
+            amount: money(t.amount),
+            currency: EUR,
+            quantity: t.quantity,
+            product: t.product,
+            valid: t.valid,
+            author: t.author,
+            created_at: t.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// `POST /v1/cards` [≥1]: `{"card", "balance", "overdraft"?}` → 201, `Location` of the card.
+pub(super) async fn open_card(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    payload: Payload,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    if let Some(refusal) = not_yet_idempotent(&req, lang) {
+        return refusal;
+    }
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let p = read_params(&req, payload).await?;
+            let card = p.card("card")?;
+            let opening = p.money("balance")?;
+            let overdraft = p.boolean_opt("overdraft")?.unwrap_or(false);
+            let r = state
+                .bar
+                .open_card(actor, &card, opening, overdraft)
+                .await?;
+            Ok(created(
+                lang,
+                "CARD_CREATED",
+                &format!("/v1/cards/{}", r.card),
+                ReceiptJson::from(r),
+            ))
+        }
+        .await,
+    )
+}
+
+/// `GET /v1/cards` [≥2]: the cards by id, paged.
+pub(super) async fn list_cards(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let page = page_of(&req)?;
+            let show = state.bar.sees_overdraft(actor);
+            let cards = state.bar.card_page(actor, page).await?;
+            Ok(paged(
+                &req,
+                lang,
+                "CARD_LIST",
+                cards.map(|c| card_json(c, show)),
+            ))
+        }
+        .await,
+    )
+}
+
+/// `GET /v1/cards/{card}` [≥2].
+pub(super) async fn get_card(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let card = card_path(&path)?;
+            let found = state.bar.card(actor, &card).await?;
+            let show = state.bar.sees_overdraft(actor);
+            Ok(ok(lang, "CARD", card_json(found, show)))
+        }
+        .await,
+    )
+}
+
+/// `GET /v1/cards/{card}/transactions` [≥2]: the card's history, oldest first, paged.
+pub(super) async fn card_transactions(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let card = card_path(&path)?;
+            let page = page_of(&req)?;
+            let list = state.bar.card_transaction_page(actor, &card, page).await?;
+            Ok(paged(
+                &req,
+                lang,
+                "TRANSACTION_LIST",
+                list.map(TransactionJson::from),
+            ))
+        }
+        .await,
+    )
+}
+
+fn moved(lang: Lang, code: &str, r: Receipt) -> HttpResponse {
+    created(
+        lang,
+        code,
+        &format!("/v1/transactions/{}", r.transaction.0),
+        ReceiptJson::from(r),
+    )
+}
+
+/// `POST /v1/cards/{card}/topups` [≥2]: `{"amount"}` → 201, `Location` of the transaction.
+pub(super) async fn top_up(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+    payload: Payload,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    if let Some(refusal) = not_yet_idempotent(&req, lang) {
+        return refusal;
+    }
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let card = card_path(&path)?;
+            let p = read_params(&req, payload).await?;
+            let amount = p.money("amount")?;
+            let r = state.bar.top_up(actor, &card, amount).await?;
+            Ok(moved(lang, "TOPUP_DONE", r))
+        }
+        .await,
+    )
+}
+
+/// `POST /v1/cards/{card}/payments` [≥2]: `{"amount"}` or `{"quantity", "product"?}` → 201.
+pub(super) async fn pay(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+    payload: Payload,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    if let Some(refusal) = not_yet_idempotent(&req, lang) {
+        return refusal;
+    }
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let card = card_path(&path)?;
+            let p = read_params(&req, payload).await?;
+            let amount = p.money_opt("amount")?;
+            let quantity = p.whole_opt("quantity")?;
+            let product = p.get("product");
+            if let Some(name) = product {
+                if !Product::valid_name(name) {
+                    return Err(DomainError::malformed(
+                        "field `product` is not a product name",
+                    ));
+                }
+            }
+            let by = match (amount, quantity, product) {
+                (Some(amount), None, None) => PayBy::Amount(amount),
+                (None, Some(quantity), product) => PayBy::Quantity {
+                    quantity,
+                    product: product.map(str::to_owned),
+                },
+                _ => {
+                    return Err(DomainError::malformed(
+                        "give either `amount`, or `quantity` (and optionally `product`)",
+                    ))
+                }
+            };
+            let r = state.bar.pay(actor, &card, by).await?;
+            Ok(moved(lang, "PAYMENT_DONE", r))
+        }
+        .await,
+    )
+}
+
+/// `POST /v1/cards/{card}/drain` [≥2]: hands the whole balance back → 201.
+pub(super) async fn drain(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    if let Some(refusal) = not_yet_idempotent(&req, lang) {
+        return refusal;
+    }
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let card = card_path(&path)?;
+            let r = state.bar.drain(actor, &card).await?;
+            Ok(moved(lang, "DRAIN_DONE", r))
+        }
+        .await,
+    )
+}
+
+#[derive(Serialize)]
+struct OverdraftJson {
+    card: String,
+    overdraft_limit: String,
+    currency: &'static str,
+}
+
+/// `PUT /v1/cards/{card}/overdraft` [3]: `{"limit"}` (an amount), or `{"enabled"}` (true: the
+/// configured default limit; false: none).
+pub(super) async fn set_overdraft(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+    payload: Payload,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let card = card_path(&path)?;
+            let p = read_params(&req, payload).await?;
+            let limit = match (p.money_opt("limit")?, p.boolean_opt("enabled")?) {
+                (Some(limit), None) => Some(limit),
+                (None, Some(true)) => None,
+                (None, Some(false)) => Some(Money::ZERO),
+                _ => {
+                    return Err(DomainError::malformed(
+                        "give either `limit` (an amount) or `enabled` (true/false)",
+                    ))
+                }
+            };
+            state.bar.set_overdraft(actor, &card, limit).await?;
+            let found = state.bar.card(actor, &card).await?;
+            Ok(ok(
+                lang,
+                "OVERDRAFT_SET",
+                OverdraftJson {
+                    card: found.id.to_string(),
+                    overdraft_limit: money(found.overdraft_limit),
+                    currency: EUR,
+                },
+            ))
+        }
+        .await,
+    )
+}
+
+// ---------------------------------------------------------------- the ledger
+
+/// `POST /v1/transactions/{id}/cancel` [≥2].
+pub(super) async fn cancel(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+) -> HttpResponse {
+    correct(state, req, principal, path, false).await
+}
+
+/// `POST /v1/transactions/{id}/redo` [≥2].
+pub(super) async fn redo(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+) -> HttpResponse {
+    correct(state, req, principal, path, true).await
+}
+
+async fn correct(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+    redo: bool,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    if let Some(refusal) = not_yet_idempotent(&req, lang) {
+        return refusal;
+    }
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let id = transaction_path(&path)?;
+            let (r, code) = if redo {
+                (state.bar.redo(actor, id).await?, "TRANSACTION_REDONE")
+            } else {
+                (state.bar.cancel(actor, id).await?, "TRANSACTION_CANCELLED")
+            };
+            Ok(ok(lang, code, ReceiptJson::from(r)))
+        }
+        .await,
+    )
+}
+
+/// `GET /v1/transactions` [3]: every transaction, oldest first, paged.
+pub(super) async fn transactions(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let page = page_of(&req)?;
+            let list = state.bar.transaction_page(actor, page).await?;
+            Ok(paged(
+                &req,
+                lang,
+                "TRANSACTION_LIST",
+                list.map(TransactionJson::from),
+            ))
+        }
+        .await,
+    )
+}
+
+/// `GET /v1/transactions/{id}` [≥2].
+pub(super) async fn transaction(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let id = transaction_path(&path)?;
+            let t = state.bar.transaction(actor, id).await?;
+            Ok(ok(lang, "TRANSACTION", TransactionJson::from(t)))
+        }
+        .await,
+    )
+}
+
+#[derive(Serialize)]
+struct StatisticsJson {
+    receipts: String,
+    debts: String,
+    net: String,
+    cards: i64,
+    consumed_quantity: i64,
+    average_balance: String,
+    currency: &'static str,
+}
+
+impl From<Statistics> for StatisticsJson {
+    fn from(s: Statistics) -> StatisticsJson {
+        StatisticsJson {
+            receipts: money(s.receipts),
+            debts: money(s.debts),
+            net: money(s.net),
+            cards: s.cards,
+            consumed_quantity: s.consumed_quantity,
+            average_balance: money(s.average_balance),
+            currency: EUR,
+        }
+    }
+}
+
+/// `GET /v1/stats` [≥2].
+pub(super) async fn statistics(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    reply(
+        lang,
+        async {
+            let actor = staff(&principal)?;
+            let s = state.bar.statistics(actor).await?;
+            Ok(ok(lang, "STATISTICS", StatisticsJson::from(s)))
+        }
+        .await,
+    )
+}
