@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// ardoise: a cashless payment service for bars, associations and festivals.
 #[derive(Debug, Parser)]
-#[command(name = "ardoise", version, about)]
+#[command(
+    name = "ardoise",
+    version,
+    about = "ardoise: a cashless payment service for bars, associations and festivals."
+)]
 pub struct Cli {
     /// A TOML file whose settings override the built-in defaults.
     #[arg(long, global = true, value_name = "FILE")]

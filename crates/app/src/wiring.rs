@@ -1,6 +1,7 @@
 //! Wiring: the store, the rules and the authentication, built from the settings.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -23,7 +24,8 @@ pub fn init_logging(settings: &Settings) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     // A second initialisation (tests) is harmless: keep the first.
     let _ = match settings.log.format {
         LogFormat::Human => builder.try_init(),
