@@ -10,4 +10,5 @@ mod oauth;
 mod ops;
 mod pos;
 mod pos_concurrency;
+mod v1_partner;
 mod v1_staff;

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use ardoise_domain::card::Card;
-use ardoise_domain::ports::{Action, Ledger, Movement, Receipt, Totals};
+use ardoise_domain::ports::{
+    Action, Ledger, Movement, Receipt, StoredAnswer, StoredCredit, Totals,
+};
 use ardoise_domain::{CardId, DomainError, Page, Paged, Transaction, TransactionId};
 use ardoise_http::ops::{Metrics, Probe};
 use ardoise_store::Store;
@@ -82,6 +84,22 @@ impl Ledger for CountedLedger {
 
     async fn totals(&self) -> Result<Totals, DomainError> {
         self.inner.totals().await
+    }
+
+    async fn idempotent_answer(
+        &self,
+        owner: &str,
+        key: &str,
+    ) -> Result<Option<StoredAnswer>, DomainError> {
+        self.inner.idempotent_answer(owner, key).await
+    }
+
+    async fn credit_by_reference(
+        &self,
+        partner: &str,
+        reference: &str,
+    ) -> Result<Option<StoredCredit>, DomainError> {
+        self.inner.credit_by_reference(partner, reference).await
     }
 
     async fn apply(&self, movement: Movement) -> Result<Receipt, DomainError> {

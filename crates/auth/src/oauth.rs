@@ -341,6 +341,11 @@ impl OAuth {
 
     // ------------------------------------------------------------ the partner registry
 
+    /// One partner, active or not (its credit caps, for a card credit).
+    pub async fn partner(&self, client_id: &str) -> Result<Option<Partner>, DomainError> {
+        self.partners.partner(client_id).await
+    }
+
     /// Registers a partner with the space-separated `scopes` (each one of [`SCOPES`]) and the
     /// default credit caps; returns its credentials, the secret in clear for the only time.
     pub async fn register(

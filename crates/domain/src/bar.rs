@@ -5,12 +5,16 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::card::{insufficient_funds, Card};
+use crate::card::{insufficient_funds, Card, CardState};
+use crate::error::CapPeriod;
 use crate::error::DomainError;
 use crate::ids::{CardId, TransactionId};
 use crate::money::Money;
 use crate::paging::{Page, Paged};
-use crate::ports::{Action, Catalog, Clock, Guard, Ledger, Movement, Receipt, Totals};
+use crate::ports::{
+    Action, Catalog, Clock, CreditRecord, Guard, IdempotencyKey, Ledger, Movement, Partner,
+    Receipt, Totals,
+};
 use crate::rights::{Actor, Operation};
 use crate::transaction::{Transaction, TransactionKind};
 
@@ -94,6 +98,47 @@ impl From<Totals> for Statistics {
     }
 }
 
+/// The outcome of a partner's card credit: its receipt, and whether it is the answer of an
+/// earlier identical request (nothing was applied this time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credited {
+    pub receipt: Receipt,
+    pub replayed: bool,
+}
+
+/// Whether a card may be used now: its state (`None` for an unknown card) and its end date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardValidity {
+    pub state: Option<CardState>,
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+impl CardValidity {
+    /// Whether the card may pay and be credited now.
+    pub fn valid(&self) -> bool {
+        self.state == Some(CardState::Active)
+    }
+}
+
+/// The longest partner reference of a credit.
+const MAX_REFERENCE_LEN: usize = 100;
+
+/// Checks a partner's credit reference: 1 to 100 characters of `[A-Za-z0-9._:/-]`.
+fn check_reference(reference: &str) -> Result<(), DomainError> {
+    let valid = !reference.is_empty()
+        && reference.len() <= MAX_REFERENCE_LEN
+        && reference
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(DomainError::malformed(format!(
+            "field `reference` must be 1 to {MAX_REFERENCE_LEN} characters of A-Z a-z 0-9 . _ : / -"
+        )))
+    }
+}
+
 /// The bar's operations.
 #[derive(Clone)]
 pub struct Bar {
@@ -140,6 +185,8 @@ impl Bar {
             author: actor.login.to_string(),
             at: self.clock.now(),
             action,
+            idempotency: None,
+            credit: None,
         }
     }
 
@@ -268,6 +315,152 @@ impl Bar {
             guard,
         };
         self.ledger.apply(self.movement(actor, card, action)).await
+    }
+
+    /// Credits a card on behalf of a partner (whose token holds `cards:credit`, checked by the
+    /// authentication layer). Idempotent twice over: by the partner's `reference` and by the
+    /// optional `Idempotency-Key` (`key`: the key and the request's hash). A repeat of an
+    /// applied credit answers its first receipt with `replayed`; a key or a reference reused
+    /// for a different request is refused. The per-operation cap is checked here, the daily
+    /// cap by the store in the same atomic step as the credit.
+    pub async fn credit(
+        &self,
+        partner: &Partner,
+        card: &CardId,
+        amount: Money,
+        reference: &str,
+        key: Option<(String, String)>,
+    ) -> Result<Credited, DomainError> {
+        if !partner.active {
+            return Err(DomainError::InsufficientRights);
+        }
+        check_reference(reference)?;
+        let idempotency = match key {
+            Some((key, request_hash)) => {
+                if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(DomainError::malformed(
+                        "the Idempotency-Key header must be 1 to 255 visible ASCII characters",
+                    ));
+                }
+                Some(IdempotencyKey {
+                    owner: format!("partner:{}", partner.client_id),
+                    key,
+                    request_hash,
+                })
+            }
+            None => None,
+        };
+        if let Some(replay) = self
+            .earlier_credit(partner, card, amount, reference, idempotency.as_ref())
+            .await?
+        {
+            return Ok(replay);
+        }
+        if !amount.is_positive() {
+            return Err(DomainError::NegativeTopUp);
+        }
+        if amount > partner.credit_cap_operation {
+            return Err(DomainError::CreditCapExceeded {
+                cap: partner.credit_cap_operation,
+                period: CapPeriod::Operation,
+            });
+        }
+        self.within_max(amount)?;
+        let now = self.clock.now();
+        let day_start = now
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc())
+            .unwrap_or(now);
+        let movement = Movement {
+            card: card.clone(),
+            author: format!("partner:{}", partner.client_id),
+            at: now,
+            action: Action::Post {
+                kind: TransactionKind::TopUp,
+                amount,
+                quantity: 0,
+                product: None,
+                guard: Guard {
+                    ceiling: true,
+                    usable: true,
+                    ..Guard::default()
+                },
+            },
+            idempotency: idempotency.clone().map(Box::new),
+            credit: Some(Box::new(CreditRecord {
+                partner: partner.client_id.clone(),
+                reference: reference.to_owned(),
+                day_start,
+                day_cap: partner.credit_cap_day,
+            })),
+        };
+        match self.ledger.apply(movement).await {
+            Ok(receipt) => Ok(Credited {
+                receipt,
+                replayed: false,
+            }),
+            // A concurrent retry of the same request won the race: answer what it answered.
+            Err(e @ (DomainError::IdempotencyKeyReused | DomainError::ReferenceReused)) => self
+                .earlier_credit(partner, card, amount, reference, idempotency.as_ref())
+                .await?
+                .ok_or(e),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The answer of an earlier identical credit, or why the request conflicts with it.
+    async fn earlier_credit(
+        &self,
+        partner: &Partner,
+        card: &CardId,
+        amount: Money,
+        reference: &str,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Option<Credited>, DomainError> {
+        if let Some(key) = key {
+            if let Some(answer) = self.ledger.idempotent_answer(&key.owner, &key.key).await? {
+                if answer.request_hash != key.request_hash {
+                    return Err(DomainError::IdempotencyKeyReused);
+                }
+                return Ok(Some(Credited {
+                    receipt: answer.receipt,
+                    replayed: true,
+                }));
+            }
+        }
+        match self
+            .ledger
+            .credit_by_reference(&partner.client_id, reference)
+            .await?
+        {
+            Some(earlier) if &earlier.receipt.card == card && earlier.amount == amount => {
+                Ok(Some(Credited {
+                    receipt: earlier.receipt,
+                    replayed: true,
+                }))
+            }
+            Some(_) => Err(DomainError::ReferenceReused),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether a card may be used now: for staff (`Some(actor)`, rights ≥ 1 as `carte/info`)
+    /// or for a partner (`None`: its token's `cards:read` scope was checked by the caller).
+    pub async fn card_validity(
+        &self,
+        actor: Option<&Actor>,
+        card: &CardId,
+    ) -> Result<CardValidity, DomainError> {
+        if let Some(actor) = actor {
+            actor.check(Operation::CardInfo)?;
+        }
+        let found = self.ledger.card(card).await?;
+        let now = self.clock.now();
+        Ok(CardValidity {
+            state: found.as_ref().map(|c| c.state_at(now)),
+            valid_until: found.and_then(|c| c.valid_until),
+        })
     }
 
     /// Hands the whole positive balance back: the card ends at zero.

@@ -58,6 +58,30 @@ pub enum DomainError {
     CardNotUsable(CardState),
     #[error("the balance {balance} would go above the card's maximum {max}")]
     BalanceCeiling { balance: Money, max: Money },
+    /// The `Idempotency-Key` was used before for another request.
+    #[error("this Idempotency-Key was used for another request")]
+    IdempotencyKeyReused,
+    /// The partner's credit reference was used before for another credit.
+    #[error("this reference was used for another credit")]
+    ReferenceReused,
+    #[error("the credit is above the partner's cap of {cap} {period}")]
+    CreditCapExceeded { cap: Money, period: CapPeriod },
+}
+
+/// Which credit cap of a partner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapPeriod {
+    Operation,
+    Day,
+}
+
+impl std::fmt::Display for CapPeriod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CapPeriod::Operation => "per operation",
+            CapPeriod::Day => "per day",
+        })
+    }
 }
 
 impl DomainError {
@@ -89,6 +113,9 @@ impl DomainError {
             NotOwnTransaction => "transaction_autre",
             CardNotUsable(_) => "carte_bloquee",
             BalanceCeiling { .. } => "solde_maximum",
+            IdempotencyKeyReused => "cle_idempotence_reutilisee",
+            ReferenceReused => "reference_reutilisee",
+            CreditCapExceeded { .. } => "plafond_credit_depasse",
         }
     }
 
@@ -120,6 +147,9 @@ impl DomainError {
             NotOwnTransaction => "NOT_OWN_TRANSACTION_ERROR",
             CardNotUsable(_) => "CARD_NOT_USABLE_ERROR",
             BalanceCeiling { .. } => "BALANCE_CEILING_ERROR",
+            IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED_ERROR",
+            ReferenceReused => "REFERENCE_REUSED_ERROR",
+            CreditCapExceeded { .. } => "CREDIT_CAP_EXCEEDED_ERROR",
         }
     }
 
@@ -168,6 +198,12 @@ mod tests {
             BalanceCeiling {
                 balance: Money::ZERO,
                 max: Money::ZERO,
+            },
+            IdempotencyKeyReused,
+            ReferenceReused,
+            CreditCapExceeded {
+                cap: Money::ZERO,
+                period: CapPeriod::Day,
             },
         ]
     }

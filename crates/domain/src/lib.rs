@@ -17,13 +17,15 @@ pub mod product;
 pub mod rights;
 pub mod transaction;
 
-pub use bar::{Bar, CardSheet, PayBy, Policy, Statistics};
+pub use bar::{Bar, CardSheet, CardValidity, Credited, PayBy, Policy, Statistics};
 pub use card::{Card, CardState, CardStatus};
-pub use error::DomainError;
+pub use error::{CapPeriod, DomainError};
 pub use ids::{CardId, IdError, Login, MemberId, TransactionId};
 pub use money::{Money, MoneyError};
 pub use paging::{Page, Paged};
-pub use ports::{Action, Guard, Movement, Receipt};
+pub use ports::{
+    Action, CreditRecord, Guard, IdempotencyKey, Movement, Receipt, StoredAnswer, StoredCredit,
+};
 pub use product::Product;
 pub use rights::{Actor, Operation, Rights};
 pub use transaction::{StateChange, Transaction, TransactionKind};

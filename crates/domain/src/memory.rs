@@ -5,13 +5,17 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::bar::{explain_refusal, guard_allows};
 use crate::card::{Card, CardStatus};
+use crate::error::CapPeriod;
 use crate::error::DomainError;
 use crate::ids::{CardId, TransactionId};
 use crate::money::Money;
-use crate::ports::{Action, Catalog, Ledger, Movement, Receipt, Totals};
+use crate::ports::{
+    Action, Catalog, Ledger, Movement, Receipt, StoredAnswer, StoredCredit, Totals,
+};
 use crate::product::Product;
 use crate::transaction::{StateChange, Transaction, TransactionKind};
 
@@ -21,6 +25,9 @@ struct State {
     transactions: Vec<Transaction>,
     changes: Vec<StateChange>,
     products: BTreeMap<String, Product>,
+    answers: BTreeMap<(String, String), StoredAnswer>,
+    /// (partner, when, credit).
+    credits: Vec<(String, DateTime<Utc>, StoredCredit)>,
 }
 
 /// A ledger and catalog held in memory behind one lock.
@@ -266,7 +273,83 @@ impl Ledger for MemoryLedger {
     }
 
     async fn apply(&self, movement: Movement) -> Result<Receipt, DomainError> {
-        self.lock()?.apply(movement)
+        let mut state = self.lock()?;
+        // The records' checks first: a refused movement changes nothing.
+        if let Some(key) = &movement.idempotency {
+            if state
+                .answers
+                .contains_key(&(key.owner.clone(), key.key.clone()))
+            {
+                return Err(DomainError::IdempotencyKeyReused);
+            }
+        }
+        if let Some(credit) = &movement.credit {
+            let mine = || state.credits.iter().filter(|(p, ..)| p == &credit.partner);
+            if mine().any(|(.., c)| c.reference == credit.reference) {
+                return Err(DomainError::ReferenceReused);
+            }
+            let today: Money = mine()
+                .filter(|(_, at, _)| *at >= credit.day_start)
+                .map(|(.., c)| c.amount)
+                .sum();
+            let amount = match &movement.action {
+                Action::Post { amount, .. } => *amount,
+                _ => Money::ZERO,
+            };
+            if today.cents() + amount.cents() > credit.day_cap.cents() {
+                return Err(DomainError::CreditCapExceeded {
+                    cap: credit.day_cap,
+                    period: CapPeriod::Day,
+                });
+            }
+        }
+        let receipt = state.apply(movement.clone())?;
+        if let Some(key) = movement.idempotency.map(|k| *k) {
+            state.answers.insert(
+                (key.owner, key.key),
+                StoredAnswer {
+                    request_hash: key.request_hash,
+                    receipt: receipt.clone(),
+                },
+            );
+        }
+        if let Some(credit) = movement.credit.map(|c| *c) {
+            state.credits.push((
+                credit.partner,
+                movement.at,
+                StoredCredit {
+                    reference: credit.reference,
+                    amount: receipt.amount,
+                    receipt: receipt.clone(),
+                },
+            ));
+        }
+        Ok(receipt)
+    }
+
+    async fn idempotent_answer(
+        &self,
+        owner: &str,
+        key: &str,
+    ) -> Result<Option<StoredAnswer>, DomainError> {
+        Ok(self
+            .lock()?
+            .answers
+            .get(&(owner.to_owned(), key.to_owned()))
+            .cloned())
+    }
+
+    async fn credit_by_reference(
+        &self,
+        partner: &str,
+        reference: &str,
+    ) -> Result<Option<StoredCredit>, DomainError> {
+        Ok(self
+            .lock()?
+            .credits
+            .iter()
+            .find(|(p, _, c)| p == partner && c.reference == reference)
+            .map(|(.., c)| c.clone()))
     }
 }
 

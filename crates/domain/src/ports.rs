@@ -71,6 +71,53 @@ pub struct Movement {
     pub author: String,
     pub at: DateTime<Utc>,
     pub action: Action,
+    // The records are boxed: most movements have none, and a small `Movement` travels
+    // cheaply to the writer thread.
+    /// The client's `Idempotency-Key`, stored with the movement's answer in the same atomic
+    /// step; another movement with the same owner and key is refused (`IdempotencyKeyReused`).
+    pub idempotency: Option<Box<IdempotencyKey>>,
+    /// A partner's card credit: recorded in the same atomic step, unique per (partner,
+    /// reference) (`ReferenceReused`), and under the partner's daily cap (`CreditCapExceeded`).
+    pub credit: Option<Box<CreditRecord>>,
+}
+
+/// An `Idempotency-Key` and the fingerprint of the request that first used it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// Whose key it is (`partner:<client_id>` or `staff:<login>`): keys of different callers
+    /// never collide.
+    pub owner: String,
+    pub key: String,
+    /// Hex SHA-256 of the request's meaningful content.
+    pub request_hash: String,
+}
+
+/// What the store checks and records for a partner's card credit, atomically with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditRecord {
+    /// The partner's client id.
+    pub partner: String,
+    /// The partner's own reference of the credit, unique per partner.
+    pub reference: String,
+    /// The start of the partner's current day (UTC midnight).
+    pub day_start: DateTime<Utc>,
+    /// The most the partner may credit from `day_start` on, this credit included.
+    pub day_cap: Money,
+}
+
+/// The answer of a movement made with an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub request_hash: String,
+    pub receipt: Receipt,
+}
+
+/// A partner's card credit as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCredit {
+    pub reference: String,
+    pub amount: Money,
+    pub receipt: Receipt,
 }
 
 /// The outcome of an applied movement.
@@ -132,6 +179,28 @@ pub trait Ledger: Send + Sync {
     async fn totals(&self) -> Result<Totals, DomainError>;
     /// Applies one movement atomically and durably, or refuses it and changes nothing.
     async fn apply(&self, movement: Movement) -> Result<Receipt, DomainError>;
+    /// The stored answer of an idempotency key.
+    async fn idempotent_answer(
+        &self,
+        owner: &str,
+        key: &str,
+    ) -> Result<Option<StoredAnswer>, DomainError> {
+        let _ = (owner, key);
+        Err(DomainError::Internal(
+            "this ledger does not keep idempotency keys".into(),
+        ))
+    }
+    /// A partner's credit by its reference.
+    async fn credit_by_reference(
+        &self,
+        partner: &str,
+        reference: &str,
+    ) -> Result<Option<StoredCredit>, DomainError> {
+        let _ = (partner, reference);
+        Err(DomainError::Internal(
+            "this ledger does not keep card credits".into(),
+        ))
+    }
 }
 
 /// The products the bar sells.

@@ -13,6 +13,7 @@ use crate::params::{Params, MAX_BODY_BYTES};
 use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
 
+mod partner;
 mod staff;
 
 /// A wrong method on a known resource: 405 with `Allow`.
@@ -49,6 +50,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/cards/{card}/balance")
                     .route(web::get().to(card_balance))
                     .default_service(refuse("GET")),
+            )
+            .service(
+                web::resource("/cards/{card}/validity")
+                    .route(web::get().to(partner::card_validity))
+                    .default_service(refuse("GET")),
+            )
+            .service(
+                web::resource("/cards/{card}/credits")
+                    .route(web::post().to(partner::credit))
+                    .default_service(refuse("POST")),
             )
             .service(
                 web::resource("/cards/{card}/transactions")
@@ -129,6 +140,8 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
             "La transaction a été rétablie.",
         ),
         "STATISTICS" => ("Statistics.", "Statistiques."),
+        "CARD_VALIDITY" => ("Card validity.", "Validité de la carte."),
+        "CARD_CREDITED" => ("The card was credited.", "La carte a été créditée."),
         _ => ("Done.", "C'est fait."),
     };
     lang.pick(en, fr)
@@ -474,6 +487,18 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
         BalanceCeiling { .. } => (
             "The balance would go above the card's maximum.",
             "Le solde dépasserait le maximum de la carte.",
+        ),
+        IdempotencyKeyReused => (
+            "This Idempotency-Key was already used for another request.",
+            "Cette clé d'idempotence a déjà servi pour une autre requête.",
+        ),
+        ReferenceReused => (
+            "This reference was already used for another credit.",
+            "Cette référence a déjà servi pour un autre crédit.",
+        ),
+        CreditCapExceeded { .. } => (
+            "The credit is above your credit limit.",
+            "Le crédit dépasse votre plafond.",
         ),
     };
     lang.pick(en, fr)

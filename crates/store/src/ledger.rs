@@ -6,7 +6,10 @@
 //! refusal (or, for a drain, under a row lock).
 
 use ardoise_domain::bar::{explain_refusal, guard_allows};
-use ardoise_domain::ports::{Action, Guard, Ledger, Movement, Receipt, Totals};
+use ardoise_domain::ports::{
+    Action, CreditRecord, Guard, Ledger, Movement, Receipt, StoredAnswer, StoredCredit, Totals,
+};
+use ardoise_domain::CapPeriod;
 use ardoise_domain::TransactionKind;
 use ardoise_domain::{Card, CardId, DomainError, Money, Page, Paged, Transaction, TransactionId};
 use async_trait::async_trait;
@@ -14,7 +17,9 @@ use diesel::Connection;
 
 use crate::db::{with_conn, Db};
 use crate::error::Failure;
-use crate::rows::{millis, CardRow, NewCard, NewChange, NewTransaction, TransactionRow};
+use crate::rows::{
+    millis, CardRow, CreditRow, IdempotencyRow, NewCard, NewChange, NewTransaction, TransactionRow,
+};
 use crate::sql::{Sql, MAX_BALANCE_CENTS};
 use crate::Store;
 
@@ -118,8 +123,72 @@ fn negative_limit() -> Failure {
     ))
 }
 
-/// One movement, with the semantics of `ardoise_domain::memory`.
+/// One movement and its records (credit, idempotency key), with the semantics of
+/// `ardoise_domain::memory`. Runs under the movement's savepoint: a refused record undoes the
+/// movement too.
 fn apply_one<C: Sql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> {
+    let receipt = apply_action(conn, m)?;
+    if let Some(credit) = &m.credit {
+        record_credit(conn, m, credit, &receipt)?;
+    }
+    if let Some(key) = &m.idempotency {
+        let inserted = conn.insert_idempotency(&IdempotencyRow {
+            owner: key.owner.clone(),
+            idempotency_key: key.key.clone(),
+            request_hash: key.request_hash.clone(),
+            transaction_id: receipt.transaction.0,
+            card_id: receipt.card.as_str().to_owned(),
+            amount_cents: receipt.amount.cents(),
+            balance_before_cents: receipt.balance_before.cents(),
+            balance_after_cents: receipt.balance_after.cents(),
+            created_at: millis(m.at),
+        })?;
+        if !inserted {
+            return Err(DomainError::IdempotencyKeyReused.into());
+        }
+    }
+    Ok(receipt)
+}
+
+/// Records a partner's credit: refused if its reference was used, or if the partner's credits
+/// since the start of the day would pass its daily cap. The partner's row lock (PostgreSQL)
+/// or the write transaction (SQLite) makes the sum and the insert one step.
+fn record_credit<C: Sql>(
+    conn: &mut C,
+    m: &Movement,
+    credit: &CreditRecord,
+    receipt: &Receipt,
+) -> Result<(), Failure> {
+    conn.lock_partner(&credit.partner)?;
+    let mut today: i64 = 0;
+    for cents in conn.credit_amounts_since(&credit.partner, millis(credit.day_start))? {
+        today = today.checked_add(cents).ok_or_else(overflow)?;
+    }
+    if today.saturating_add(receipt.amount.cents()) > credit.day_cap.cents() {
+        return Err(DomainError::CreditCapExceeded {
+            cap: credit.day_cap,
+            period: CapPeriod::Day,
+        }
+        .into());
+    }
+    let inserted = conn.insert_credit(&CreditRow {
+        partner: credit.partner.clone(),
+        reference: credit.reference.clone(),
+        transaction_id: receipt.transaction.0,
+        card_id: receipt.card.as_str().to_owned(),
+        amount_cents: receipt.amount.cents(),
+        balance_before_cents: receipt.balance_before.cents(),
+        balance_after_cents: receipt.balance_after.cents(),
+        created_at: millis(m.at),
+    })?;
+    if !inserted {
+        return Err(DomainError::ReferenceReused.into());
+    }
+    Ok(())
+}
+
+/// What a movement does to its card and the ledger.
+fn apply_action<C: Sql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> {
     let card = m.card.as_str();
     match &m.action {
         Action::Open {
@@ -397,5 +466,35 @@ impl Ledger for Store {
 
     async fn apply(&self, movement: Movement) -> Result<Receipt, DomainError> {
         self.writer().apply(movement).await
+    }
+
+    async fn idempotent_answer(
+        &self,
+        owner: &str,
+        key: &str,
+    ) -> Result<Option<StoredAnswer>, DomainError> {
+        let (owner, key) = (owner.to_owned(), key.to_owned());
+        self.blocking(move |db| {
+            with_conn!(db, |conn| conn
+                .find_idempotency(&owner, &key)?
+                .map(IdempotencyRow::into_answer)
+                .transpose())
+        })
+        .await
+    }
+
+    async fn credit_by_reference(
+        &self,
+        partner: &str,
+        reference: &str,
+    ) -> Result<Option<StoredCredit>, DomainError> {
+        let (partner, reference) = (partner.to_owned(), reference.to_owned());
+        self.blocking(move |db| {
+            with_conn!(db, |conn| conn
+                .find_credit(&partner, &reference)?
+                .map(CreditRow::into_credit)
+                .transpose())
+        })
+        .await
     }
 }

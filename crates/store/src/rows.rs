@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use ardoise_domain::card::{Card, CardStatus};
-use ardoise_domain::ports::{Session, StaffUser};
+use ardoise_domain::ports::{Receipt, Session, StaffUser, StoredAnswer, StoredCredit};
 use ardoise_domain::{CardId, Login, MemberId, Money, Product, Rights, Transaction};
 use ardoise_domain::{TransactionId, TransactionKind};
 use chrono::{DateTime, Utc};
@@ -12,7 +12,8 @@ use diesel::prelude::*;
 
 use crate::error::Failure;
 use crate::schema::{
-    cards, product_bundles, products, sessions, staff_users, transaction_changes, transactions,
+    card_credits, cards, idempotency_keys, product_bundles, products, sessions, staff_users,
+    transaction_changes, transactions,
 };
 
 /// Unix milliseconds, as stored. Rounds toward the past, so that a stored `valid_until`
@@ -237,6 +238,68 @@ impl SessionRow {
             login: login(&self.login)?,
             created_at: time(self.created_at)?,
             last_seen: time(self.last_seen)?,
+        })
+    }
+}
+
+/// A partner's card credit, as stored and read back.
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+#[diesel(table_name = card_credits)]
+pub(crate) struct CreditRow {
+    pub partner: String,
+    pub reference: String,
+    pub transaction_id: i64,
+    pub card_id: String,
+    pub amount_cents: i64,
+    pub balance_before_cents: i64,
+    pub balance_after_cents: i64,
+    pub created_at: i64,
+}
+
+impl CreditRow {
+    pub(crate) fn into_credit(self) -> Result<StoredCredit, Failure> {
+        let card = card_id(&self.card_id)?;
+        Ok(StoredCredit {
+            reference: self.reference,
+            amount: Money::from_cents(self.amount_cents),
+            receipt: Receipt {
+                transaction: TransactionId(self.transaction_id),
+                card,
+                balance_before: Money::from_cents(self.balance_before_cents),
+                balance_after: Money::from_cents(self.balance_after_cents),
+                amount: Money::from_cents(self.amount_cents),
+            },
+        })
+    }
+}
+
+/// The first answer of a movement made with an `Idempotency-Key`.
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+#[diesel(table_name = idempotency_keys)]
+pub(crate) struct IdempotencyRow {
+    pub owner: String,
+    pub idempotency_key: String,
+    pub request_hash: String,
+    pub transaction_id: i64,
+    pub card_id: String,
+    pub amount_cents: i64,
+    pub balance_before_cents: i64,
+    pub balance_after_cents: i64,
+    pub created_at: i64,
+}
+
+impl IdempotencyRow {
+    pub(crate) fn into_answer(self) -> Result<StoredAnswer, Failure> {
+        let card = card_id(&self.card_id)?;
+        Ok(StoredAnswer {
+            request_hash: self.request_hash,
+            receipt: Receipt {
+                transaction: TransactionId(self.transaction_id),
+                card,
+                balance_before: Money::from_cents(self.balance_before_cents),
+                balance_after: Money::from_cents(self.balance_after_cents),
+                amount: Money::from_cents(self.amount_cents),
+            },
         })
     }
 }

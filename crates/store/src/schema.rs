@@ -101,6 +101,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    card_credits (partner, reference) {
+        partner -> Text,
+        reference -> Text,
+        transaction_id -> BigInt,
+        card_id -> Text,
+        amount_cents -> BigInt,
+        balance_before_cents -> BigInt,
+        balance_after_cents -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (owner, idempotency_key) {
+        owner -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        transaction_id -> BigInt,
+        card_id -> Text,
+        amount_cents -> BigInt,
+        balance_before_cents -> BigInt,
+        balance_after_cents -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(transactions -> cards (card_id));
 diesel::joinable!(transaction_changes -> transactions (transaction_id));
 diesel::joinable!(product_bundles -> products (product));
@@ -115,4 +142,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     partners,
     access_tokens,
+    card_credits,
+    idempotency_keys,
 );

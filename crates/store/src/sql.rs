@@ -14,11 +14,12 @@ use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 
 use crate::rows::{
-    BundleRow, CardRow, NewCard, NewChange, NewStaff, NewTransaction, ProductRow, SessionRow,
-    StaffRow, TransactionRow,
+    BundleRow, CardRow, CreditRow, IdempotencyRow, NewCard, NewChange, NewStaff, NewTransaction,
+    ProductRow, SessionRow, StaffRow, TransactionRow,
 };
 use crate::schema::{
-    cards, product_bundles, products, sessions, staff_users, transaction_changes, transactions,
+    card_credits, cards, idempotency_keys, partners, product_bundles, products, sessions,
+    staff_users, transaction_changes, transactions,
 };
 
 /// The largest magnitude a balance may have (the domain's limit, also a CHECK in the schema).
@@ -40,6 +41,11 @@ pub(crate) trait Dialect: Connection<TransactionManager = AnsiTransactionManager
 
     /// Reads a card and keeps it locked until the end of the transaction.
     fn card_for_update(&mut self, id: &str) -> QueryResult<Option<CardRow>>;
+
+    /// Locks a partner's row until the end of the transaction, so that two credits of one
+    /// partner check its daily cap one after the other. Taken after the cards' locks. A no-op
+    /// on SQLite, where a write transaction locks everything.
+    fn lock_partner(&mut self, client_id: &str) -> QueryResult<()>;
 }
 
 impl Dialect for SqliteConnection {
@@ -58,6 +64,10 @@ impl Dialect for SqliteConnection {
     fn card_for_update(&mut self, id: &str) -> QueryResult<Option<CardRow>> {
         // The write transaction (BEGIN IMMEDIATE) already excludes every other writer.
         Sql::find_card(self, id)
+    }
+
+    fn lock_partner(&mut self, _client_id: &str) -> QueryResult<()> {
+        Ok(())
     }
 }
 
@@ -90,6 +100,15 @@ impl Dialect for PgConnection {
             .for_update()
             .first(self)
             .optional()
+    }
+
+    fn lock_partner(&mut self, client_id: &str) -> QueryResult<()> {
+        partners::table
+            .find(client_id)
+            .select(partners::client_id)
+            .for_update()
+            .load::<String>(self)
+            .map(|_| ())
     }
 }
 
@@ -129,6 +148,16 @@ pub(crate) trait Sql: Dialect + Sized {
         after: i64,
         limit: Option<i64>,
     ) -> QueryResult<Vec<TransactionRow>>;
+    // Partners' credits and idempotency keys, written with their movement.
+    /// Inserts a credit unless its (partner, reference) exists; whether it was inserted.
+    fn insert_credit(&mut self, row: &CreditRow) -> QueryResult<bool>;
+    fn find_credit(&mut self, partner: &str, reference: &str) -> QueryResult<Option<CreditRow>>;
+    /// The amounts a partner credited from `since_ms` on.
+    fn credit_amounts_since(&mut self, partner: &str, since_ms: i64) -> QueryResult<Vec<i64>>;
+    /// Inserts an answer unless its (owner, key) exists; whether it was inserted.
+    fn insert_idempotency(&mut self, row: &IdempotencyRow) -> QueryResult<bool>;
+    fn find_idempotency(&mut self, owner: &str, key: &str) -> QueryResult<Option<IdempotencyRow>>;
+
     /// How many transactions, of one card or of all.
     fn count_transactions(&mut self, card: Option<&str>) -> QueryResult<i64>;
     /// Transactions by id, of one card or of all, skipping `offset`, at most `limit`.
@@ -347,6 +376,58 @@ macro_rules! impl_sql {
                     Some(n) => query.limit(n).load(self),
                     None => query.load(self),
                 }
+            }
+
+            fn insert_credit(&mut self, row: &CreditRow) -> QueryResult<bool> {
+                let inserted = diesel::insert_into(card_credits::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(self)?;
+                Ok(inserted == 1)
+            }
+
+            fn find_credit(
+                &mut self,
+                partner: &str,
+                reference: &str,
+            ) -> QueryResult<Option<CreditRow>> {
+                card_credits::table
+                    .find((partner, reference))
+                    .select(CreditRow::as_select())
+                    .first(self)
+                    .optional()
+            }
+
+            fn credit_amounts_since(
+                &mut self,
+                partner: &str,
+                since_ms: i64,
+            ) -> QueryResult<Vec<i64>> {
+                card_credits::table
+                    .filter(card_credits::partner.eq(partner))
+                    .filter(card_credits::created_at.ge(since_ms))
+                    .select(card_credits::amount_cents)
+                    .load(self)
+            }
+
+            fn insert_idempotency(&mut self, row: &IdempotencyRow) -> QueryResult<bool> {
+                let inserted = diesel::insert_into(idempotency_keys::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(self)?;
+                Ok(inserted == 1)
+            }
+
+            fn find_idempotency(
+                &mut self,
+                owner: &str,
+                key: &str,
+            ) -> QueryResult<Option<IdempotencyRow>> {
+                idempotency_keys::table
+                    .find((owner, key))
+                    .select(IdempotencyRow::as_select())
+                    .first(self)
+                    .optional()
             }
 
             fn count_transactions(&mut self, card: Option<&str>) -> QueryResult<i64> {

@@ -55,8 +55,8 @@ impl Writer {
         let sent = self
             .jobs
             .as_ref()
-            .map(|jobs| jobs.send(Job { movement, reply }));
-        if !matches!(sent, Some(Ok(()))) {
+            .is_some_and(|jobs| jobs.send(Job { movement, reply }).is_ok());
+        if !sent {
             return Err(Failure::Lost("the writer thread has stopped".into()).into_domain());
         }
         answer.await.unwrap_or_else(|_| {

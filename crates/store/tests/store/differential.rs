@@ -84,6 +84,8 @@ fn random_movement(rng: &mut Lcg, step: i64, transactions: &[Transaction]) -> Mo
         author: format!("staff{}", rng.next(3)),
         at: at(step),
         action,
+        idempotency: None,
+        credit: None,
     }
 }
 

@@ -9,6 +9,7 @@ mod common;
 mod batching;
 mod catalog;
 mod concurrency;
+mod credits;
 mod differential;
 mod failures;
 mod ledger;

@@ -1,0 +1,163 @@
+//! The partner resources of `/v1` (seed 000's "3rd Party API"): card validity and card
+//! credit. The scopes are checked here; every rule (caps, idempotency, the card's state) is in
+//! `Bar`.
+
+use actix_web::http::header::HeaderName;
+use actix_web::web::{Data, Path, Payload};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use ardoise_auth::token_hash;
+use ardoise_domain::{CardState, DomainError};
+use serde::Serialize;
+
+use super::{card_path, created, ok, read_params, reply, Lang};
+use crate::principal::Principal;
+use crate::AppState;
+
+const EUR: &str = "EUR";
+
+/// The header that marks the answer of an earlier identical request.
+const REPLAYED: HeaderName = HeaderName::from_static("idempotency-replayed");
+
+#[derive(Serialize)]
+struct ValidityJson {
+    card: String,
+    valid: bool,
+    /// `active`, `blocked` (blocked or lost), `expired` or `unknown`.
+    reason: &'static str,
+    valid_until: Option<String>,
+}
+
+/// `GET /v1/cards/{card}/validity` (scope `cards:read`; staff need rights ≥ 1). An unknown
+/// card is an answer (`valid: false`, `reason: "unknown"`), not an error.
+pub(super) async fn card_validity(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    if let Err(e) = principal.require_scope("cards:read") {
+        return e.error_response();
+    }
+    reply(
+        lang,
+        async {
+            let card = card_path(&path)?;
+            let actor = match &principal {
+                Principal::Staff { actor } => Some(actor),
+                Principal::Partner { .. } => None,
+            };
+            let validity = state.bar.card_validity(actor, &card).await?;
+            let reason = match validity.state {
+                None => "unknown",
+                Some(CardState::Active) => "active",
+                Some(CardState::Blocked | CardState::Lost) => "blocked",
+                Some(CardState::Expired) => "expired",
+            };
+            Ok(ok(
+                lang,
+                "CARD_VALIDITY",
+                ValidityJson {
+                    card: card.to_string(),
+                    valid: validity.valid(),
+                    reason,
+                    valid_until: validity.valid_until.map(|t| t.to_rfc3339()),
+                },
+            ))
+        }
+        .await,
+    )
+}
+
+#[derive(Serialize)]
+struct CreditJson {
+    transaction: i64,
+    card: String,
+    reference: String,
+    amount: String,
+    balance_before: String,
+    balance_after: String,
+    currency: &'static str,
+}
+
+/// `POST /v1/cards/{card}/credits` (scope `cards:credit`, partners only): `{"amount",
+/// "reference"}` and optionally `Idempotency-Key` → 201 with `Location`. A repeat of an applied
+/// credit (same key and request, or same reference, card and amount) answers the first answer
+/// with `Idempotency-Replayed: true`.
+pub(super) async fn credit(
+    state: Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: Path<String>,
+    payload: Payload,
+) -> HttpResponse {
+    let lang = Lang::of(&req);
+    if let Err(e) = principal.require_scope("cards:credit") {
+        return e.error_response();
+    }
+    reply(
+        lang,
+        async {
+            let Principal::Partner { client_id, .. } = &principal else {
+                return Err(DomainError::InsufficientRights);
+            };
+            let card = card_path(&path)?;
+            let p = read_params(&req, payload).await?;
+            let amount = p.money("amount")?;
+            let reference = p.required("reference")?;
+            let mut keys = req.headers().get_all("idempotency-key");
+            let key = match (keys.next(), keys.next()) {
+                (None, _) => None,
+                (Some(value), None) => Some(value.to_str().map_err(|_| {
+                    DomainError::malformed("the Idempotency-Key header is not visible ASCII")
+                })?),
+                (Some(_), Some(_)) => {
+                    return Err(DomainError::malformed("several Idempotency-Key headers"))
+                }
+            };
+            // What makes two requests "the same": the card, the amount in cents, the reference.
+            let request_hash = token_hash(&format!(
+                "POST /v1/cards/{card}/credits\n{}\n{reference}",
+                amount.cents()
+            ));
+            let partner = state
+                .oauth
+                .partner(client_id)
+                .await?
+                .ok_or(DomainError::InvalidToken)?;
+            let credited = state
+                .bar
+                .credit(
+                    &partner,
+                    &card,
+                    amount,
+                    reference,
+                    key.map(|k| (k.to_owned(), request_hash)),
+                )
+                .await?;
+            let r = credited.receipt;
+            let mut answer = created(
+                lang,
+                "CARD_CREDITED",
+                &format!("/v1/transactions/{}", r.transaction.0),
+                CreditJson {
+                    transaction: r.transaction.0,
+                    card: r.card.to_string(),
+                    reference: reference.to_owned(),
+                    amount: r.amount.to_fixed2(),
+                    balance_before: r.balance_before.to_fixed2(),
+                    balance_after: r.balance_after.to_fixed2(),
+                    currency: EUR,
+                },
+            );
+            if credited.replayed {
+                answer.headers_mut().insert(
+                    REPLAYED,
+                    actix_web::http::header::HeaderValue::from_static("true"),
+                );
+            }
+            Ok(answer)
+        }
+        .await,
+    )
+}
