@@ -148,7 +148,7 @@ macro_rules! impl_partner_sql {
                 partners::table
                     .find(client_id)
                     .select(PartnerRow::as_select())
-                    .first(self)
+                    .get_result(self)
                     .optional()
             }
 
@@ -199,7 +199,7 @@ macro_rules! impl_partner_sql {
                 access_tokens::table
                     .find(token_hash)
                     .select(TokenRow::as_select())
-                    .first(self)
+                    .get_result(self)
                     .optional()
             }
 

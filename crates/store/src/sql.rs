@@ -98,7 +98,7 @@ impl Dialect for PgConnection {
             .find(id)
             .select(CardRow::as_select())
             .for_update()
-            .first(self)
+            .get_result(self)
             .optional()
     }
 
@@ -336,7 +336,7 @@ macro_rules! impl_sql {
                 cards::table
                     .find(id)
                     .select(CardRow::as_select())
-                    .first(self)
+                    .get_result(self)
                     .optional()
             }
 
@@ -351,7 +351,7 @@ macro_rules! impl_sql {
                 transactions::table
                     .find(id)
                     .select(TransactionRow::as_select())
-                    .first(self)
+                    .get_result(self)
                     .optional()
             }
 
@@ -394,7 +394,7 @@ macro_rules! impl_sql {
                 card_credits::table
                     .find((partner, reference))
                     .select(CreditRow::as_select())
-                    .first(self)
+                    .get_result(self)
                     .optional()
             }
 
@@ -426,7 +426,7 @@ macro_rules! impl_sql {
                 idempotency_keys::table
                     .find((owner, key))
                     .select(IdempotencyRow::as_select())
-                    .first(self)
+                    .get_result(self)
                     .optional()
             }
 
@@ -464,7 +464,7 @@ macro_rules! impl_sql {
                 products::table
                     .find(name)
                     .select(ProductRow::as_select())
-                    .first(self)
+                    .get_result(self)
                     .optional()
             }
 
@@ -510,7 +510,7 @@ macro_rules! impl_sql {
                 staff_users::table
                     .find(login)
                     .select(StaffRow::as_select())
-                    .first(self)
+                    .get_result(self)
                     .optional()
             }
 
@@ -519,7 +519,7 @@ macro_rules! impl_sql {
                     .filter(staff_users::card_id.eq(card))
                     .filter(staff_users::active.eq(true))
                     .select(StaffRow::as_select())
-                    .first(self)
+                    .get_result(self)
                     .optional()
             }
 
@@ -591,7 +591,7 @@ macro_rules! impl_sql {
                 sessions::table
                     .find(token_hash)
                     .select(SessionRow::as_select())
-                    .first(self)
+                    .get_result(self)
                     .optional()
             }
 
