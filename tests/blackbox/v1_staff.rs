@@ -771,20 +771,5 @@ async fn envelope_languages_and_refusals() {
             refused(&answer, 405, "METHOD_NOT_ALLOWED_ERROR");
             assert_eq!(answer.1["allow"], allow, "{path}");
         }
-
-        // Idempotency-Key is refused (501) until it is stored with the movement, rather
-        // than silently applied without the guarantee the caller relies on.
-        let answer = call(
-            &s,
-            Method::POST,
-            "/v1/cards/CAFE0001/topups",
-            Some(&barman),
-            Some(json!({"amount": "1"})),
-            &[("Idempotency-Key", "k-1")],
-        )
-        .await;
-        refused(&answer, 501, "NOT_IMPLEMENTED_ERROR");
-        let (_, _, v) = get(&s, "/v1/cards/CAFE0001", &barman).await;
-        assert_eq!(v["data"]["balance"], "3.00", "nothing was applied");
     }
 }

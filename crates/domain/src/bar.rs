@@ -98,12 +98,85 @@ impl From<Totals> for Statistics {
     }
 }
 
-/// The outcome of a partner's card credit: its receipt, and whether it is the answer of an
-/// earlier identical request (nothing was applied this time).
+/// The outcome of a movement asked with an `Idempotency-Key` (a partner's credit, a staff
+/// movement): its receipt, and whether it is the answer of an earlier identical request
+/// (nothing was applied this time).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credited {
+pub struct Applied {
     pub receipt: Receipt,
     pub replayed: bool,
+}
+
+/// A staff money movement as asked, for [`Bar::staff_once`]: the same operations as the
+/// methods of the same names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffMove {
+    OpenCard {
+        card: CardId,
+        opening: Money,
+        overdraft: bool,
+    },
+    TopUp {
+        card: CardId,
+        amount: Money,
+    },
+    Pay {
+        card: CardId,
+        by: PayBy,
+    },
+    Drain {
+        card: CardId,
+    },
+    Cancel(TransactionId),
+    Redo(TransactionId),
+}
+
+impl StaffMove {
+    /// What makes two requests "the same request" for an `Idempotency-Key`: the operation,
+    /// its target and its amounts, in one canonical text (the caller hashes it).
+    pub fn fingerprint(&self) -> String {
+        match self {
+            StaffMove::OpenCard {
+                card,
+                opening,
+                overdraft,
+            } => format!("open\n{card}\n{}\n{overdraft}", opening.cents()),
+            StaffMove::TopUp { card, amount } => format!("topup\n{card}\n{}", amount.cents()),
+            StaffMove::Pay {
+                card,
+                by: PayBy::Amount(amount),
+            } => format!("pay\n{card}\namount\n{}", amount.cents()),
+            StaffMove::Pay {
+                card,
+                by: PayBy::Quantity { quantity, product },
+            } => format!(
+                "pay\n{card}\nquantity\n{quantity}\n{}",
+                product.as_deref().unwrap_or("")
+            ),
+            StaffMove::Drain { card } => format!("drain\n{card}"),
+            StaffMove::Cancel(id) => format!("cancel\n{}", id.0),
+            StaffMove::Redo(id) => format!("redo\n{}", id.0),
+        }
+    }
+}
+
+/// Checks an `Idempotency-Key` and scopes it to its owner (`staff:<login>`,
+/// `partner:<client_id>`), so that two callers' identical keys never collide.
+fn client_key(
+    owner: String,
+    key: String,
+    request_hash: String,
+) -> Result<IdempotencyKey, DomainError> {
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(DomainError::malformed(
+            "the Idempotency-Key header must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(IdempotencyKey {
+        owner,
+        key,
+        request_hash,
+    })
 }
 
 /// Whether a card may be used now: its state (`None` for an unknown card) and its end date.
@@ -190,6 +263,90 @@ impl Bar {
         }
     }
 
+    /// Applies a movement, with the idempotency key it was asked with, if any.
+    async fn apply(
+        &self,
+        mut movement: Movement,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Receipt, DomainError> {
+        movement.idempotency = key.cloned().map(Box::new);
+        self.ledger.apply(movement).await
+    }
+
+    /// The stored answer of an idempotency key: `None` if the key is new, the first answer if
+    /// it was used for the same request, `IdempotencyKeyReused` if for another.
+    async fn replay(&self, key: &IdempotencyKey) -> Result<Option<Applied>, DomainError> {
+        match self.ledger.idempotent_answer(&key.owner, &key.key).await? {
+            None => Ok(None),
+            Some(answer) if answer.request_hash != key.request_hash => {
+                Err(DomainError::IdempotencyKeyReused)
+            }
+            Some(answer) => Ok(Some(Applied {
+                receipt: answer.receipt,
+                replayed: true,
+            })),
+        }
+    }
+
+    /// A staff money movement, idempotent by the client's `Idempotency-Key` when `key` (the
+    /// key and the hash of the request's [`StaffMove::fingerprint`]) is given, with the same
+    /// mechanism as partners' credits: the key, scoped to the staff user, is stored with the
+    /// movement's receipt in the movement's atomic step. A repeat of an applied request
+    /// answers its first receipt (`replayed`), whatever changed since (the rights, the
+    /// correction window); the key used for another request is `IdempotencyKeyReused` and
+    /// nothing is applied. A refused movement stores nothing: a retry of it is decided
+    /// afresh (it moved no money, so there is nothing to apply twice).
+    pub async fn staff_once(
+        &self,
+        actor: &Actor,
+        request: StaffMove,
+        key: Option<(String, String)>,
+    ) -> Result<Applied, DomainError> {
+        let key = match key {
+            Some((key, hash)) => Some(client_key(format!("staff:{}", actor.login), key, hash)?),
+            None => None,
+        };
+        if let Some(key) = &key {
+            if let Some(replay) = self.replay(key).await? {
+                return Ok(replay);
+            }
+        }
+        let k = key.as_ref();
+        let outcome = match request {
+            StaffMove::OpenCard {
+                card,
+                opening,
+                overdraft,
+            } => {
+                self.open_card_keyed(actor, &card, opening, overdraft, k)
+                    .await
+            }
+            StaffMove::TopUp { card, amount } => self.top_up_keyed(actor, &card, amount, k).await,
+            StaffMove::Pay { card, by } => self.pay_keyed(actor, &card, by, k).await,
+            StaffMove::Drain { card } => self.drain_keyed(actor, &card, k).await,
+            StaffMove::Cancel(id) => self.cancel_keyed(actor, id, k).await,
+            StaffMove::Redo(id) => self.redo_keyed(actor, id, k).await,
+        };
+        match (outcome, key) {
+            (Ok(receipt), _) => Ok(Applied {
+                receipt,
+                replayed: false,
+            }),
+            (Err(e), None) => Err(e),
+            // Storage trouble says nothing about a concurrent retry.
+            (Err(e @ (DomainError::StorageUnavailable | DomainError::Internal(_))), _) => Err(e),
+            // A concurrent retry of the same request may have won the race (the key's insert
+            // conflicted, or its movement left this one nothing to do: the card exists, the
+            // transaction is cancelled, the balance is drained): answer what it answered.
+            (Err(e), Some(key)) => match self.replay(&key).await {
+                Ok(Some(replay)) => Ok(replay),
+                Ok(None) => Err(e),
+                Err(DomainError::IdempotencyKeyReused) => Err(DomainError::IdempotencyKeyReused),
+                Err(_) => Err(e),
+            },
+        }
+    }
+
     /// Creates a card with its opening balance. With `overdraft`, the card gets the default
     /// overdraft limit (rights 3) and may open at zero or below, down to its floor.
     pub async fn open_card(
@@ -198,6 +355,18 @@ impl Bar {
         card: &CardId,
         opening: Money,
         overdraft: bool,
+    ) -> Result<Receipt, DomainError> {
+        self.open_card_keyed(actor, card, opening, overdraft, None)
+            .await
+    }
+
+    async fn open_card_keyed(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        opening: Money,
+        overdraft: bool,
+        key: Option<&IdempotencyKey>,
     ) -> Result<Receipt, DomainError> {
         actor.check(Operation::CreateCard)?;
         if overdraft {
@@ -223,7 +392,7 @@ impl Bar {
             opening,
             overdraft_limit,
         };
-        self.ledger.apply(self.movement(actor, card, action)).await
+        self.apply(self.movement(actor, card, action), key).await
     }
 
     /// Puts money on a card.
@@ -232,6 +401,16 @@ impl Bar {
         actor: &Actor,
         card: &CardId,
         amount: Money,
+    ) -> Result<Receipt, DomainError> {
+        self.top_up_keyed(actor, card, amount, None).await
+    }
+
+    async fn top_up_keyed(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        amount: Money,
+        key: Option<&IdempotencyKey>,
     ) -> Result<Receipt, DomainError> {
         actor.check(Operation::TopUp)?;
         if !amount.is_positive() {
@@ -243,8 +422,14 @@ impl Bar {
             usable: true,
             ..Guard::default()
         };
-        self.post(actor, card, TransactionKind::TopUp, amount, 0, None, guard)
-            .await
+        let action = Action::Post {
+            kind: TransactionKind::TopUp,
+            amount,
+            quantity: 0,
+            product: None,
+            guard,
+        };
+        self.apply(self.movement(actor, card, action), key).await
     }
 
     /// Takes a payment, by amount or by quantity of a product.
@@ -253,6 +438,16 @@ impl Bar {
         actor: &Actor,
         card: &CardId,
         by: PayBy,
+    ) -> Result<Receipt, DomainError> {
+        self.pay_keyed(actor, card, by, None).await
+    }
+
+    async fn pay_keyed(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        by: PayBy,
+        key: Option<&IdempotencyKey>,
     ) -> Result<Receipt, DomainError> {
         actor.check(Operation::Pay)?;
         let (amount, quantity, product) = match by {
@@ -284,37 +479,14 @@ impl Bar {
             usable: true,
             ..Guard::default()
         };
-        self.post(
-            actor,
-            card,
-            TransactionKind::Payment,
-            amount,
-            quantity,
-            product,
-            guard,
-        )
-        .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn post(
-        &self,
-        actor: &Actor,
-        card: &CardId,
-        kind: TransactionKind,
-        amount: Money,
-        quantity: u32,
-        product: Option<String>,
-        guard: Guard,
-    ) -> Result<Receipt, DomainError> {
         let action = Action::Post {
-            kind,
+            kind: TransactionKind::Payment,
             amount,
             quantity,
             product,
             guard,
         };
-        self.ledger.apply(self.movement(actor, card, action)).await
+        self.apply(self.movement(actor, card, action), key).await
     }
 
     /// Credits a card on behalf of a partner (whose token holds `cards:credit`, checked by the
@@ -330,24 +502,17 @@ impl Bar {
         amount: Money,
         reference: &str,
         key: Option<(String, String)>,
-    ) -> Result<Credited, DomainError> {
+    ) -> Result<Applied, DomainError> {
         if !partner.active {
             return Err(DomainError::InsufficientRights);
         }
         check_reference(reference)?;
         let idempotency = match key {
-            Some((key, request_hash)) => {
-                if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(DomainError::malformed(
-                        "the Idempotency-Key header must be 1 to 255 visible ASCII characters",
-                    ));
-                }
-                Some(IdempotencyKey {
-                    owner: format!("partner:{}", partner.client_id),
-                    key,
-                    request_hash,
-                })
-            }
+            Some((key, request_hash)) => Some(client_key(
+                format!("partner:{}", partner.client_id),
+                key,
+                request_hash,
+            )?),
             None => None,
         };
         if let Some(replay) = self
@@ -396,7 +561,7 @@ impl Bar {
             })),
         };
         match self.ledger.apply(movement).await {
-            Ok(receipt) => Ok(Credited {
+            Ok(receipt) => Ok(Applied {
                 receipt,
                 replayed: false,
             }),
@@ -417,16 +582,10 @@ impl Bar {
         amount: Money,
         reference: &str,
         key: Option<&IdempotencyKey>,
-    ) -> Result<Option<Credited>, DomainError> {
+    ) -> Result<Option<Applied>, DomainError> {
         if let Some(key) = key {
-            if let Some(answer) = self.ledger.idempotent_answer(&key.owner, &key.key).await? {
-                if answer.request_hash != key.request_hash {
-                    return Err(DomainError::IdempotencyKeyReused);
-                }
-                return Ok(Some(Credited {
-                    receipt: answer.receipt,
-                    replayed: true,
-                }));
+            if let Some(replay) = self.replay(key).await? {
+                return Ok(Some(replay));
             }
         }
         match self
@@ -435,7 +594,7 @@ impl Bar {
             .await?
         {
             Some(earlier) if &earlier.receipt.card == card && earlier.amount == amount => {
-                Ok(Some(Credited {
+                Ok(Some(Applied {
                     receipt: earlier.receipt,
                     replayed: true,
                 }))
@@ -465,9 +624,17 @@ impl Bar {
 
     /// Hands the whole positive balance back: the card ends at zero.
     pub async fn drain(&self, actor: &Actor, card: &CardId) -> Result<Receipt, DomainError> {
+        self.drain_keyed(actor, card, None).await
+    }
+
+    async fn drain_keyed(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Receipt, DomainError> {
         actor.check(Operation::Drain)?;
-        self.ledger
-            .apply(self.movement(actor, card, Action::Drain))
+        self.apply(self.movement(actor, card, Action::Drain), key)
             .await
     }
 
@@ -492,14 +659,32 @@ impl Bar {
 
     /// Cancels a valid transaction: its effect on the balance is reversed.
     pub async fn cancel(&self, actor: &Actor, id: TransactionId) -> Result<Receipt, DomainError> {
+        self.cancel_keyed(actor, id, None).await
+    }
+
+    async fn cancel_keyed(
+        &self,
+        actor: &Actor,
+        id: TransactionId,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Receipt, DomainError> {
         actor.check(Operation::Cancel)?;
-        self.flip(actor, id, false).await
+        self.flip(actor, id, false, key).await
     }
 
     /// Redoes a cancelled transaction: its effect on the balance is applied again.
     pub async fn redo(&self, actor: &Actor, id: TransactionId) -> Result<Receipt, DomainError> {
+        self.redo_keyed(actor, id, None).await
+    }
+
+    async fn redo_keyed(
+        &self,
+        actor: &Actor,
+        id: TransactionId,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Receipt, DomainError> {
         actor.check(Operation::Redo)?;
-        self.flip(actor, id, true).await
+        self.flip(actor, id, true, key).await
     }
 
     async fn flip(
@@ -507,6 +692,7 @@ impl Bar {
         actor: &Actor,
         id: TransactionId,
         valid_after: bool,
+        key: Option<&IdempotencyKey>,
     ) -> Result<Receipt, DomainError> {
         let tx = self
             .ledger
@@ -531,8 +717,7 @@ impl Bar {
             delta,
             guard,
         };
-        self.ledger
-            .apply(self.movement(actor, &tx.card, action))
+        self.apply(self.movement(actor, &tx.card, action), key)
             .await
     }
 

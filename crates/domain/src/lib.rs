@@ -17,7 +17,7 @@ pub mod product;
 pub mod rights;
 pub mod transaction;
 
-pub use bar::{Bar, CardSheet, CardValidity, Credited, PayBy, Policy, Statistics};
+pub use bar::{Applied, Bar, CardSheet, CardValidity, PayBy, Policy, StaffMove, Statistics};
 pub use card::{Card, CardState, CardStatus};
 pub use error::{CapPeriod, DomainError};
 pub use ids::{CardId, IdError, Login, MemberId, TransactionId};

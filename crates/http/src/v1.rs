@@ -261,20 +261,44 @@ pub fn transaction_path(text: &str) -> Result<TransactionId, DomainError> {
         .ok_or_else(|| DomainError::malformed("the transaction id is not a whole number ≥ 1"))
 }
 
-/// Until idempotency records are stored with the movements, a request that asks for it is
-/// refused (501) rather than silently applied without the guarantee it expects.
-pub fn not_yet_idempotent(req: &HttpRequest, lang: Lang) -> Option<HttpResponse> {
-    req.headers().contains_key("idempotency-key").then(|| {
-        envelope_error(
-            HttpResponse::build(StatusCode::NOT_IMPLEMENTED),
-            "NOT_IMPLEMENTED_ERROR",
-            lang.pick(
-                "Idempotency-Key is not supported on this resource yet.",
-                "Idempotency-Key n'est pas encore pris en charge sur cette ressource.",
-            ),
-            "Idempotency-Key is not supported on this resource yet",
-        )
-    })
+/// The header that marks the answer of an earlier identical request.
+const REPLAYED: header::HeaderName = header::HeaderName::from_static("idempotency-replayed");
+
+/// The request's `Idempotency-Key`, if any (one header at most).
+pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, DomainError> {
+    let mut keys = req.headers().get_all("idempotency-key");
+    match (keys.next(), keys.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => value
+            .to_str()
+            .map(|k| Some(k.to_owned()))
+            .map_err(|_| DomainError::malformed("the Idempotency-Key header is not visible ASCII")),
+        (Some(_), Some(_)) => Err(DomainError::malformed("several Idempotency-Key headers")),
+    }
+}
+
+/// The key of an idempotent request with the hash of what makes two requests the same (the
+/// method, the path and `fingerprint`): keys are scoped to their owner by the rules, and one
+/// key used on another route is another request (409).
+pub fn keyed(
+    req: &HttpRequest,
+    fingerprint: &str,
+) -> Result<Option<(String, String)>, DomainError> {
+    Ok(idempotency_key(req)?.map(|key| {
+        let hash =
+            ardoise_auth::token_hash(&format!("{} {}\n{fingerprint}", req.method(), req.path()));
+        (key, hash)
+    }))
+}
+
+/// Marks the answer of an earlier identical request (`Idempotency-Replayed: true`).
+pub fn mark_replayed(mut answer: HttpResponse, replayed: bool) -> HttpResponse {
+    if replayed {
+        answer
+            .headers_mut()
+            .insert(REPLAYED, header::HeaderValue::from_static("true"));
+    }
+    answer
 }
 
 /// The language of the messages, from `Accept-Language` (English unless French comes first).

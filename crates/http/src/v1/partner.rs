@@ -2,21 +2,17 @@
 //! credit. The scopes are checked here; every rule (caps, idempotency, the card's state) is in
 //! `Bar`.
 
-use actix_web::http::header::HeaderName;
 use actix_web::web::{Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use ardoise_auth::token_hash;
 use ardoise_domain::{CardState, DomainError};
 use serde::Serialize;
 
-use super::{card_path, created, ok, read_params, reply, Lang};
+use super::{card_path, created, idempotency_key, mark_replayed, ok, read_params, reply, Lang};
 use crate::principal::Principal;
 use crate::AppState;
 
 const EUR: &str = "EUR";
-
-/// The header that marks the answer of an earlier identical request.
-const REPLAYED: HeaderName = HeaderName::from_static("idempotency-replayed");
 
 #[derive(Serialize)]
 struct ValidityJson {
@@ -105,16 +101,7 @@ pub(super) async fn credit(
             let p = read_params(&req, payload).await?;
             let amount = p.money("amount")?;
             let reference = p.required("reference")?;
-            let mut keys = req.headers().get_all("idempotency-key");
-            let key = match (keys.next(), keys.next()) {
-                (None, _) => None,
-                (Some(value), None) => Some(value.to_str().map_err(|_| {
-                    DomainError::malformed("the Idempotency-Key header is not visible ASCII")
-                })?),
-                (Some(_), Some(_)) => {
-                    return Err(DomainError::malformed("several Idempotency-Key headers"))
-                }
-            };
+            let key = idempotency_key(&req)?;
             // What makes two requests "the same": the card, the amount in cents, the reference.
             let request_hash = token_hash(&format!(
                 "POST /v1/cards/{card}/credits\n{}\n{reference}",
@@ -132,11 +119,11 @@ pub(super) async fn credit(
                     &card,
                     amount,
                     reference,
-                    key.map(|k| (k.to_owned(), request_hash)),
+                    key.map(|k| (k, request_hash)),
                 )
                 .await?;
             let r = credited.receipt;
-            let mut answer = created(
+            let answer = created(
                 lang,
                 "CARD_CREDITED",
                 &format!("/v1/transactions/{}", r.transaction.0),
@@ -150,13 +137,7 @@ pub(super) async fn credit(
                     currency: EUR,
                 },
             );
-            if credited.replayed {
-                answer.headers_mut().insert(
-                    REPLAYED,
-                    actix_web::http::header::HeaderValue::from_static("true"),
-                );
-            }
-            Ok(answer)
+            Ok(mark_replayed(answer, credited.replayed))
         }
         .await,
     )

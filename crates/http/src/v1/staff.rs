@@ -7,12 +7,12 @@ use actix_web::web::{Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use ardoise_auth::Authorization;
 use ardoise_domain::{
-    Actor, Card, DomainError, Money, PayBy, Product, Receipt, Statistics, Transaction,
+    Actor, Card, DomainError, Money, PayBy, Product, Receipt, StaffMove, Statistics, Transaction,
 };
 use serde::Serialize;
 
 use super::{
-    card_path, created, no_content, not_yet_idempotent, ok, page_of, paged, read_params, reply,
+    card_path, created, keyed, mark_replayed, no_content, ok, page_of, paged, read_params, reply,
     transaction_path, Lang,
 };
 use crate::oauth::source;
@@ -211,9 +211,6 @@ pub(super) async fn open_card(
     payload: Payload,
 ) -> HttpResponse {
     let lang = Lang::of(&req);
-    if let Some(refusal) = not_yet_idempotent(&req, lang) {
-        return refusal;
-    }
     reply(
         lang,
         async {
@@ -222,15 +219,22 @@ pub(super) async fn open_card(
             let card = p.card("card")?;
             let opening = p.money("balance")?;
             let overdraft = p.boolean_opt("overdraft")?.unwrap_or(false);
-            let r = state
-                .bar
-                .open_card(actor, &card, opening, overdraft)
-                .await?;
-            Ok(created(
-                lang,
-                "CARD_CREATED",
-                &format!("/v1/cards/{}", r.card),
-                ReceiptJson::from(r),
+            let request = StaffMove::OpenCard {
+                card,
+                opening,
+                overdraft,
+            };
+            let key = keyed(&req, &request.fingerprint())?;
+            let done = state.bar.staff_once(actor, request, key).await?;
+            let r = done.receipt;
+            Ok(mark_replayed(
+                created(
+                    lang,
+                    "CARD_CREATED",
+                    &format!("/v1/cards/{}", r.card),
+                    ReceiptJson::from(r),
+                ),
+                done.replayed,
             ))
         }
         .await,
@@ -309,13 +313,26 @@ pub(super) async fn card_transactions(
     )
 }
 
-fn moved(lang: Lang, code: &str, r: Receipt) -> HttpResponse {
-    created(
+/// Applies a staff money movement, idempotent by the request's `Idempotency-Key`, and renders
+/// its receipt as 201 with the `Location` of its transaction.
+async fn moved(
+    state: &AppState,
+    req: &HttpRequest,
+    lang: Lang,
+    actor: &Actor,
+    code: &str,
+    request: StaffMove,
+) -> Result<HttpResponse, DomainError> {
+    let key = keyed(req, &request.fingerprint())?;
+    let done = state.bar.staff_once(actor, request, key).await?;
+    let r = done.receipt;
+    let answer = created(
         lang,
         code,
         &format!("/v1/transactions/{}", r.transaction.0),
         ReceiptJson::from(r),
-    )
+    );
+    Ok(mark_replayed(answer, done.replayed))
 }
 
 /// `POST /v1/cards/{card}/topups` [≥2]: `{"amount"}` → 201, `Location` of the transaction.
@@ -327,9 +344,6 @@ pub(super) async fn top_up(
     payload: Payload,
 ) -> HttpResponse {
     let lang = Lang::of(&req);
-    if let Some(refusal) = not_yet_idempotent(&req, lang) {
-        return refusal;
-    }
     reply(
         lang,
         async {
@@ -337,8 +351,8 @@ pub(super) async fn top_up(
             let card = card_path(&path)?;
             let p = read_params(&req, payload).await?;
             let amount = p.money("amount")?;
-            let r = state.bar.top_up(actor, &card, amount).await?;
-            Ok(moved(lang, "TOPUP_DONE", r))
+            let request = StaffMove::TopUp { card, amount };
+            moved(&state, &req, lang, actor, "TOPUP_DONE", request).await
         }
         .await,
     )
@@ -353,9 +367,6 @@ pub(super) async fn pay(
     payload: Payload,
 ) -> HttpResponse {
     let lang = Lang::of(&req);
-    if let Some(refusal) = not_yet_idempotent(&req, lang) {
-        return refusal;
-    }
     reply(
         lang,
         async {
@@ -384,8 +395,8 @@ pub(super) async fn pay(
                     ))
                 }
             };
-            let r = state.bar.pay(actor, &card, by).await?;
-            Ok(moved(lang, "PAYMENT_DONE", r))
+            let request = StaffMove::Pay { card, by };
+            moved(&state, &req, lang, actor, "PAYMENT_DONE", request).await
         }
         .await,
     )
@@ -399,16 +410,13 @@ pub(super) async fn drain(
     path: Path<String>,
 ) -> HttpResponse {
     let lang = Lang::of(&req);
-    if let Some(refusal) = not_yet_idempotent(&req, lang) {
-        return refusal;
-    }
     reply(
         lang,
         async {
             let actor = staff(&principal)?;
             let card = card_path(&path)?;
-            let r = state.bar.drain(actor, &card).await?;
-            Ok(moved(lang, "DRAIN_DONE", r))
+            let request = StaffMove::Drain { card };
+            moved(&state, &req, lang, actor, "DRAIN_DONE", request).await
         }
         .await,
     )
@@ -493,20 +501,22 @@ async fn correct(
     redo: bool,
 ) -> HttpResponse {
     let lang = Lang::of(&req);
-    if let Some(refusal) = not_yet_idempotent(&req, lang) {
-        return refusal;
-    }
     reply(
         lang,
         async {
             let actor = staff(&principal)?;
             let id = transaction_path(&path)?;
-            let (r, code) = if redo {
-                (state.bar.redo(actor, id).await?, "TRANSACTION_REDONE")
+            let (request, code) = if redo {
+                (StaffMove::Redo(id), "TRANSACTION_REDONE")
             } else {
-                (state.bar.cancel(actor, id).await?, "TRANSACTION_CANCELLED")
+                (StaffMove::Cancel(id), "TRANSACTION_CANCELLED")
             };
-            Ok(ok(lang, code, ReceiptJson::from(r)))
+            let key = keyed(&req, &request.fingerprint())?;
+            let done = state.bar.staff_once(actor, request, key).await?;
+            Ok(mark_replayed(
+                ok(lang, code, ReceiptJson::from(done.receipt)),
+                done.replayed,
+            ))
         }
         .await,
     )
