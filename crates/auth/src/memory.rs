@@ -117,9 +117,17 @@ impl StaffDirectory for MemoryStaffStore {
         Ok(())
     }
 
-    async fn set_password_hash(&self, login: &Login, hash: String) -> Result<(), DomainError> {
+    async fn set_password_hash(
+        &self,
+        login: &Login,
+        hash: String,
+        keep_session: Option<String>,
+    ) -> Result<(), DomainError> {
         let mut state = self.lock()?;
         active_user(&mut state, login)?.password_hash = hash;
+        state
+            .sessions
+            .retain(|h, s| &s.login != login || Some(h) == keep_session.as_ref());
         Ok(())
     }
 

@@ -344,17 +344,23 @@ impl Staff {
             .await
     }
 
-    /// Changes a password: one's own, or anyone's with rights 3.
+    /// Changes a password: one's own, or anyone's with rights 3. The user's other sessions end
+    /// with the old password (a change usually follows a leak); `current_token`, the session
+    /// the change is made from, is kept when it is the user's own.
     pub async fn change_password(
         &self,
         actor: &Actor,
         login: &Login,
         password: &str,
+        current_token: Option<&str>,
     ) -> Result<(), DomainError> {
         actor.check_account(login)?;
         self.active_user(login).await?;
         let hash = hash_password_async(password.to_owned()).await?;
-        self.directory.set_password_hash(login, hash).await
+        let keep = current_token
+            .filter(|_| &actor.login == login)
+            .map(token_hash);
+        self.directory.set_password_hash(login, hash, keep).await
     }
 
     /// Sets or clears a staff card: one's own, or anyone's with rights 3. A card held by

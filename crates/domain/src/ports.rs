@@ -243,8 +243,14 @@ pub trait StaffDirectory: Send + Sync {
     /// Adds a user: `UserExists` if the login is taken, `Malformed` if the card is another
     /// active user's.
     async fn add_user(&self, user: StaffUser) -> Result<(), DomainError>;
-    /// Replaces a user's password hash: `UnknownUser` if no such active user.
-    async fn set_password_hash(&self, login: &Login, hash: String) -> Result<(), DomainError>;
+    /// Replaces a user's password hash and, in the same step, ends the user's sessions except
+    /// the one whose token hash is `keep_session`: `UnknownUser` if no such active user.
+    async fn set_password_hash(
+        &self,
+        login: &Login,
+        hash: String,
+        keep_session: Option<String>,
+    ) -> Result<(), DomainError>;
     /// Sets or clears a user's staff card: `Malformed` if the card is another active user's.
     async fn set_card(&self, login: &Login, card: Option<CardId>) -> Result<(), DomainError>;
     /// Changes a user's rights.

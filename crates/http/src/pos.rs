@@ -177,9 +177,10 @@ async fn change_password(
             let (p, actor) = session(&state, &req, payload).await?;
             let login = p.login_opt("login")?.unwrap_or_else(|| actor.login.clone());
             let password = p.required("mdp")?;
+            let token = session_token(&req, &p)?;
             state
                 .staff
-                .change_password(&actor, &login, password)
+                .change_password(&actor, &login, password, Some(&token))
                 .await?;
             Ok(Status { status: OK })
         }

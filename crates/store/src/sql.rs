@@ -197,6 +197,8 @@ pub(crate) trait Sql: Dialect + Sized {
     fn touch_session(&mut self, token_hash: &str, at_ms: i64) -> QueryResult<usize>;
     fn delete_session(&mut self, token_hash: &str) -> QueryResult<usize>;
     fn delete_sessions_of(&mut self, login: &str) -> QueryResult<usize>;
+    /// Deletes a user's sessions but the one of token hash `keep`.
+    fn delete_sessions_of_except(&mut self, login: &str, keep: Option<&str>) -> QueryResult<usize>;
     fn purge_sessions(&mut self, before_ms: i64) -> QueryResult<usize>;
 
     /// `SELECT 1`.
@@ -607,6 +609,22 @@ macro_rules! impl_sql {
 
             fn delete_sessions_of(&mut self, login: &str) -> QueryResult<usize> {
                 diesel::delete(sessions::table.filter(sessions::login.eq(login))).execute(self)
+            }
+
+            fn delete_sessions_of_except(
+                &mut self,
+                login: &str,
+                keep: Option<&str>,
+            ) -> QueryResult<usize> {
+                match keep {
+                    Some(keep) => diesel::delete(
+                        sessions::table
+                            .filter(sessions::login.eq(login))
+                            .filter(sessions::token_hash.ne(keep)),
+                    )
+                    .execute(self),
+                    None => self.delete_sessions_of(login),
+                }
             }
 
             fn purge_sessions(&mut self, before_ms: i64) -> QueryResult<usize> {

@@ -113,12 +113,19 @@ impl StaffDirectory for Store {
         .await
     }
 
-    async fn set_password_hash(&self, login: &Login, hash: String) -> Result<(), DomainError> {
+    async fn set_password_hash(
+        &self,
+        login: &Login,
+        hash: String,
+        keep_session: Option<String>,
+    ) -> Result<(), DomainError> {
         let login = login.clone();
         self.blocking(move |db| {
-            with_conn!(db, |conn| touched(
-                conn.set_password_hash(login.as_str(), &hash)?
-            ))
+            with_conn!(db, |conn| conn.write_transaction(|conn| {
+                touched(conn.set_password_hash(login.as_str(), &hash)?)?;
+                conn.delete_sessions_of_except(login.as_str(), keep_session.as_deref())?;
+                Ok(())
+            }))
         })
         .await
     }

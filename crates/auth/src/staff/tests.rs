@@ -522,7 +522,7 @@ async fn changing_passwords() {
     let prez = w.actor("prez").await;
     // Anyone may change their own password.
     w.staff
-        .change_password(&honeypot, &login("honeypot"), "new-one")
+        .change_password(&honeypot, &login("honeypot"), "new-one", None)
         .await
         .unwrap();
     assert!(w
@@ -538,11 +538,13 @@ async fn changing_passwords() {
     );
     // Someone else's: rights 3 only.
     assert_eq!(
-        w.staff.change_password(&barman, &login("bde"), "x").await,
+        w.staff
+            .change_password(&barman, &login("bde"), "x", None)
+            .await,
         Err(DomainError::InsufficientRights)
     );
     w.staff
-        .change_password(&prez, &login("bde"), "bde-new")
+        .change_password(&prez, &login("bde"), "bde-new", None)
         .await
         .unwrap();
     assert!(w
@@ -551,7 +553,9 @@ async fn changing_passwords() {
         .await
         .is_ok());
     assert_eq!(
-        w.staff.change_password(&prez, &login("nobody"), "x").await,
+        w.staff
+            .change_password(&prez, &login("nobody"), "x", None)
+            .await,
         Err(DomainError::UnknownUser)
     );
 }
@@ -783,4 +787,52 @@ async fn a_broken_token_source_is_an_internal_error_not_a_weak_token() {
         Err(DomainError::Internal(_))
     ));
     assert_eq!(w.store.session_count(), 0);
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_users_other_sessions() {
+    let w = world();
+    w.standard().await;
+    let phone = w
+        .staff
+        .login_password("barman", "barman-pass", ip(HOME))
+        .await
+        .unwrap()
+        .token;
+    let till = w
+        .staff
+        .login_password("barman", "barman-pass", ip(HOME))
+        .await
+        .unwrap()
+        .token;
+    let prez_token = w
+        .staff
+        .login_password("prez", "prez-pass", ip(HOME))
+        .await
+        .unwrap()
+        .token;
+    let barman = w.staff.authenticate(&phone).await.unwrap();
+    // Barman changes their own password from the phone: the phone's session stays, the
+    // till's ends; other users' sessions are untouched.
+    w.staff
+        .change_password(&barman, &login("barman"), "new-pass", Some(&phone))
+        .await
+        .unwrap();
+    assert!(w.staff.authenticate(&phone).await.is_ok());
+    assert_eq!(
+        w.staff.authenticate(&till).await,
+        Err(DomainError::InvalidToken)
+    );
+    assert!(w.staff.authenticate(&prez_token).await.is_ok());
+    // The president changes barman's password: every barman session ends, not the president's.
+    let prez = w.staff.authenticate(&prez_token).await.unwrap();
+    w.staff
+        .change_password(&prez, &login("barman"), "newer-pass", Some(&prez_token))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.staff.authenticate(&phone).await,
+        Err(DomainError::InvalidToken)
+    );
+    assert!(w.staff.authenticate(&prez_token).await.is_ok());
 }

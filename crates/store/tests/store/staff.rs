@@ -67,7 +67,7 @@ async fn staff_accounts() {
             .unwrap();
 
         // Changes.
-        s.set_password_hash(&login("barman"), "new-hash".into())
+        s.set_password_hash(&login("barman"), "new-hash".into(), None)
             .await
             .unwrap();
         s.set_rights(&login("barman"), Rights::Association)
@@ -83,7 +83,8 @@ async fn staff_accounts() {
         s.set_card(&login("barman"), None).await.unwrap();
         assert_eq!(s.user(&login("barman")).await.unwrap().unwrap().card, None);
         for e in [
-            s.set_password_hash(&login("nobody"), "h".into()).await,
+            s.set_password_hash(&login("nobody"), "h".into(), None)
+                .await,
             s.set_rights(&login("nobody"), Rights::President).await,
             s.set_card(&login("nobody"), None).await,
             s.disable(&login("nobody")).await,
