@@ -10,6 +10,7 @@ mod oauth;
 mod ops;
 mod pos;
 mod pos_concurrency;
+mod v1_admin;
 mod v1_idempotency;
 mod v1_partner;
 mod v1_staff;

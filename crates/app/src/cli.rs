@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use ardoise_domain::Money;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// ardoise: a cashless payment service for bars, associations and festivals.
@@ -90,6 +91,32 @@ pub enum PartnerCommand {
         /// Let the partner send its key and secret with HTTP Basic on each call.
         #[arg(long)]
         allow_basic: bool,
+        /// The largest credit of one operation, in euros (default: oauth.credit_cap_operation).
+        #[arg(long, value_name = "EUROS", value_parser = money)]
+        credit_cap_operation: Option<Money>,
+        /// The most the partner may credit in one UTC day, in euros (default:
+        /// oauth.credit_cap_day).
+        #[arg(long, value_name = "EUROS", value_parser = money)]
+        credit_cap_day: Option<Money>,
+    },
+    /// Changes a partner's settings; what is not given is kept. Disabling it, taking away a
+    /// scope or Basic authentication revokes its tokens.
+    Set {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Space-separated scopes, replacing the current ones.
+        #[arg(long)]
+        scopes: Option<String>,
+        #[arg(long, value_name = "true|false")]
+        allow_basic: Option<bool>,
+        #[arg(long, value_name = "true|false")]
+        enabled: Option<bool>,
+        #[arg(long, value_name = "EUROS", value_parser = money)]
+        credit_cap_operation: Option<Money>,
+        #[arg(long, value_name = "EUROS", value_parser = money)]
+        credit_cap_day: Option<Money>,
     },
     /// Disables a partner: its credentials stop working and its tokens are revoked.
     Disable {
@@ -139,4 +166,9 @@ pub enum ExportCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+/// An amount in euros as the command line gives it, e.g. `250.00`.
+fn money(text: &str) -> Result<Money, String> {
+    Money::parse(text).map_err(|e| e.to_string())
 }

@@ -34,13 +34,60 @@ async fn partner(settings: &Settings, command: PartnerCommand) -> anyhow::Result
             name,
             scopes,
             allow_basic,
+            credit_cap_operation,
+            credit_cap_day,
         } => {
-            let credentials = app.add_partner(&name, &scopes, allow_basic).await?;
+            let credentials = app
+                .oauth
+                .register_with_caps(
+                    &name,
+                    &scopes,
+                    allow_basic,
+                    credit_cap_operation,
+                    credit_cap_day,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot add the partner: {e}"))?;
             println!(
                 "{}",
                 serde_json::json!({
                     "client_id": credentials.client_id,
                     "client_secret": credentials.client_secret,
+                })
+            );
+        }
+        PartnerCommand::Set {
+            client_id,
+            name,
+            scopes,
+            allow_basic,
+            enabled,
+            credit_cap_operation,
+            credit_cap_day,
+        } => {
+            let changes = ardoise_auth::PartnerChanges {
+                name,
+                scopes,
+                allow_basic,
+                active: enabled,
+                credit_cap_operation,
+                credit_cap_day,
+            };
+            let p = app
+                .oauth
+                .update(&client_id, changes)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot change {client_id}: {e}"))?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "client_id": p.client_id,
+                    "name": p.name,
+                    "scopes": p.scopes.join(" "),
+                    "allow_basic": p.allow_basic,
+                    "enabled": p.active,
+                    "credit_cap_operation": p.credit_cap_operation.to_fixed2(),
+                    "credit_cap_day": p.credit_cap_day.to_fixed2(),
                 })
             );
         }

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ardoise_auth::{OAuth, OAuthSettings, OsTokens, PartnerCredentials, Staff, StaffSettings};
+use ardoise_auth::{OAuth, OAuthSettings, OsTokens, Staff, StaffSettings};
 use ardoise_domain::ports::{
     AccessTokenStore, Catalog, Clock, Ledger, PartnerDirectory, SessionStore, StaffDirectory,
     SystemClock,
@@ -116,19 +116,6 @@ impl Services {
             oauth,
             metrics,
         })
-    }
-
-    /// `ardoise partner add`: registers a partner; its secret is returned once.
-    pub async fn add_partner(
-        &self,
-        name: &str,
-        scopes: &str,
-        allow_basic: bool,
-    ) -> anyhow::Result<PartnerCredentials> {
-        self.oauth
-            .register(name, scopes, allow_basic)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot add the partner: {e}"))
     }
 
     /// `ardoise user add`: the CLI acts as a president.

@@ -15,7 +15,7 @@ pub mod tokens;
 
 pub use oauth::{
     Authorization, Caller, ClientCredentials, IssuedToken, OAuth, OAuthError, OAuthSettings,
-    PartnerCredentials, TokenInfo,
+    PartnerAdmin, PartnerChanges, PartnerCredentials, TokenInfo,
 };
 pub use password::{
     hash_password, hash_password_async, verify_password, verify_password_async, MAX_PASSWORD_BYTES,

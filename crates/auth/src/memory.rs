@@ -294,6 +294,26 @@ impl PartnerDirectory for MemoryOAuthStore {
         Ok(true)
     }
 
+    async fn update_partner(
+        &self,
+        partner: Partner,
+        revoke_tokens: bool,
+    ) -> Result<bool, DomainError> {
+        let mut state = self.lock()?;
+        let Some(p) = state.partners.get_mut(&partner.client_id) else {
+            return Ok(false);
+        };
+        *p = Partner {
+            secret_hash: p.secret_hash.clone(),
+            created_at: p.created_at,
+            ..partner.clone()
+        };
+        if revoke_tokens {
+            MemoryOAuthStore::revoke_all_of(&mut state, &partner.client_id);
+        }
+        Ok(true)
+    }
+
     async fn set_partner_secret(&self, client_id: &str, hash: String) -> Result<bool, DomainError> {
         let mut state = self.lock()?;
         let Some(p) = state.partners.get_mut(client_id) else {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use ardoise_domain::ports::{
     AccessToken, AccessTokenStore, Clock, Partner, PartnerDirectory, TokenOwner,
 };
-use ardoise_domain::{Actor, DomainError, Money};
+use ardoise_domain::{Actor, DomainError, Money, Operation};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::OsRng;
@@ -139,6 +139,98 @@ impl From<DomainError> for OAuthError {
             },
             other => OAuthError::Storage(other),
         }
+    }
+}
+
+/// Changes to a partner's settings; `None` keeps the current value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartnerChanges {
+    pub name: Option<String>,
+    /// Space-separated, as at registration.
+    pub scopes: Option<String>,
+    pub allow_basic: Option<bool>,
+    pub active: Option<bool>,
+    pub credit_cap_operation: Option<Money>,
+    pub credit_cap_day: Option<Money>,
+}
+
+/// The partner registry as administrators use it over `/v1` (rights 3): obtained only through
+/// [`OAuth::admin`], which checks the rights, and speaking the domain's errors.
+pub struct PartnerAdmin<'a> {
+    oauth: &'a OAuth,
+}
+
+impl OAuth {
+    /// The partner registry for `actor`, if it may manage partners (rights 3).
+    pub fn admin(&self, actor: &Actor) -> Result<PartnerAdmin<'_>, DomainError> {
+        actor.check(Operation::ManagePartners)?;
+        Ok(PartnerAdmin { oauth: self })
+    }
+}
+
+/// The domain's error for a registry refusal: the text names the field.
+fn admin_error(e: OAuthError) -> DomainError {
+    match e {
+        OAuthError::InvalidRequest(what) => DomainError::malformed(what),
+        OAuthError::InvalidScope(what) => DomainError::malformed(format!("scopes: {what}")),
+        OAuthError::UnknownPartner => DomainError::UnknownPartner,
+        OAuthError::Storage(e) => e,
+        other => DomainError::Internal(other.to_string()),
+    }
+}
+
+impl PartnerAdmin<'_> {
+    /// Every partner, by client id.
+    pub async fn list(&self) -> Result<Vec<Partner>, DomainError> {
+        self.oauth.partners().await
+    }
+
+    /// One partner, active or not.
+    pub async fn get(&self, client_id: &str) -> Result<Partner, DomainError> {
+        self.oauth
+            .partner(client_id)
+            .await?
+            .ok_or(DomainError::UnknownPartner)
+    }
+
+    /// Registers a partner; the credentials, the secret in clear for the only time.
+    pub async fn register(
+        &self,
+        name: &str,
+        scopes: &str,
+        allow_basic: bool,
+        cap_operation: Option<Money>,
+        cap_day: Option<Money>,
+    ) -> Result<PartnerCredentials, DomainError> {
+        self.oauth
+            .register_with_caps(name, scopes, allow_basic, cap_operation, cap_day)
+            .await
+            .map_err(admin_error)
+    }
+
+    /// See [`OAuth::update`].
+    pub async fn update(
+        &self,
+        client_id: &str,
+        changes: PartnerChanges,
+    ) -> Result<Partner, DomainError> {
+        self.oauth
+            .update(client_id, changes)
+            .await
+            .map_err(admin_error)
+    }
+
+    /// See [`OAuth::rotate_secret`].
+    pub async fn rotate_secret(&self, client_id: &str) -> Result<String, DomainError> {
+        self.oauth
+            .rotate_secret(client_id)
+            .await
+            .map_err(admin_error)
+    }
+
+    /// See [`OAuth::disable`].
+    pub async fn disable(&self, client_id: &str) -> Result<(), DomainError> {
+        self.oauth.disable(client_id).await.map_err(admin_error)
     }
 }
 
@@ -354,25 +446,25 @@ impl OAuth {
         scopes: &str,
         allow_basic: bool,
     ) -> Result<PartnerCredentials, OAuthError> {
-        let name = name.trim();
-        if name.is_empty()
-            || name.chars().count() > MAX_NAME_LEN
-            || name.chars().any(char::is_control)
-        {
-            return Err(OAuthError::InvalidRequest(format!(
-                "the name must be 1 to {MAX_NAME_LEN} printable characters"
-            )));
-        }
-        let scopes = parse_scopes(scopes)?;
-        if scopes.is_empty() {
-            return Err(OAuthError::InvalidScope("give at least one scope".into()));
-        }
-        if let Some(unknown) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-            return Err(OAuthError::InvalidScope(format!(
-                "unknown scope `{unknown}` (known: {})",
-                SCOPES.join(" ")
-            )));
-        }
+        self.register_with_caps(name, scopes, allow_basic, None, None)
+            .await
+    }
+
+    /// Registers a partner as [`OAuth::register`], with its own credit caps (per operation,
+    /// per day) where given, the configured defaults otherwise.
+    pub async fn register_with_caps(
+        &self,
+        name: &str,
+        scopes: &str,
+        allow_basic: bool,
+        cap_operation: Option<Money>,
+        cap_day: Option<Money>,
+    ) -> Result<PartnerCredentials, OAuthError> {
+        let name = check_name(name)?;
+        let scopes = check_scopes(scopes)?;
+        let cap_operation = cap_operation.unwrap_or(self.settings.credit_cap_operation);
+        let cap_day = cap_day.unwrap_or(self.settings.credit_cap_day);
+        check_caps(cap_operation, cap_day)?;
         let credentials = PartnerCredentials {
             client_id: random_urlsafe(CLIENT_ID_LEN),
             client_secret: random_urlsafe(CLIENT_SECRET_LEN),
@@ -385,8 +477,8 @@ impl OAuth {
                 scopes,
                 allow_basic,
                 active: true,
-                credit_cap_operation: self.settings.credit_cap_operation,
-                credit_cap_day: self.settings.credit_cap_day,
+                credit_cap_operation: cap_operation,
+                credit_cap_day: cap_day,
                 created_at: self.clock.now(),
             })
             .await?;
@@ -400,6 +492,53 @@ impl OAuth {
         } else {
             Err(OAuthError::UnknownPartner)
         }
+    }
+
+    /// Every partner, active or not, by client id.
+    pub async fn partners(&self) -> Result<Vec<Partner>, DomainError> {
+        self.partners.partners().await
+    }
+
+    /// Changes a partner's settings (`None` keeps a value) and answers the partner as it is
+    /// now. Its tokens are revoked when it is disabled or loses a scope, since they carry the
+    /// old grant; re-enabling a partner gives it no token back.
+    pub async fn update(
+        &self,
+        client_id: &str,
+        changes: PartnerChanges,
+    ) -> Result<Partner, OAuthError> {
+        let old = self
+            .partners
+            .partner(client_id)
+            .await?
+            .ok_or(OAuthError::UnknownPartner)?;
+        let mut new = old.clone();
+        if let Some(name) = &changes.name {
+            new.name = check_name(name)?.to_owned();
+        }
+        if let Some(scopes) = &changes.scopes {
+            new.scopes = check_scopes(scopes)?;
+        }
+        if let Some(allow_basic) = changes.allow_basic {
+            new.allow_basic = allow_basic;
+        }
+        if let Some(active) = changes.active {
+            new.active = active;
+        }
+        if let Some(cap) = changes.credit_cap_operation {
+            new.credit_cap_operation = cap;
+        }
+        if let Some(cap) = changes.credit_cap_day {
+            new.credit_cap_day = cap;
+        }
+        check_caps(new.credit_cap_operation, new.credit_cap_day)?;
+        let revoke = (old.active && !new.active)
+            || old.scopes.iter().any(|s| !new.scopes.contains(s))
+            || (old.allow_basic && !new.allow_basic);
+        if !self.partners.update_partner(new.clone(), revoke).await? {
+            return Err(OAuthError::UnknownPartner);
+        }
+        Ok(new)
     }
 
     /// Gives a partner a new secret (returned, shown once); the old one stops working and the
@@ -705,6 +844,53 @@ fn secret_hash(secret: &str) -> String {
 
 /// Space-separated scope tokens (RFC 6749 §3.3: printable ASCII but `"` and `\`), without
 /// duplicates, in order.
+/// A partner's name, trimmed: 1 to 100 printable characters.
+fn check_name(name: &str) -> Result<&str, OAuthError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control)
+    {
+        return Err(OAuthError::InvalidRequest(format!(
+            "the name must be 1 to {MAX_NAME_LEN} printable characters"
+        )));
+    }
+    Ok(name)
+}
+
+/// A partner's scopes: at least one, each one of [`SCOPES`].
+fn check_scopes(text: &str) -> Result<Vec<String>, OAuthError> {
+    let scopes = parse_scopes(text)?;
+    if scopes.is_empty() {
+        return Err(OAuthError::InvalidScope("give at least one scope".into()));
+    }
+    if let Some(unknown) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(OAuthError::InvalidScope(format!(
+            "unknown scope `{unknown}` (known: {})",
+            SCOPES.join(" ")
+        )));
+    }
+    Ok(scopes)
+}
+
+/// Credit caps: both above zero, the one of an operation not above the one of a day.
+fn check_caps(operation: Money, day: Money) -> Result<(), OAuthError> {
+    if !operation.is_positive() {
+        return Err(OAuthError::InvalidRequest(
+            "credit_cap_operation must be above zero".into(),
+        ));
+    }
+    if !day.is_positive() {
+        return Err(OAuthError::InvalidRequest(
+            "credit_cap_day must be above zero".into(),
+        ));
+    }
+    if operation > day {
+        return Err(OAuthError::InvalidRequest(
+            "credit_cap_operation cannot be above credit_cap_day".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_scopes(text: &str) -> Result<Vec<String>, OAuthError> {
     let mut scopes: Vec<String> = Vec::new();
     for scope in text.split_ascii_whitespace() {

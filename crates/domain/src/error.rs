@@ -66,6 +66,14 @@ pub enum DomainError {
     ReferenceReused,
     #[error("the credit is above the partner's cap of {cap} {period}")]
     CreditCapExceeded { cap: Money, period: CapPeriod },
+    #[error("no partner has this client id")]
+    UnknownPartner,
+    #[error("no such category")]
+    UnknownCategory,
+    #[error("a category of this name exists")]
+    CategoryExists,
+    #[error("a product of this name exists")]
+    ProductExists,
 }
 
 /// Which credit cap of a partner.
@@ -116,6 +124,10 @@ impl DomainError {
             IdempotencyKeyReused => "cle_idempotence_reutilisee",
             ReferenceReused => "reference_reutilisee",
             CreditCapExceeded { .. } => "plafond_credit_depasse",
+            UnknownPartner => "partenaire_inconnu",
+            UnknownCategory => "categorie_inconnue",
+            CategoryExists => "categorie_existante",
+            ProductExists => "produit_existant",
         }
     }
 
@@ -150,6 +162,10 @@ impl DomainError {
             IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED_ERROR",
             ReferenceReused => "REFERENCE_REUSED_ERROR",
             CreditCapExceeded { .. } => "CREDIT_CAP_EXCEEDED_ERROR",
+            UnknownPartner => "PARTNER_NOT_FOUND_ERROR",
+            UnknownCategory => "CATEGORY_NOT_FOUND_ERROR",
+            CategoryExists => "CATEGORY_EXISTS_ERROR",
+            ProductExists => "PRODUCT_EXISTS_ERROR",
         }
     }
 
@@ -205,6 +221,10 @@ mod tests {
                 cap: Money::ZERO,
                 period: CapPeriod::Day,
             },
+            UnknownPartner,
+            UnknownCategory,
+            CategoryExists,
+            ProductExists,
         ]
     }
 

@@ -341,6 +341,14 @@ pub trait PartnerDirectory: Send + Sync {
     async fn disable_partner(&self, client_id: &str) -> Result<bool, DomainError>;
     /// Replaces a partner's secret hash and revokes its access tokens; whether it exists.
     async fn set_partner_secret(&self, client_id: &str, hash: String) -> Result<bool, DomainError>;
+    /// Replaces a partner's settings (name, scopes, `allow_basic`, `active`, credit caps — not
+    /// its secret nor its creation time) and, with `revoke_tokens`, revokes its access tokens
+    /// in the same step; whether it exists.
+    async fn update_partner(
+        &self,
+        partner: Partner,
+        revoke_tokens: bool,
+    ) -> Result<bool, DomainError>;
 }
 
 /// Whom an access token was issued to.

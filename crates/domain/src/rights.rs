@@ -54,6 +54,10 @@ pub enum Operation {
     ManageStaff,
     ManageCards,
     ManageProducts,
+    /// Reading the products and their categories.
+    ReadCatalog,
+    /// Registering and changing OAuth2 partners.
+    ManagePartners,
 }
 
 impl Operation {
@@ -61,7 +65,7 @@ impl Operation {
     pub fn required_rights(self) -> Rights {
         use Operation::*;
         match self {
-            CreateCard | CardInfo => Rights::Association,
+            CreateCard | CardInfo | ReadCatalog => Rights::Association,
             TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics => {
                 Rights::BarMember
             }
@@ -72,7 +76,8 @@ impl Operation {
             | AllTransactions
             | ManageStaff
             | ManageCards
-            | ManageProducts => Rights::President,
+            | ManageProducts
+            | ManagePartners => Rights::President,
         }
     }
 }

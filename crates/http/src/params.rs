@@ -126,6 +126,12 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
+    /// Whether a field is present at all, even empty or JSON `null` (which clear a value in a
+    /// partial update).
+    pub fn given(&self, name: &str) -> bool {
+        self.fields.contains_key(name)
+    }
+
     /// A field that must be given.
     pub fn required(&self, name: &str) -> Result<&str, DomainError> {
         self.get(name)

@@ -14,6 +14,7 @@ use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
 
 mod partner;
+mod partners;
 mod staff;
 
 /// A wrong method on a known resource: 405 with `Allow`.
@@ -107,6 +108,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(refuse("POST")),
             )
             .service(
+                web::resource("/partners")
+                    .route(web::get().to(partners::list))
+                    .route(web::post().to(partners::create))
+                    .default_service(refuse("GET, POST")),
+            )
+            .service(
+                web::resource("/partners/{client_id}")
+                    .route(web::get().to(partners::get))
+                    .route(web::patch().to(partners::update))
+                    .route(web::delete().to(partners::disable))
+                    .default_service(refuse("GET, PATCH, DELETE")),
+            )
+            .service(
+                web::resource("/partners/{client_id}/secret")
+                    .route(web::post().to(partners::rotate))
+                    .default_service(refuse("POST")),
+            )
+            .service(
                 web::resource("/stats")
                     .route(web::get().to(staff::statistics))
                     .default_service(refuse("GET")),
@@ -142,6 +161,17 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
         "STATISTICS" => ("Statistics.", "Statistiques."),
         "CARD_VALIDITY" => ("Card validity.", "Validité de la carte."),
         "CARD_CREDITED" => ("The card was credited.", "La carte a été créditée."),
+        "PARTNER_LIST" => ("Partners.", "Partenaires."),
+        "PARTNER" => ("Partner.", "Partenaire."),
+        "PARTNER_CREATED" => (
+            "The partner was registered: keep its secret now, it is not shown again.",
+            "Le partenaire a été enregistré : conservez son secret maintenant, il ne sera plus affiché.",
+        ),
+        "PARTNER_UPDATED" => ("The partner was updated.", "Le partenaire a été modifié."),
+        "PARTNER_SECRET_ROTATED" => (
+            "The partner has a new secret: keep it now, it is not shown again.",
+            "Le partenaire a un nouveau secret : conservez-le maintenant, il ne sera plus affiché.",
+        ),
         _ => ("Done.", "C'est fait."),
     };
     lang.pick(en, fr)
@@ -411,9 +441,8 @@ pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
         Malformed(_) | NegativeBalance | NegativeTopUp | NegativePayment => StatusCode::BAD_REQUEST,
         InvalidToken | InvalidCredentials => StatusCode::UNAUTHORIZED,
         InsufficientRights => StatusCode::FORBIDDEN,
-        UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard => {
-            StatusCode::NOT_FOUND
-        }
+        UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard
+        | UnknownPartner | UnknownCategory => StatusCode::NOT_FOUND,
         TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -523,6 +552,16 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
         CreditCapExceeded { .. } => (
             "The credit is above your credit limit.",
             "Le crédit dépasse votre plafond.",
+        ),
+        UnknownPartner => ("Unknown partner.", "Partenaire inconnu."),
+        UnknownCategory => ("Unknown category.", "Catégorie inconnue."),
+        CategoryExists => (
+            "A category of this name already exists.",
+            "Une catégorie de ce nom existe déjà.",
+        ),
+        ProductExists => (
+            "A product of this name already exists.",
+            "Un produit de ce nom existe déjà.",
         ),
     };
     lang.pick(en, fr)

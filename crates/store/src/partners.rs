@@ -131,6 +131,7 @@ trait PartnerSql: Dialect + Sized {
     fn insert_partner(&mut self, row: &PartnerRow) -> QueryResult<()>;
     fn deactivate_partner(&mut self, client_id: &str) -> QueryResult<usize>;
     fn set_secret_hash(&mut self, client_id: &str, hash: &str) -> QueryResult<usize>;
+    fn update_settings(&mut self, row: &PartnerRow) -> QueryResult<usize>;
     fn revoke_tokens_of(&mut self, client_id: &str) -> QueryResult<usize>;
     fn insert_token(&mut self, row: &TokenRow) -> QueryResult<()>;
     fn find_token(&mut self, token_hash: &str) -> QueryResult<Option<TokenRow>>;
@@ -175,6 +176,19 @@ macro_rules! impl_partner_sql {
             fn set_secret_hash(&mut self, client_id: &str, hash: &str) -> QueryResult<usize> {
                 diesel::update(partners::table.find(client_id))
                     .set(partners::secret_hash.eq(hash))
+                    .execute(self)
+            }
+
+            fn update_settings(&mut self, row: &PartnerRow) -> QueryResult<usize> {
+                diesel::update(partners::table.find(&row.client_id))
+                    .set((
+                        partners::name.eq(&row.name),
+                        partners::scopes.eq(&row.scopes),
+                        partners::allow_basic.eq(row.allow_basic),
+                        partners::active.eq(row.active),
+                        partners::credit_cap_operation_cents.eq(row.credit_cap_operation_cents),
+                        partners::credit_cap_day_cents.eq(row.credit_cap_day_cents),
+                    ))
                     .execute(self)
             }
 
@@ -298,6 +312,26 @@ impl PartnerDirectory for Store {
         self.blocking(move |db| {
             with_conn!(db, |conn| change_and_revoke(conn, &client_id, |c| c
                 .deactivate_partner(&client_id)))
+        })
+        .await
+    }
+
+    async fn update_partner(
+        &self,
+        partner: Partner,
+        revoke_tokens: bool,
+    ) -> Result<bool, DomainError> {
+        let row = PartnerRow::from_partner(&partner);
+        self.blocking(move |db| {
+            with_conn!(db, |conn| conn.write_transaction(|conn| {
+                if conn.update_settings(&row)? == 0 {
+                    return Ok(false);
+                }
+                if revoke_tokens {
+                    conn.revoke_tokens_of(&row.client_id)?;
+                }
+                Ok::<_, Failure>(true)
+            }))
         })
         .await
     }
