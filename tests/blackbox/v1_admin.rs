@@ -339,3 +339,233 @@ async fn partner_administration_refusals() {
         refused(&answer, 405, "METHOD_NOT_ALLOWED_ERROR");
     }
 }
+
+async fn login_status(s: &Server, login: &str, password: &str) -> u16 {
+    call(
+        s,
+        Method::POST,
+        "/v1/sessions",
+        None,
+        Some(json!({"login": login, "password": password})),
+        &[],
+    )
+    .await
+    .0
+}
+
+async fn patch(
+    s: &Server,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    call(s, Method::PATCH, path, Some(token), Some(body), &[]).await
+}
+
+#[tokio::test]
+async fn staff_users_are_administered_with_the_pos_rules() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let prez = session(&s, "prez").await;
+
+        // The list: rights 3, paged, by login.
+        let (status, headers, v) = get(&s, "/v1/users?per_page=2", &prez).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["data"]["total"], 4);
+        assert_eq!(v["data"]["items"][0]["login"], "barman");
+        assert_eq!(v["data"]["items"][0]["rights"], 2);
+        assert!(v["data"]["items"][0].get("password_hash").is_none());
+        assert!(headers["link"].to_str().unwrap().contains("rel=\"next\""));
+
+        // Creation: 201 with Location; the password works; duplicates are 409.
+        let (status, headers, v) = post(
+            &s,
+            "/v1/users",
+            &prez,
+            json!({"login": "serveuse", "password": "pw-serveuse", "rights": 2, "card": "BADGE001"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        assert_eq!(headers["location"], "/v1/users/serveuse");
+        assert_eq!(
+            v["data"],
+            json!({"login": "serveuse", "rights": 2, "card": "BADGE001"})
+        );
+        assert_eq!(login_status(&s, "serveuse", "pw-serveuse").await, 201);
+        let (status, _, _) = call(
+            &s,
+            Method::POST,
+            "/v1/sessions",
+            None,
+            Some(json!({"card": "BADGE001"})),
+            &[],
+        )
+        .await;
+        assert_eq!(status, 201);
+        let dup = post(
+            &s,
+            "/v1/users",
+            &prez,
+            json!({"login": "serveuse", "password": "other"}),
+        )
+        .await;
+        refused(&dup, 409, "USER_EXISTS_ERROR");
+        for (body, field) in [
+            (json!({"login": "x1"}), "password"),
+            (json!({"password": "p"}), "login"),
+            (
+                json!({"login": "x1", "password": "p", "rights": 7}),
+                "rights",
+            ),
+            (
+                json!({"login": "x1", "password": "p", "card": "not a card!"}),
+                "card",
+            ),
+        ] {
+            let answer = post(&s, "/v1/users", &prez, body.clone()).await;
+            refused(&answer, 400, "VALIDATION_ERROR");
+            let debug = answer.2["debugMessage"].as_str().unwrap();
+            assert!(debug.contains(field), "{body}: {debug}");
+        }
+        let taken = post(
+            &s,
+            "/v1/users",
+            &prez,
+            json!({"login": "x2", "password": "p", "card": "BADGE001"}),
+        )
+        .await;
+        refused(&taken, 400, "VALIDATION_ERROR");
+        let (_, _, v) = get(&s, "/v1/users", &prez).await;
+        assert_eq!(v["data"]["total"], 5, "nothing else was created");
+
+        // Below 3: only one's own account.
+        let barman = session(&s, "barman").await;
+        let barman2 = session(&s, "barman").await;
+        for (method, path, body) in [
+            (Method::GET, "/v1/users", None),
+            (
+                Method::POST,
+                "/v1/users",
+                Some(json!({"login": "x3", "password": "p"})),
+            ),
+            (Method::GET, "/v1/users/prez", None),
+            (
+                Method::PATCH,
+                "/v1/users/bde",
+                Some(json!({"password": "hacked"})),
+            ),
+            (Method::DELETE, "/v1/users/bde", None),
+        ] {
+            let answer = call(&s, method, path, Some(&barman), body, &[]).await;
+            refused(&answer, 403, "INSUFFICIENT_RIGHTS_ERROR");
+        }
+        assert_eq!(login_status(&s, "bde", "secret-pw").await, 201);
+        let (status, _, v) = get(&s, "/v1/users/barman", &barman).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["data"]["rights"], 2);
+        // Raising one's own rights is refused, and nothing of the request is applied.
+        let answer = patch(
+            &s,
+            "/v1/users/barman",
+            &barman,
+            json!({"rights": 3, "password": "new-pw"}),
+        )
+        .await;
+        refused(&answer, 403, "INSUFFICIENT_RIGHTS_ERROR");
+        assert_eq!(login_status(&s, "barman", "secret-pw").await, 201);
+
+        // One's own password: the session it is changed from stays, the others end.
+        let (status, _, v) = patch(
+            &s,
+            "/v1/users/barman",
+            &barman,
+            json!({"password": "new-pw"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(get(&s, "/v1/stats", &barman).await.0, 200);
+        assert_eq!(get(&s, "/v1/stats", &barman2).await.0, 401);
+        assert_eq!(login_status(&s, "barman", "secret-pw").await, 401);
+        assert_eq!(login_status(&s, "barman", "new-pw").await, 201);
+        // A president changing it ends every session of the user.
+        let (status, _, _) = patch(
+            &s,
+            "/v1/users/barman",
+            &prez,
+            json!({"password": "newer-pw"}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(get(&s, "/v1/stats", &barman).await.0, 401);
+        assert_eq!(get(&s, "/v1/stats", &prez).await.0, 200);
+        // The POS dialect's utilisateur/mdp goes through the same service.
+        let bde_pos = s.login("bde").await;
+        let bde_v1 = session(&s, "bde").await;
+        let v = s
+            .api(
+                "utilisateur/mdp",
+                &[("jeton", &bde_pos), ("mdp", "bde-new-pw")],
+            )
+            .await;
+        assert_eq!(v["status"], "ok", "{v}");
+        assert_eq!(get(&s, "/v1/users/bde", &bde_v1).await.0, 401);
+        let v = s.api("client/liste", &[("jeton", &bde_pos)]).await;
+        assert_eq!(
+            v["status"], "droits_insuffisants",
+            "the changer's session stays: {v}"
+        );
+
+        // Rights, card: set by a president; the card cleared with null.
+        let (status, _, v) = patch(
+            &s,
+            "/v1/users/serveuse",
+            &prez,
+            json!({"rights": 1, "card": null}),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(
+            v["data"],
+            json!({"login": "serveuse", "rights": 1, "card": null})
+        );
+        let empty = patch(&s, "/v1/users/serveuse", &prez, json!({"password": ""})).await;
+        refused(&empty, 400, "VALIDATION_ERROR");
+        let none = patch(&s, "/v1/users/serveuse", &prez, json!({})).await;
+        refused(&none, 400, "VALIDATION_ERROR");
+
+        // Deletion: 204, sessions and logins end, the account is gone from the list.
+        let (_, _, v) = call(
+            &s,
+            Method::POST,
+            "/v1/sessions",
+            None,
+            Some(json!({"login": "serveuse", "password": "pw-serveuse"})),
+            &[],
+        )
+        .await;
+        let serveuse = v["data"]["token"].as_str().unwrap().to_owned();
+        let (status, _, _) = call(
+            &s,
+            Method::DELETE,
+            "/v1/users/serveuse",
+            Some(&prez),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, 204);
+        assert_eq!(get(&s, "/v1/users/serveuse", &serveuse).await.0, 401);
+        assert_eq!(login_status(&s, "serveuse", "pw-serveuse").await, 401);
+        refused(
+            &get(&s, "/v1/users/serveuse", &prez).await,
+            404,
+            "USER_NOT_FOUND_ERROR",
+        );
+        // The last president cannot be deleted nor demoted.
+        let answer = call(&s, Method::DELETE, "/v1/users/prez", Some(&prez), None, &[]).await;
+        refused(&answer, 400, "VALIDATION_ERROR");
+        let answer = patch(&s, "/v1/users/prez", &prez, json!({"rights": 2})).await;
+        refused(&answer, 400, "VALIDATION_ERROR");
+        assert_eq!(get(&s, "/v1/users", &prez).await.0, 200);
+    }
+}

@@ -20,6 +20,6 @@ pub use oauth::{
 pub use password::{
     hash_password, hash_password_async, verify_password, verify_password_async, MAX_PASSWORD_BYTES,
 };
-pub use staff::{SessionGrant, SessionInfo, Staff, StaffProfile, StaffSettings};
+pub use staff::{SessionGrant, SessionInfo, Staff, StaffProfile, StaffSettings, UserChanges};
 pub use throttle::{LoginThrottle, Throttle};
 pub use tokens::{constant_time_eq, is_session_token, token_hash, OsTokens, SESSION_TOKEN_LEN};

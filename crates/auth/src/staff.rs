@@ -81,6 +81,17 @@ impl From<StaffUser> for StaffProfile {
     }
 }
 
+/// Changes to a staff account; `None` keeps a value. `card: Some(None)` takes the card away.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChanges {
+    /// Rights 3 only.
+    pub rights: Option<Rights>,
+    /// One's own, or anyone's with rights 3.
+    pub password: Option<String>,
+    /// One's own, or anyone's with rights 3.
+    pub card: Option<Option<CardId>>,
+}
+
 /// The staff service: logins, sessions and staff accounts. Cheap to clone.
 #[derive(Clone)]
 pub struct Staff {
@@ -361,6 +372,46 @@ impl Staff {
             .filter(|_| &actor.login == login)
             .map(token_hash);
         self.directory.set_password_hash(login, hash, keep).await
+    }
+
+    /// Several changes to one account, with the rules of [`Staff::set_card`],
+    /// [`Staff::set_rights`] and [`Staff::change_password`]: every permission and the last
+    /// president are checked before anything changes, then the card (which may conflict), the
+    /// rights and the password are applied in that order. The account as it is afterwards.
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        login: &Login,
+        changes: UserChanges,
+        current_token: Option<&str>,
+    ) -> Result<StaffProfile, DomainError> {
+        if changes.password.is_some() || changes.card.is_some() {
+            actor.check_account(login)?;
+        }
+        let target = if let Some(rights) = changes.rights {
+            actor.check(Operation::ManageStaff)?;
+            let target = self.active_user(login).await?;
+            if rights < Rights::President {
+                self.keep_a_president(&target).await?;
+            }
+            target
+        } else {
+            actor.check_account(login)?;
+            self.active_user(login).await?
+        };
+        if let Some(card) = changes.card {
+            self.set_card(actor, login, card).await?;
+        }
+        if let Some(rights) = changes.rights {
+            if rights != target.rights {
+                self.set_rights(actor, login, rights).await?;
+            }
+        }
+        if let Some(password) = &changes.password {
+            self.change_password(actor, login, password, current_token)
+                .await?;
+        }
+        Ok(self.active_user(login).await?.into())
     }
 
     /// Sets or clears a staff card: one's own, or anyone's with rights 3. A card held by

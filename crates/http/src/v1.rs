@@ -16,6 +16,7 @@ use crate::AppState;
 mod partner;
 mod partners;
 mod staff;
+mod users;
 
 /// A wrong method on a known resource: 405 with `Allow`.
 fn refuse(allow: &'static str) -> Route {
@@ -108,6 +109,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(refuse("POST")),
             )
             .service(
+                web::resource("/users")
+                    .route(web::get().to(users::list))
+                    .route(web::post().to(users::create))
+                    .default_service(refuse("GET, POST")),
+            )
+            .service(
+                web::resource("/users/{login}")
+                    .route(web::get().to(users::get))
+                    .route(web::patch().to(users::update))
+                    .route(web::delete().to(users::delete))
+                    .default_service(refuse("GET, PATCH, DELETE")),
+            )
+            .service(
                 web::resource("/partners")
                     .route(web::get().to(partners::list))
                     .route(web::post().to(partners::create))
@@ -162,6 +176,10 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
         "CARD_VALIDITY" => ("Card validity.", "Validité de la carte."),
         "CARD_CREDITED" => ("The card was credited.", "La carte a été créditée."),
         "PARTNER_LIST" => ("Partners.", "Partenaires."),
+        "USER_LIST" => ("Staff users.", "Membres du bar."),
+        "USER" => ("Staff user.", "Membre du bar."),
+        "USER_CREATED" => ("The user was created.", "L'utilisateur a été créé."),
+        "USER_UPDATED" => ("The user was updated.", "L'utilisateur a été modifié."),
         "PARTNER" => ("Partner.", "Partenaire."),
         "PARTNER_CREATED" => (
             "The partner was registered: keep its secret now, it is not shown again.",
