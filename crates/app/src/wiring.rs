@@ -10,7 +10,7 @@ use ardoise_domain::ports::{
     AccessTokenStore, Catalog, Clock, Ledger, PartnerDirectory, SessionStore, StaffDirectory,
     SystemClock,
 };
-use ardoise_domain::{Actor, Bar, CardId, Login, Money, Policy, Product, Rights};
+use ardoise_domain::{Actor, Bar, CardId, DomainError, Login, Money, Policy, Product, Rights};
 use ardoise_http::ops::Metrics;
 use ardoise_store::{Store, StoreSettings};
 
@@ -152,6 +152,22 @@ impl Services {
             anyhow::bail!("--price: must be above zero");
         }
         let store = Arc::new(self.store.clone());
+        // The operator's shortcut: a category named here is created if it does not exist.
+        if let Some(category) = &category {
+            if !Product::valid_name(category) {
+                anyhow::bail!("--category `{category}`: 1 to 64 printable characters");
+            }
+            let known = store.categories().await.map_err(anyhow::Error::new)?;
+            if !known.iter().any(|c| &c.name == category) {
+                match store
+                    .add_category(category.clone(), chrono::Utc::now())
+                    .await
+                {
+                    Ok(_) | Err(DomainError::CategoryExists) => {}
+                    Err(e) => return Err(anyhow::Error::new(e)),
+                }
+            }
+        }
         let existing = store.product(name).await.map_err(anyhow::Error::new)?;
         let bundles = existing.map(|p| p.bundles).unwrap_or_else(BTreeMap::new);
         store

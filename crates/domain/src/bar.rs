@@ -216,9 +216,9 @@ fn check_reference(reference: &str) -> Result<(), DomainError> {
 #[derive(Clone)]
 pub struct Bar {
     ledger: Arc<dyn Ledger>,
-    catalog: Arc<dyn Catalog>,
-    clock: Arc<dyn Clock>,
-    policy: Policy,
+    pub(crate) catalog: Arc<dyn Catalog>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policy: Policy,
 }
 
 impl Bar {

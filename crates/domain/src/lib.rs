@@ -7,6 +7,7 @@
 
 pub mod bar;
 pub mod card;
+pub mod catalog;
 pub mod error;
 pub mod ids;
 pub mod memory;
@@ -19,6 +20,7 @@ pub mod transaction;
 
 pub use bar::{Applied, Bar, CardSheet, CardValidity, PayBy, Policy, StaffMove, Statistics};
 pub use card::{Card, CardState, CardStatus};
+pub use catalog::ProductChanges;
 pub use error::{CapPeriod, DomainError};
 pub use ids::{CardId, IdError, Login, MemberId, TransactionId};
 pub use money::{Money, MoneyError};
@@ -26,6 +28,6 @@ pub use paging::{Page, Paged};
 pub use ports::{
     Action, CreditRecord, Guard, IdempotencyKey, Movement, Receipt, StoredAnswer, StoredCredit,
 };
-pub use product::Product;
+pub use product::{Category, Product};
 pub use rights::{Actor, Operation, Rights};
 pub use transaction::{StateChange, Transaction, TransactionKind};

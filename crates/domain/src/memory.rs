@@ -16,7 +16,7 @@ use crate::money::Money;
 use crate::ports::{
     Action, Catalog, Ledger, Movement, Receipt, StoredAnswer, StoredCredit, Totals,
 };
-use crate::product::Product;
+use crate::product::{Category, Product};
 use crate::transaction::{StateChange, Transaction, TransactionKind};
 
 #[derive(Default)]
@@ -25,6 +25,7 @@ struct State {
     transactions: Vec<Transaction>,
     changes: Vec<StateChange>,
     products: BTreeMap<String, Product>,
+    categories: BTreeMap<i64, Category>,
     answers: BTreeMap<(String, String), StoredAnswer>,
     /// (partner, when, credit).
     credits: Vec<(String, DateTime<Utc>, StoredCredit)>,
@@ -366,5 +367,102 @@ impl Catalog for MemoryLedger {
     async fn set_product(&self, product: Product) -> Result<(), DomainError> {
         self.lock()?.products.insert(product.name.clone(), product);
         Ok(())
+    }
+
+    async fn add_product(&self, product: Product) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        if state.products.contains_key(&product.name) {
+            return Err(DomainError::ProductExists);
+        }
+        check_category(&state, &product)?;
+        state.products.insert(product.name.clone(), product);
+        Ok(())
+    }
+
+    async fn update_product(&self, product: Product) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        if !state.products.contains_key(&product.name) {
+            return Err(DomainError::UnknownProduct);
+        }
+        check_category(&state, &product)?;
+        state.products.insert(product.name.clone(), product);
+        Ok(())
+    }
+
+    async fn delete_product(&self, name: &str) -> Result<bool, DomainError> {
+        Ok(self.lock()?.products.remove(name).is_some())
+    }
+
+    async fn categories(&self) -> Result<Vec<Category>, DomainError> {
+        let mut all: Vec<Category> = self.lock()?.categories.values().cloned().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
+
+    async fn category(&self, id: i64) -> Result<Option<Category>, DomainError> {
+        Ok(self.lock()?.categories.get(&id).cloned())
+    }
+
+    async fn add_category(&self, name: String, at: DateTime<Utc>) -> Result<Category, DomainError> {
+        let mut state = self.lock()?;
+        if state.categories.values().any(|c| c.name == name) {
+            return Err(DomainError::CategoryExists);
+        }
+        let id = state
+            .categories
+            .keys()
+            .next_back()
+            .map_or(1, |last| last + 1);
+        let category = Category {
+            id,
+            name,
+            created_at: at,
+        };
+        state.categories.insert(id, category.clone());
+        Ok(category)
+    }
+
+    async fn rename_category(&self, id: i64, name: String) -> Result<bool, DomainError> {
+        let mut state = self.lock()?;
+        if state
+            .categories
+            .values()
+            .any(|c| c.name == name && c.id != id)
+        {
+            return Err(DomainError::CategoryExists);
+        }
+        let Some(category) = state.categories.get_mut(&id) else {
+            return Ok(false);
+        };
+        let old = std::mem::replace(&mut category.name, name.clone());
+        for p in state.products.values_mut() {
+            if p.category.as_ref() == Some(&old) {
+                p.category = Some(name.clone());
+            }
+        }
+        Ok(true)
+    }
+
+    async fn delete_category(&self, id: i64) -> Result<bool, DomainError> {
+        let mut state = self.lock()?;
+        let Some(category) = state.categories.remove(&id) else {
+            return Ok(false);
+        };
+        for p in state.products.values_mut() {
+            if p.category.as_ref() == Some(&category.name) {
+                p.category = None;
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// `UnknownCategory` unless the product's category, if any, exists.
+fn check_category(state: &State, product: &Product) -> Result<(), DomainError> {
+    match &product.category {
+        Some(name) if !state.categories.values().any(|c| &c.name == name) => {
+            Err(DomainError::UnknownCategory)
+        }
+        _ => Ok(()),
     }
 }

@@ -13,7 +13,7 @@ use crate::error::DomainError;
 use crate::ids::{CardId, Login, TransactionId};
 use crate::money::Money;
 use crate::paging::{Page, Paged};
-use crate::product::Product;
+use crate::product::{Category, Product};
 use crate::rights::Rights;
 use crate::transaction::{Transaction, TransactionKind};
 
@@ -213,6 +213,23 @@ pub trait Catalog: Send + Sync {
     async fn products(&self) -> Result<Vec<Product>, DomainError>;
     /// Creates the product or replaces the one with the same name.
     async fn set_product(&self, product: Product) -> Result<(), DomainError>;
+    /// Creates a product: `ProductExists` if the name is taken, `UnknownCategory` if its
+    /// category does not exist.
+    async fn add_product(&self, product: Product) -> Result<(), DomainError>;
+    /// Replaces an existing product (price, bundles, category): `UnknownProduct`,
+    /// `UnknownCategory`.
+    async fn update_product(&self, product: Product) -> Result<(), DomainError>;
+    /// Deletes a product and its bundles (the transactions keep its name); whether it existed.
+    async fn delete_product(&self, name: &str) -> Result<bool, DomainError>;
+    /// Every category, by name.
+    async fn categories(&self) -> Result<Vec<Category>, DomainError>;
+    async fn category(&self, id: i64) -> Result<Option<Category>, DomainError>;
+    /// Creates a category: `CategoryExists` if the name is taken.
+    async fn add_category(&self, name: String, at: DateTime<Utc>) -> Result<Category, DomainError>;
+    /// Renames a category, and its products follow: `CategoryExists`; whether it existed.
+    async fn rename_category(&self, id: i64, name: String) -> Result<bool, DomainError>;
+    /// Deletes a category; its products are left without one. Whether it existed.
+    async fn delete_category(&self, id: i64) -> Result<bool, DomainError>;
 }
 
 /// A staff account.

@@ -2,7 +2,19 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
+use crate::error::DomainError;
 use crate::money::Money;
+
+/// A category of products (seed 004's categories of offers). A product belongs to at most one,
+/// which it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub id: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
 
 /// Something the bar sells: a unit price and, optionally, explicit prices for some quantities
 /// (the original bar priced bundles of 1 to 6 beers).
@@ -22,6 +34,39 @@ impl Product {
             Some(price) => Some(*price),
             None => self.unit_price.checked_mul(quantity),
         }
+    }
+
+    /// Checks what the bar may sell, naming the field at fault: the name, prices not
+    /// negative, bundles of at least one unit, the category's name.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if !Product::valid_name(&self.name) {
+            return Err(DomainError::malformed(
+                "field `name` must be 1 to 64 printable characters without surrounding spaces",
+            ));
+        }
+        if self.unit_price.cents() < 0 {
+            return Err(DomainError::malformed(
+                "field `unit_price` cannot be negative",
+            ));
+        }
+        if self.bundles.contains_key(&0) {
+            return Err(DomainError::malformed(
+                "field `bundles`: a bundle needs a quantity of at least 1",
+            ));
+        }
+        if self.bundles.values().any(|p| p.cents() < 0) {
+            return Err(DomainError::malformed(
+                "field `bundles`: a price cannot be negative",
+            ));
+        }
+        if let Some(category) = &self.category {
+            if !Product::valid_name(category) {
+                return Err(DomainError::malformed(
+                    "field `category` is not a category name",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Validates a product's name: 1 to 64 printable characters, no surrounding spaces.

@@ -130,6 +130,14 @@ diesel::table! {
 
 diesel::joinable!(transactions -> cards (card_id));
 diesel::joinable!(transaction_changes -> transactions (transaction_id));
+diesel::table! {
+    categories (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(product_bundles -> products (product));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -138,6 +146,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     transaction_changes,
     products,
     product_bundles,
+    categories,
     staff_users,
     sessions,
     partners,

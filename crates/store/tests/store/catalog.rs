@@ -26,6 +26,12 @@ async fn products_are_created_replaced_and_listed_by_name() {
             s.products().await.unwrap(),
             [product("biere", 180, &[], None)]
         );
+        s.add_category("boissons".into(), chrono::Utc::now())
+            .await
+            .unwrap();
+        s.add_category("softs".into(), chrono::Utc::now())
+            .await
+            .unwrap();
         let beer = product("biere", 200, &[(6, 1000), (2, 350)], Some("boissons"));
         s.set_product(beer.clone()).await.unwrap();
         s.set_product(product("Coca 33cl", 150, &[], Some("softs")))
@@ -52,5 +58,70 @@ async fn products_are_created_replaced_and_listed_by_name() {
             Err(DomainError::Malformed(_))
         ));
         assert_eq!(s.products().await.unwrap().len(), 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn categories_keep_their_products_pointing_at_them() {
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        let now = chrono::Utc::now();
+        let drinks = s.add_category("boissons".into(), now).await.unwrap();
+        let food = s.add_category("snacks".into(), now).await.unwrap();
+        assert_ne!(drinks.id, food.id);
+        assert_eq!(
+            s.add_category("boissons".into(), now).await,
+            Err(DomainError::CategoryExists)
+        );
+        assert_eq!(
+            s.categories().await.unwrap(),
+            [drinks.clone(), food.clone()]
+        );
+        assert_eq!(s.category(drinks.id).await.unwrap(), Some(drinks.clone()));
+
+        // A product names an existing category, or none.
+        s.add_product(product("coca", 150, &[(6, 800)], Some("boissons")))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.add_product(product("coca", 150, &[], None)).await,
+            Err(DomainError::ProductExists)
+        );
+        assert_eq!(
+            s.add_product(product("vin", 300, &[], Some("nope"))).await,
+            Err(DomainError::UnknownCategory)
+        );
+        assert_eq!(
+            s.update_product(product("coca", 150, &[], Some("nope")))
+                .await,
+            Err(DomainError::UnknownCategory)
+        );
+        assert_eq!(
+            s.update_product(product("vin", 150, &[], None)).await,
+            Err(DomainError::UnknownProduct)
+        );
+        assert_eq!(
+            s.set_product(product("vin", 300, &[], Some("nope"))).await,
+            Err(DomainError::UnknownCategory)
+        );
+        assert_eq!(s.product("vin").await.unwrap(), None);
+
+        // A rename carries the products along; a deletion leaves them without a category.
+        assert_eq!(
+            s.rename_category(drinks.id, "snacks".into()).await,
+            Err(DomainError::CategoryExists)
+        );
+        assert!(s.rename_category(drinks.id, "softs".into()).await.unwrap());
+        let coca = s.product("coca").await.unwrap().unwrap();
+        assert_eq!(coca.category.as_deref(), Some("softs"));
+        assert_eq!(coca.bundles.len(), 1);
+        assert!(s.delete_category(drinks.id).await.unwrap());
+        assert!(!s.delete_category(drinks.id).await.unwrap());
+        assert_eq!(s.product("coca").await.unwrap().unwrap().category, None);
+
+        assert!(s.delete_product("coca").await.unwrap());
+        assert!(!s.delete_product("coca").await.unwrap());
+        assert_eq!(db.count("product_bundles"), 0);
     }
 }
