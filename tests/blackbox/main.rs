@@ -11,6 +11,7 @@ mod ops;
 mod pos;
 mod pos_concurrency;
 mod v1_admin;
+mod v1_catalog;
 mod v1_idempotency;
 mod v1_partner;
 mod v1_staff;

@@ -13,6 +13,7 @@ use crate::params::{Params, MAX_BODY_BYTES};
 use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
 
+mod catalog;
 mod partner;
 mod partners;
 mod staff;
@@ -109,6 +110,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(refuse("POST")),
             )
             .service(
+                web::resource("/products")
+                    .route(web::get().to(catalog::list_products))
+                    .route(web::post().to(catalog::create_product))
+                    .default_service(refuse("GET, POST")),
+            )
+            .service(
+                web::resource("/products/{name}")
+                    .route(web::get().to(catalog::get_product))
+                    .route(web::patch().to(catalog::update_product))
+                    .route(web::delete().to(catalog::delete_product))
+                    .default_service(refuse("GET, PATCH, DELETE")),
+            )
+            .service(
+                web::resource("/categories")
+                    .route(web::get().to(catalog::list_categories))
+                    .route(web::post().to(catalog::create_category))
+                    .default_service(refuse("GET, POST")),
+            )
+            .service(
+                web::resource("/categories/{id}")
+                    .route(web::get().to(catalog::get_category))
+                    .route(web::patch().to(catalog::rename_category))
+                    .route(web::delete().to(catalog::delete_category))
+                    .default_service(refuse("GET, PATCH, DELETE")),
+            )
+            .service(
                 web::resource("/users")
                     .route(web::get().to(users::list))
                     .route(web::post().to(users::create))
@@ -176,6 +203,14 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
         "CARD_VALIDITY" => ("Card validity.", "Validité de la carte."),
         "CARD_CREDITED" => ("The card was credited.", "La carte a été créditée."),
         "PARTNER_LIST" => ("Partners.", "Partenaires."),
+        "PRODUCT_LIST" => ("Products.", "Produits."),
+        "PRODUCT" => ("Product.", "Produit."),
+        "PRODUCT_CREATED" => ("The product was created.", "Le produit a été créé."),
+        "PRODUCT_UPDATED" => ("The product was updated.", "Le produit a été modifié."),
+        "CATEGORY_LIST" => ("Categories.", "Catégories."),
+        "CATEGORY" => ("Category.", "Catégorie."),
+        "CATEGORY_CREATED" => ("The category was created.", "La catégorie a été créée."),
+        "CATEGORY_UPDATED" => ("The category was renamed.", "La catégorie a été renommée."),
         "USER_LIST" => ("Staff users.", "Membres du bar."),
         "USER" => ("Staff user.", "Membre du bar."),
         "USER_CREATED" => ("The user was created.", "L'utilisateur a été créé."),
