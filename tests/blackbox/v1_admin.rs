@@ -52,13 +52,18 @@ async fn partners_are_administered_by_presidents_only() {
         .await;
 
         // Creation: 201, Location, the secret shown this once, the default caps.
-        let (status, headers, v) = post(
-            &s,
-            "/v1/partners",
-            &prez,
-            json!({"name": "Pay Online", "scopes": "cards:read cards:credit"}),
-        )
-        .await;
+        let resp = s
+            .client
+            .post(format!("{}/v1/partners", s.base))
+            .bearer_auth(&prez)
+            .json(&json!({"name": "Pay Online", "scopes": "cards:read cards:credit"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+        let text = resp.text().await.unwrap();
+        assert_eq!(text.matches("\"client_id\"").count(), 1, "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(status, 201, "{v}");
         assert_eq!(v["code"], "PARTNER_CREATED");
         let id = v["data"]["client_id"].as_str().unwrap().to_owned();

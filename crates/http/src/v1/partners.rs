@@ -53,13 +53,19 @@ impl From<Partner> for PartnerJson {
     }
 }
 
-/// A new partner or a new secret: the only answers that hold the secret.
+/// A new partner: one of the two answers that hold the secret.
 #[derive(Serialize)]
-struct CredentialsJson {
+struct CreatedJson {
+    #[serde(flatten)]
+    partner: PartnerJson,
+    client_secret: String,
+}
+
+/// A new secret: the other answer that holds it.
+#[derive(Serialize)]
+struct SecretJson {
     client_id: String,
     client_secret: String,
-    #[serde(flatten)]
-    partner: Option<PartnerJson>,
 }
 
 /// A positive cap in euros, naming the field.
@@ -116,10 +122,9 @@ pub(super) async fn create(
                 lang,
                 "PARTNER_CREATED",
                 &format!("/v1/partners/{}", credentials.client_id),
-                CredentialsJson {
-                    client_id: credentials.client_id.clone(),
+                CreatedJson {
+                    partner: PartnerJson::from(partner),
                     client_secret: credentials.client_secret.clone(),
-                    partner: Some(PartnerJson::from(partner)),
                 },
             ))
         }
@@ -199,10 +204,9 @@ pub(super) async fn rotate(
             Ok(ok(
                 lang,
                 "PARTNER_SECRET_ROTATED",
-                CredentialsJson {
+                SecretJson {
                     client_id: path.into_inner(),
                     client_secret: secret,
-                    partner: None,
                 },
             ))
         }
