@@ -591,3 +591,92 @@ fn statistics() {
     assert_eq!(s.consumed_quantity, 2);
     assert_eq!(s.average_balance, money("1.47"));
 }
+
+#[test]
+fn staff_movements_with_a_key_apply_once_per_user() {
+    use ardoise_domain::StaffMove;
+    let f = with_card();
+    let top_up = |amount: &str| StaffMove::TopUp {
+        card: card("AHS0DIEX"),
+        amount: money(amount),
+    };
+    let key = |k: &str, m: &StaffMove| Some((k.to_owned(), m.fingerprint()));
+
+    let first = block_on(
+        f.bar
+            .staff_once(&barman(), top_up("5"), key("k", &top_up("5"))),
+    )
+    .unwrap();
+    assert!(!first.replayed);
+    let again = block_on(
+        f.bar
+            .staff_once(&barman(), top_up("5"), key("k", &top_up("5"))),
+    )
+    .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.receipt, first.receipt);
+    assert_eq!(balance(&f, "AHS0DIEX"), money("15"));
+
+    // The key with another request: refused, nothing applied.
+    assert_eq!(
+        block_on(
+            f.bar
+                .staff_once(&barman(), top_up("6"), key("k", &top_up("6")))
+        ),
+        Err(DomainError::IdempotencyKeyReused)
+    );
+    // Another user's identical key is another key.
+    let other = block_on(
+        f.bar
+            .staff_once(&prez(), top_up("5"), key("k", &top_up("5"))),
+    )
+    .unwrap();
+    assert!(!other.replayed);
+    assert_eq!(balance(&f, "AHS0DIEX"), money("20"));
+
+    // A replay answers the first answer even when the movement could no longer be made.
+    let cancel = StaffMove::Cancel(first.receipt.transaction);
+    let done = block_on(
+        f.bar
+            .staff_once(&barman(), cancel.clone(), key("c", &cancel)),
+    )
+    .unwrap();
+    assert!(!done.replayed);
+    let replay = block_on(
+        f.bar
+            .staff_once(&barman(), cancel.clone(), key("c", &cancel)),
+    )
+    .unwrap();
+    assert!(replay.replayed);
+    assert_eq!(
+        block_on(f.bar.staff_once(&barman(), cancel, None)),
+        Err(DomainError::AlreadyCancelled)
+    );
+
+    // A refusal stores nothing: the key stays free.
+    let pay = StaffMove::Pay {
+        card: card("AHS0DIEX"),
+        by: PayBy::Amount(money("100")),
+    };
+    assert!(matches!(
+        block_on(f.bar.staff_once(&barman(), pay.clone(), key("p", &pay))),
+        Err(DomainError::InsufficientFunds { .. })
+    ));
+    assert!(
+        !block_on(
+            f.bar
+                .staff_once(&barman(), top_up("1"), key("p", &top_up("1")))
+        )
+        .unwrap()
+        .replayed
+    );
+    // Malformed keys are refused before anything.
+    assert!(matches!(
+        block_on(
+            f.bar
+                .staff_once(&barman(), top_up("1"), Some((String::new(), "h".into())))
+        ),
+        Err(DomainError::Malformed(_))
+    ));
+    assert_invariant(&f.ledger);
+}
