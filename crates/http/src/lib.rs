@@ -21,6 +21,7 @@ use ardoise_auth::{OAuth, Staff};
 use ardoise_domain::Bar;
 
 pub mod oauth;
+pub mod openapi;
 pub mod ops;
 pub mod params;
 pub mod pos;
