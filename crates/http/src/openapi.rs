@@ -16,19 +16,18 @@ use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, Route};
 use utoipa::openapi::path::{HttpMethod, Paths};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
-use utoipa::openapi::security::{
-    ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
-};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr};
 use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::v1::{Failure, Lang};
 
 /// The security scheme of `/v1`: `Authorization: Bearer <token>`, a staff session token
-/// (`POST /v1/sessions`) or a partner's access token (`POST /oauth/token`).
+/// (`POST /v1/sessions`) or a partner's access token (`POST /oauth/token`). An operation open
+/// to partners names the scope it needs in its requirement (`("bearer" = ["cards:read"])`, as
+/// OpenAPI 3.1 allows for non-OAuth2 schemes): an OAuth2 scheme would need an absolute
+/// `tokenUrl`, which the server does not know behind a proxy.
 pub const BEARER: &str = "bearer";
-/// The partners' OAuth2 client-credentials flow; its scopes are what a partner token may do.
-pub const PARTNER_OAUTH: &str = "partner_oauth";
 /// HTTP Basic client authentication on `/oauth/*` (RFC 6749 §2.3.1): `client_id:client_secret`,
 /// each form-url-encoded. Partners that opted in may also use it on `/v1`.
 pub const CLIENT_BASIC: &str = "client_basic";
@@ -204,6 +203,21 @@ struct ApiDoc;
 /// The security schemes and the answers every `/v1` operation may give.
 struct Common;
 
+fn bearer_description() -> String {
+    let scopes: Vec<String> = SCOPES
+        .iter()
+        .map(|(scope, what)| format!("`{scope}` ({what})"))
+        .collect();
+    format!(
+        "A staff session token (POST /v1/sessions) or a partner access token (POST \
+         /oauth/token, client credentials). A partner operation names the scope its token needs \
+         in the security requirement; the scopes: {}. Missing → 401 with `WWW-Authenticate: \
+         Bearer`; invalid, expired, revoked or used up → 401 `invalid_token`; lacking the scope \
+         or rights → 403.",
+        scopes.join(", ")
+    )
+}
+
 /// Answers shared by the `/v1` operations, by name in `components.responses`.
 const UNAUTHORIZED: &str = "Unauthorized";
 const FORBIDDEN: &str = "Forbidden";
@@ -228,25 +242,9 @@ impl Modify for Common {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "A staff session token (POST /v1/sessions) or a partner access token \
-                         (POST /oauth/token). Missing → 401 with `WWW-Authenticate: Bearer`; \
-                         invalid, expired, revoked or used up → 401 `invalid_token`; lacking \
-                         the scope or rights → 403.",
-                    ))
+                    .description(Some(bearer_description()))
                     .build(),
             ),
-        );
-        components.add_security_scheme(
-            PARTNER_OAUTH,
-            SecurityScheme::OAuth2(OAuth2::with_description(
-                [Flow::ClientCredentials(ClientCredentials::new(
-                    "/oauth/token",
-                    Scopes::from_iter(SCOPES),
-                ))],
-                "Partners: client credentials at /oauth/token, then the access token as a \
-                 bearer token.",
-            )),
         );
         components.add_security_scheme(
             CLIENT_BASIC,
@@ -255,7 +253,9 @@ impl Modify for Common {
                     .scheme(HttpAuthScheme::Basic)
                     .description(Some(
                         "OAuth2 client authentication (RFC 6749 §2.3.1): client_id and \
-                         client_secret, each form-url-encoded, as Basic user and password.",
+                         client_secret, each form-url-encoded, as Basic user and password. On \
+                         /v1, only for partners that opted in (not recommended), with the \
+                         scope named in the requirement.",
                     ))
                     .build(),
             ),

@@ -578,7 +578,7 @@ struct CardBalance<'a> {
         (status = 400, description = "Malformed card id", body = Failure),
         (status = 404, description = "`CARD_NOT_FOUND_ERROR`", body = Failure),
     ),
-    security(("partner_oauth" = ["cards:read"]), ("bearer" = [])),
+    security(("bearer" = ["cards:read"]), ("client_basic" = ["cards:read"])),
 )]
 async fn card_balance(
     state: Data<AppState>,

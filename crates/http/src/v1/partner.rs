@@ -45,7 +45,7 @@ struct ValidityJson {
         (status = 200, description = "`CARD_VALIDITY`", body = Success<ValidityJson>),
         (status = 400, description = "Malformed card id", body = Failure),
     ),
-    security(("partner_oauth" = ["cards:read"]), ("bearer" = [])),
+    security(("bearer" = ["cards:read"]), ("client_basic" = ["cards:read"])),
 )]
 pub(super) async fn card_validity(
     state: Data<AppState>,
@@ -141,7 +141,7 @@ struct CreditRequest {
         (status = 404, description = "`CARD_NOT_FOUND_ERROR`", body = Failure),
         (status = 409, description = "Key or reference reused for another request, credit cap exceeded, card not usable, balance ceiling", body = Failure),
     ),
-    security(("partner_oauth" = ["cards:credit"])),
+    security(("bearer" = ["cards:credit"]), ("client_basic" = ["cards:credit"])),
 )]
 pub(super) async fn credit(
     state: Data<AppState>,
