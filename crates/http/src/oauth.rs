@@ -646,6 +646,62 @@ mod tests {
         assert!(v.get("scope").is_none() && v.get("client_id").is_none());
     }
 
+    /// The document's schemas of the OAuth2 answers (hand-written types, since the answers are
+    /// the `oauth2` crate's) name exactly the fields the real answers carry.
+    #[test]
+    fn the_openapi_schemas_match_the_real_answers() {
+        use std::collections::BTreeSet;
+        let doc = serde_json::to_value(crate::openapi::document()).unwrap();
+        let properties = |name: &str| -> BTreeSet<String> {
+            doc["components"]["schemas"][name]["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
+        };
+        let keys = |v: serde_json::Value| -> BTreeSet<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let token = token_answer(IssuedToken {
+            access_token: "t".into(),
+            expires_in: 300,
+            expires_at: at,
+            scopes: vec!["cards:read".into()],
+            rpt: Some(1000),
+        });
+        assert_eq!(
+            keys(serde_json::to_value(token).unwrap()),
+            properties("TokenJson")
+        );
+        let mut all = BTreeSet::new();
+        for owner in [
+            TokenOwner::Staff(Login::parse("barman").unwrap()),
+            TokenOwner::Partner("client".into()),
+        ] {
+            let info = TokenInfo {
+                owner,
+                scopes: vec!["cards:read".into()],
+                issued_at: at,
+                expires_at: at,
+                rpt_left: Some(3),
+                id: "abc".into(),
+            };
+            all.extend(keys(
+                serde_json::to_value(introspection_answer(Some(info))).unwrap(),
+            ));
+        }
+        assert_eq!(all, properties("IntrospectionJson"));
+        let error = serde_json::to_value(ErrorAnswer::new(
+            BasicErrorResponseType::InvalidClient,
+            Some("x".into()),
+            None,
+        ))
+        .unwrap();
+        assert_eq!(keys(error), properties("OAuthErrorJson"));
+    }
+
     #[test]
     fn rpt_is_a_plain_whole_number() {
         assert_eq!(parse_rpt("1000").unwrap(), 1000);

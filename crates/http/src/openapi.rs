@@ -19,6 +19,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr};
 use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::v1::{Failure, Lang};
 
@@ -330,6 +331,18 @@ pub fn document() -> Document {
     doc
 }
 
+/// Swagger UI at `/docs/` (and `/docs` redirecting there), reading `/v1/openapi.json`. Its
+/// files are in the binary (`utoipa-swagger-ui`'s `vendored` feature): nothing is fetched at
+/// build or run time. Swagger UI is Apache-2.0, by SmartBear Software.
+pub fn configure_docs(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/docs").route(web::get().to(|| async {
+        HttpResponse::MovedPermanently()
+            .insert_header((header::LOCATION, "/docs/"))
+            .finish()
+    })))
+    .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/v1/openapi.json"])));
+}
+
 /// The document as JSON, rendered once.
 fn document_json() -> Result<&'static str, String> {
     static JSON: OnceLock<Result<String, String>> = OnceLock::new();
@@ -441,9 +454,19 @@ mod tests {
 
     use super::*;
 
-    /// A concrete path for a documented one: `{card}` and `{id}` filled in.
+    /// A concrete path for a documented one: each `{parameter}` segment is `1` (enough to reach
+    /// the handler, which may then refuse the value: that still shows the route is served).
     fn concrete(path: &str) -> String {
-        path.replace("{card}", "04A1B2C3D4").replace("{id}", "1")
+        path.split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "1"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
     }
 
     /// (path, methods) as the document lists them.
@@ -489,6 +512,32 @@ mod tests {
             served, described,
             "the same (method, path) twice in the tables?"
         );
+    }
+
+    #[actix_web::test]
+    async fn swagger_ui_is_served_offline_and_reads_the_document() {
+        let app = init_service(App::new().configure(crate::configure)).await;
+        let req = TestRequest::get().uri("/docs").to_request();
+        let answer = call_service(&app, req).await;
+        assert_eq!(answer.status().as_u16(), 301);
+        assert_eq!(answer.headers().get(header::LOCATION).unwrap(), "/docs/");
+        let req = TestRequest::get().uri("/docs/").to_request();
+        let answer = call_service(&app, req).await;
+        assert_eq!(answer.status().as_u16(), 200);
+        let page = actix_web::test::read_body(answer).await;
+        let page = String::from_utf8_lossy(&page);
+        assert!(page.contains("swagger-ui-bundle.js"), "{page}");
+        let req = TestRequest::get()
+            .uri("/docs/swagger-initializer.js")
+            .to_request();
+        let script = actix_web::test::read_body(call_service(&app, req).await).await;
+        assert!(String::from_utf8_lossy(&script).contains("/v1/openapi.json"));
+        let req = TestRequest::get()
+            .uri("/docs/swagger-ui-bundle.js")
+            .to_request();
+        let answer = call_service(&app, req).await;
+        assert_eq!(answer.status().as_u16(), 200);
+        assert!(actix_web::test::read_body(answer).await.len() > 100_000);
     }
 
     #[test]
