@@ -21,6 +21,7 @@ use crate::rows::{
     millis, CardRow, CreditRow, IdempotencyRow, NewCard, NewChange, NewTransaction, TransactionRow,
 };
 use crate::sql::{Sql, MAX_BALANCE_CENTS};
+use crate::writer::Touch;
 use crate::Store;
 
 /// How many times a batch is tried again after a lock conflict with another writer
@@ -31,16 +32,22 @@ const CONFLICT_RETRIES: usize = 5;
 /// read just after, passes the guard (another PostgreSQL transaction changed it in between).
 const CHANGED_CARD_RETRIES: usize = 3;
 
+/// What a batch answers: each movement's outcome in order, and the outcome of its session
+/// touches (all or none).
+pub(crate) type BatchAnswers = (Vec<Result<Receipt, DomainError>>, Result<(), DomainError>);
+
 /// Applies `movements` in one database transaction, each under its own savepoint, and
 /// answers each one's outcome in order. Only commits are answered `Ok`: if the transaction
-/// cannot commit, every movement gets the error and nothing is written.
-pub(crate) fn apply_batch(db: &Db, movements: &[Movement]) -> Vec<Result<Receipt, DomainError>> {
-    if movements.is_empty() {
-        return Vec::new();
+/// cannot commit, every movement gets the error and nothing is written. The sessions'
+/// `touches` are written in the same transaction, under one savepoint of their own: a
+/// failed touch never undoes a movement.
+pub(crate) fn apply_batch(db: &Db, movements: &[Movement], touches: &[Touch]) -> BatchAnswers {
+    if movements.is_empty() && touches.is_empty() {
+        return (Vec::new(), Ok(()));
     }
     let mut attempt = 0;
     loop {
-        match with_conn!(db, |conn| apply_batch_on(conn, movements)) {
+        match with_conn!(db, |conn| apply_batch_on(conn, movements, touches)) {
             Ok(results) => return results,
             Err(failure) if failure.is_conflict() && attempt < CONFLICT_RETRIES => {
                 attempt += 1;
@@ -48,7 +55,8 @@ pub(crate) fn apply_batch(db: &Db, movements: &[Movement]) -> Vec<Result<Receipt
             }
             Err(failure) => {
                 let error = failure.into_domain();
-                return movements.iter().map(|_| Err(error.clone())).collect();
+                let answers = movements.iter().map(|_| Err(error.clone())).collect();
+                return (answers, Err(error));
             }
         }
     }
@@ -57,7 +65,8 @@ pub(crate) fn apply_batch(db: &Db, movements: &[Movement]) -> Vec<Result<Receipt
 fn apply_batch_on<C: Sql>(
     conn: &mut C,
     movements: &[Movement],
-) -> Result<Vec<Result<Receipt, DomainError>>, Failure> {
+    touches: &[Touch],
+) -> Result<BatchAnswers, Failure> {
     conn.write_transaction(|conn| {
         let mut cards: Vec<&str> = movements.iter().map(|m| m.card.as_str()).collect();
         cards.sort_unstable();
@@ -74,8 +83,24 @@ fn apply_batch_on<C: Sql>(
                 Err(failure) => results.push(Err(failure.into_domain())),
             }
         }
-        Ok(results)
+        let touched = if touches.is_empty() {
+            Ok(())
+        } else {
+            match conn.transaction(|conn| touch_all(conn, touches)) {
+                Ok(()) => Ok(()),
+                Err(failure) if failure.is_batch_fatal() => return Err(failure),
+                Err(failure) => Err(failure.into_domain()),
+            }
+        };
+        Ok((results, touched))
     })
+}
+
+fn touch_all<C: Sql>(conn: &mut C, touches: &[Touch]) -> Result<(), Failure> {
+    for touch in touches {
+        conn.touch_session(&touch.token_hash, touch.at_ms)?;
+    }
+    Ok(())
 }
 
 fn new_transaction<'a>(

@@ -101,7 +101,7 @@ impl Store {
     /// every movement gets the error). Blocking: the writer thread calls it; async code goes
     /// through `Ledger::apply`, which batches concurrent movements by itself.
     pub fn apply_batch(&self, movements: &[Movement]) -> Vec<Result<Receipt, DomainError>> {
-        ledger::apply_batch(&self.inner.db, movements)
+        ledger::apply_batch(&self.inner.db, movements, &[]).0
     }
 
     fn writer(&self) -> &Writer {
