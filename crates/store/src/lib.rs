@@ -14,6 +14,7 @@ mod error;
 mod ledger;
 mod migrations;
 mod partners;
+mod prepared;
 mod rows;
 mod schema;
 mod sql;
