@@ -574,3 +574,109 @@ async fn staff_users_are_administered_with_the_pos_rules() {
         assert_eq!(get(&s, "/v1/users", &prez).await.0, 200);
     }
 }
+
+/// The server keeps valid sessions and partner tokens in memory for up to a second; every
+/// `/v1` change that ends or narrows a credential must empty that memory, so the credential is
+/// refused (or narrowed) on the very next request, not a second later. Each credential is used
+/// twice first so that it is cached.
+#[tokio::test]
+async fn a_v1_change_to_a_credential_takes_effect_on_the_very_next_request() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let prez = session(&s, "prez").await;
+        post(
+            &s,
+            "/v1/cards",
+            &prez,
+            json!({"card": "CAFE0001", "balance": "1.00"}),
+        )
+        .await;
+        let warm = |token: String, path: &'static str| {
+            let s = &s;
+            async move {
+                for _ in 0..2 {
+                    let (status, _, v) = get(s, path, &token).await;
+                    assert_eq!(status, 200, "{path}: {v}");
+                }
+                token
+            }
+        };
+
+        // Staff: rights lowered, password changed by a president, account disabled.
+        let barman = warm(session(&s, "barman").await, "/v1/cards/CAFE0001").await;
+        let (status, _, v) = patch(&s, "/v1/users/barman", &prez, json!({"rights": 1})).await;
+        assert_eq!(status, 200, "{v}");
+        refused(
+            &get(&s, "/v1/cards/CAFE0001", &barman).await,
+            403,
+            "INSUFFICIENT_RIGHTS_ERROR",
+        );
+        let bde = warm(session(&s, "bde").await, "/v1/products").await;
+        let (status, _, v) = patch(&s, "/v1/users/bde", &prez, json!({"password": "n3w"})).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(get(&s, "/v1/products", &bde).await.0, 401);
+        let barman = warm(session(&s, "barman").await, "/v1/products").await;
+        let (status, _, _) = call(
+            &s,
+            Method::DELETE,
+            "/v1/users/barman",
+            Some(&prez),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, 204);
+        assert_eq!(get(&s, "/v1/products", &barman).await.0, 401);
+
+        // Partners: a scope taken away, Basic turned off, the partner disabled.
+        let (status, _, v) = post(
+            &s,
+            "/v1/partners",
+            &prez,
+            json!({"name": "Pay Online", "scopes": "cards:read cards:credit", "allow_basic": true}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        let id = v["data"]["client_id"].as_str().unwrap().to_owned();
+        let secret = v["data"]["client_secret"].as_str().unwrap().to_owned();
+        let balance = "/v1/cards/CAFE0001/balance";
+        let narrowed = |body: Value| {
+            let (s, id, prez) = (&s, id.clone(), prez.clone());
+            async move {
+                let (status, _, v) = patch(s, &format!("/v1/partners/{id}"), &prez, body).await;
+                assert_eq!(status, 200, "{v}");
+            }
+        };
+        let t = warm(partner_token(&s, &id, &secret).await, balance).await;
+        narrowed(json!({"scopes": "cards:read"})).await;
+        assert_eq!(get(&s, balance, &t).await.0, 401, "a lost scope revokes");
+        let t = warm(partner_token(&s, &id, &secret).await, balance).await;
+        narrowed(json!({"allow_basic": false})).await;
+        assert_eq!(get(&s, balance, &t).await.0, 401, "Basic off revokes");
+        let t = warm(partner_token(&s, &id, &secret).await, balance).await;
+        narrowed(json!({"enabled": false})).await;
+        assert_eq!(get(&s, balance, &t).await.0, 401, "disabled");
+        // Enabled again: a new token works (the old one stays revoked).
+        narrowed(json!({"enabled": true})).await;
+        assert_eq!(get(&s, balance, &t).await.0, 401);
+        let t = warm(partner_token(&s, &id, &secret).await, balance).await;
+        // Rotation and DELETE through /v1.
+        let (status, _, v) = post(&s, &format!("/v1/partners/{id}/secret"), &prez, json!({})).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(get(&s, balance, &t).await.0, 401, "rotated");
+        let secret = v["data"]["client_secret"].as_str().unwrap().to_owned();
+        let t = warm(partner_token(&s, &id, &secret).await, balance).await;
+        let (status, _, _) = call(
+            &s,
+            Method::DELETE,
+            &format!("/v1/partners/{id}"),
+            Some(&prez),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, 204);
+        assert_eq!(get(&s, balance, &t).await.0, 401, "deleted");
+        s.stop();
+    }
+}

@@ -15,6 +15,12 @@ use clap::Parser;
 use cli::{Cli, Command, ExportCommand, PartnerCommand, ProductCommand, UserCommand};
 use settings::{Overrides, Settings};
 
+/// mimalloc instead of glibc's malloc: glibc keeps the 19 MiB argon2 blocks of past logins
+/// in its arenas (a server peaked at 250–400 MiB after 64 logins), mimalloc gives freed
+/// memory back to the system; it is also faster for the many small allocations of a request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {

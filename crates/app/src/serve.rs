@@ -60,7 +60,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .app_data(state.clone())
             .app_data(ops.clone())
             .configure(ardoise_http::configure)
-    });
+    })
+    // Each worker's blocking pool (database reads, argon2) no larger than the connection
+    // pool: more threads would only queue on r2d2's lock and wake each other up.
+    .worker_max_blocking_threads(usize::try_from(settings.database.pool_size.max(4)).unwrap_or(4));
     let scheme = if tls.is_some() { "https" } else { "http" };
     let server = match tls {
         Some(config) => server.bind_rustls_0_23(addr, config),

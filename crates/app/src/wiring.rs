@@ -94,6 +94,7 @@ impl Services {
                 idle: chrono::Duration::seconds(i64::from(settings.sessions.idle_seconds)),
                 card_login: settings.sessions.card_login,
                 failures_per_minute: settings.sessions.failures_per_minute,
+                ..StaffSettings::default()
             },
         );
         let (credit_cap_operation, credit_cap_day) = settings.credit_caps()?;

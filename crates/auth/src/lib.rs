@@ -6,6 +6,7 @@
 //! ([`throttle::LoginThrottle`]); and OAuth2 for partners ([`oauth::OAuth`]): the partner
 //! registry, client authentication, access tokens, introspection and revocation.
 
+pub mod cache;
 pub mod memory;
 pub mod oauth;
 pub mod password;

@@ -19,6 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::OsRng;
 use rand::Rng;
 
+use crate::cache::CachedToken;
 use crate::staff::Staff;
 use crate::throttle::Throttle;
 use crate::tokens::{constant_time_eq, is_session_token, token_hash};
@@ -487,7 +488,9 @@ impl OAuth {
 
     /// Disables a partner: its client authentications fail and its tokens are revoked.
     pub async fn disable(&self, client_id: &str) -> Result<(), OAuthError> {
-        if self.partners.disable_partner(client_id).await? {
+        let disabled = self.partners.disable_partner(client_id).await;
+        self.staff.cache().invalidate();
+        if disabled? {
             Ok(())
         } else {
             Err(OAuthError::UnknownPartner)
@@ -535,7 +538,11 @@ impl OAuth {
         let revoke = (old.active && !new.active)
             || old.scopes.iter().any(|s| !new.scopes.contains(s))
             || (old.allow_basic && !new.allow_basic);
-        if !self.partners.update_partner(new.clone(), revoke).await? {
+        // Every cached token of this partner carries its old grant (scopes, caps, name), and
+        // a disabled partner or a lost scope revokes them: empty the cache either way.
+        let updated = self.partners.update_partner(new.clone(), revoke).await;
+        self.staff.cache().invalidate();
+        if !updated? {
             return Err(OAuthError::UnknownPartner);
         }
         Ok(new)
@@ -545,11 +552,12 @@ impl OAuth {
     /// tokens issued so far are revoked, since a rotation usually follows a leak.
     pub async fn rotate_secret(&self, client_id: &str) -> Result<String, OAuthError> {
         let secret = random_urlsafe(CLIENT_SECRET_LEN);
-        if self
+        let rotated = self
             .partners
             .set_partner_secret(client_id, secret_hash(&secret))
-            .await?
-        {
+            .await;
+        self.staff.cache().invalidate();
+        if rotated? {
             Ok(secret)
         } else {
             Err(OAuthError::UnknownPartner)
@@ -686,17 +694,36 @@ impl OAuth {
             return Err(OAuthError::InvalidToken("malformed token"));
         }
         let hash = token_hash(token);
+        let now = self.clock.now();
+        let cache = self.staff.cache();
+        // Tokens without a request budget are trusted from memory for a moment (see
+        // `crate::cache`); a token with `rpt` always spends its unit in the database.
+        if let Some(cached) = cache.token(&hash, now) {
+            if now < cached.expires_at {
+                return Ok(cached.caller);
+            }
+        }
+        let generation = cache.generation();
         let used = self
             .tokens
-            .use_token(&hash, self.clock.now())
+            .use_token(&hash, now)
             .await?
             .filter(|t| constant_time_eq(&t.token_hash, &hash))
             .ok_or(OAuthError::InvalidToken(
                 "unknown, expired, revoked or used-up token",
             ))?;
-        self.caller_of(&used.owner, used.scopes)
+        let caller = self
+            .caller_of(&used.owner, used.scopes)
             .await?
-            .ok_or(OAuthError::InvalidToken("the token's holder is disabled"))
+            .ok_or(OAuthError::InvalidToken("the token's holder is disabled"))?;
+        if used.rpt_left.is_none() {
+            let entry = CachedToken {
+                caller: caller.clone(),
+                expires_at: used.expires_at,
+            };
+            cache.put_token(&hash, entry, now, generation);
+        }
+        Ok(caller)
     }
 
     /// Authenticates a `/v1` request by HTTP Basic client credentials, for the partners that
@@ -825,7 +852,9 @@ impl OAuth {
         if !caller.owns(&t.owner) {
             return Err(OAuthError::UnauthorizedClient);
         }
-        self.tokens.revoke_token(&hash).await?;
+        let revoked = self.tokens.revoke_token(&hash).await;
+        self.staff.cache().invalidate();
+        revoked?;
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use ardoise_domain::ports::{Clock, Session, SessionStore, StaffDirectory, StaffU
 use ardoise_domain::{Actor, CardId, DomainError, Login, Operation, Rights};
 use chrono::{DateTime, Duration, Utc};
 
+use crate::cache::{AuthCache, CachedSession};
 use crate::password::{dummy_hash, hash_password_async, verify_password_async};
 use crate::throttle::LoginThrottle;
 use crate::tokens::{constant_time_eq, is_session_token, token_hash, SESSION_TOKEN_LEN};
@@ -23,6 +24,10 @@ pub struct StaffSettings {
     /// Failed logins per source address and minute before further attempts are refused;
     /// 0 switches throttling off. Default 10.
     pub failures_per_minute: u32,
+    /// How long a session read from the database is trusted in memory (see
+    /// [`crate::cache`]): the delay for a logout or a rights change made by another process
+    /// to take effect here. Zero switches the cache off. Default 1 s.
+    pub cache_ttl: Duration,
 }
 
 impl Default for StaffSettings {
@@ -31,6 +36,7 @@ impl Default for StaffSettings {
             idle: Duration::seconds(300),
             card_login: true,
             failures_per_minute: 10,
+            cache_ttl: crate::cache::DEFAULT_TTL,
         }
     }
 }
@@ -101,6 +107,7 @@ pub struct Staff {
     tokens: Arc<dyn TokenSource>,
     settings: StaffSettings,
     throttle: Arc<LoginThrottle>,
+    cache: Arc<AuthCache>,
 }
 
 /// How long a first administrator's generated password is.
@@ -116,6 +123,7 @@ impl Staff {
         settings: StaffSettings,
     ) -> Staff {
         let throttle = Arc::new(LoginThrottle::new(settings.failures_per_minute));
+        let cache = Arc::new(AuthCache::new(settings.cache_ttl));
         Staff {
             directory,
             sessions,
@@ -123,7 +131,13 @@ impl Staff {
             tokens,
             settings,
             throttle,
+            cache,
         }
+    }
+
+    /// The cache of sessions and access tokens, shared with the OAuth service.
+    pub(crate) fn cache(&self) -> &Arc<AuthCache> {
+        &self.cache
     }
 
     /// The settings in force.
@@ -239,38 +253,70 @@ impl Staff {
 
     /// Who holds this session token, with their current rights. Missing, malformed, unknown or
     /// expired tokens, and tokens of disabled or deleted users, answer `InvalidToken`.
+    ///
+    /// A session found valid is kept in memory for `cache_ttl` (see [`crate::cache`]), so
+    /// most requests read no database; expiry is checked on every request all the same.
     pub async fn authenticate(&self, token: &str) -> Result<Actor, DomainError> {
         if !is_session_token(token) {
             return Err(DomainError::InvalidToken);
         }
         let hash = token_hash(token);
+        let now = self.clock.now();
+        let session = match self.cache.session(&hash, now) {
+            Some(session) if now - session.last_seen <= self.settings.idle => session,
+            // Expired by what this process saw: ask the database, which may know of a more
+            // recent use through another process.
+            Some(_) => {
+                self.cache.forget_session(&hash);
+                self.load_session(&hash, now).await?
+            }
+            None => self.load_session(&hash, now).await?,
+        };
+        if now - session.last_seen >= self.touch_after() {
+            // The sliding expiry: a failed write only shortens the session, it does not
+            // refuse this request.
+            match self.sessions.touch(&hash, now).await {
+                Ok(()) => self.cache.set_last_seen(&hash, now),
+                Err(e) => tracing::warn!(error = %e, "could not extend a session"),
+            }
+        }
+        Ok(session.actor())
+    }
+
+    /// Reads a session and its user from the database, and caches them when valid.
+    async fn load_session(
+        &self,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CachedSession, DomainError> {
+        let generation = self.cache.generation();
         let session = self
             .sessions
-            .find(&hash)
+            .find(hash)
             .await?
             .ok_or(DomainError::InvalidToken)?;
-        if !constant_time_eq(&session.token_hash, &hash) {
+        if !constant_time_eq(&session.token_hash, hash) {
             return Err(DomainError::InvalidToken);
         }
-        let now = self.clock.now();
         if now - session.last_seen > self.settings.idle {
-            self.sessions.delete(&hash).await?;
+            self.sessions.delete(hash).await?;
             return Err(DomainError::InvalidToken);
         }
         let user = match self.directory.user(&session.login).await? {
             Some(user) if user.active => user,
             _ => {
-                self.sessions.delete(&hash).await?;
+                self.sessions.delete(hash).await?;
                 return Err(DomainError::InvalidToken);
             }
         };
-        if now - session.last_seen >= self.touch_after() {
-            self.sessions.touch(&hash, now).await?;
-        }
-        Ok(Actor {
+        let cached = CachedSession {
             login: user.login,
             rights: user.rights,
-        })
+            last_seen: session.last_seen,
+        };
+        self.cache
+            .put_session(hash, cached.clone(), now, generation);
+        Ok(cached)
     }
 
     /// A live session, for introspection: whose it is, since when and until when it lasts if
@@ -312,7 +358,10 @@ impl Staff {
     /// Ends the session of this token; `InvalidToken` if there is none (or it had expired).
     pub async fn logout(&self, token: &str) -> Result<(), DomainError> {
         self.authenticate(token).await?;
-        self.sessions.delete(&token_hash(token)).await
+        let hash = token_hash(token);
+        let deleted = self.sessions.delete(&hash).await;
+        self.cache.invalidate();
+        deleted
     }
 
     /// Deletes the sessions idle for longer than the setting; returns how many.
@@ -371,7 +420,9 @@ impl Staff {
         let keep = current_token
             .filter(|_| &actor.login == login)
             .map(token_hash);
-        self.directory.set_password_hash(login, hash, keep).await
+        let written = self.directory.set_password_hash(login, hash, keep).await;
+        self.cache.invalidate();
+        written
     }
 
     /// Several changes to one account, with the rules of [`Staff::set_card`],
@@ -424,7 +475,9 @@ impl Staff {
     ) -> Result<(), DomainError> {
         actor.check_account(login)?;
         self.active_user(login).await?;
-        self.directory.set_card(login, card).await
+        let written = self.directory.set_card(login, card).await;
+        self.cache.invalidate();
+        written
     }
 
     /// Every active staff account, by login (rights 3).
@@ -460,7 +513,9 @@ impl Staff {
         if rights < Rights::President {
             self.keep_a_president(&target).await?;
         }
-        self.directory.set_rights(login, rights).await
+        let written = self.directory.set_rights(login, rights).await;
+        self.cache.invalidate();
+        written
     }
 
     /// Deletes a user (rights 3): the account is disabled, its history kept, its sessions
@@ -469,7 +524,9 @@ impl Staff {
         actor.check(Operation::ManageStaff)?;
         let target = self.active_user(login).await?;
         self.keep_a_president(&target).await?;
-        self.directory.disable(login).await
+        let written = self.directory.disable(login).await;
+        self.cache.invalidate();
+        written
     }
 
     /// Refuses to take away the last president: nobody could manage staff accounts any more.

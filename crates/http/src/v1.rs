@@ -8,7 +8,9 @@ use actix_web::web::{self, Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, Route};
 use ardoise_domain::{CardId, DomainError, Page, Paged, TransactionId};
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::openapi::{self, operation, resources, Amount, CardParam, Operation};
 use crate::params::{Params, MAX_BODY_BYTES};
 use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
@@ -20,159 +22,70 @@ mod staff;
 mod users;
 
 /// A wrong method on a known resource: 405 with `Allow`.
-fn refuse(allow: &'static str) -> Route {
-    web::to(move || async move { method_not_allowed(allow) })
+fn refuse(allow: String) -> Route {
+    web::to(move || {
+        let allow = allow.clone();
+        async move { method_not_allowed(&allow) }
+    })
 }
 
-/// Registers the `/v1` routes. Unknown paths answer 404 and wrong methods 405, in the envelope.
+/// The `/v1` operations: what [`configure`] serves and the OpenAPI document describes.
+///
+/// To add a route: write the handler with its `#[utoipa::path(...)]` (method, full path,
+/// params, body, answers, security — see the handlers below), then add one line here.
+pub fn operations() -> Vec<Operation> {
+    vec![
+        operation!(openapi::openapi_json),
+        operation!(languages),
+        operation!(staff::open_session),
+        operation!(staff::close_session),
+        operation!(staff::list_cards),
+        operation!(staff::open_card),
+        operation!(staff::get_card),
+        operation!(card_balance),
+        operation!(partner::card_validity),
+        operation!(partner::credit),
+        operation!(staff::card_transactions),
+        operation!(staff::top_up),
+        operation!(staff::pay),
+        operation!(staff::drain),
+        operation!(staff::set_overdraft),
+        operation!(staff::transactions),
+        operation!(staff::transaction),
+        operation!(staff::cancel),
+        operation!(staff::redo),
+        operation!(staff::statistics),
+        operation!(catalog::list_products),
+        operation!(catalog::create_product),
+        operation!(catalog::get_product),
+        operation!(catalog::update_product),
+        operation!(catalog::delete_product),
+        operation!(catalog::list_categories),
+        operation!(catalog::create_category),
+        operation!(catalog::get_category),
+        operation!(catalog::rename_category),
+        operation!(catalog::delete_category),
+        operation!(users::list),
+        operation!(users::create),
+        operation!(users::get),
+        operation!(users::update),
+        operation!(users::delete),
+        operation!(partners::list),
+        operation!(partners::create),
+        operation!(partners::get),
+        operation!(partners::update),
+        operation!(partners::disable),
+        operation!(partners::rotate),
+    ]
+}
+
+/// Registers the `/v1` routes of [`operations`]. Unknown paths answer 404 and wrong methods
+/// 405 with `Allow`, in the envelope.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/v1")
-            .service(
-                web::resource("/sessions")
-                    .route(web::post().to(staff::open_session))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/sessions/current")
-                    .route(web::delete().to(staff::close_session))
-                    .default_service(refuse("DELETE")),
-            )
-            .service(
-                web::resource("/cards")
-                    .route(web::get().to(staff::list_cards))
-                    .route(web::post().to(staff::open_card))
-                    .default_service(refuse("GET, POST")),
-            )
-            .service(
-                web::resource("/cards/{card}")
-                    .route(web::get().to(staff::get_card))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/cards/{card}/balance")
-                    .route(web::get().to(card_balance))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/cards/{card}/validity")
-                    .route(web::get().to(partner::card_validity))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/cards/{card}/credits")
-                    .route(web::post().to(partner::credit))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/transactions")
-                    .route(web::get().to(staff::card_transactions))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/cards/{card}/topups")
-                    .route(web::post().to(staff::top_up))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/payments")
-                    .route(web::post().to(staff::pay))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/drain")
-                    .route(web::post().to(staff::drain))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/overdraft")
-                    .route(web::put().to(staff::set_overdraft))
-                    .default_service(refuse("PUT")),
-            )
-            .service(
-                web::resource("/transactions")
-                    .route(web::get().to(staff::transactions))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/transactions/{id}")
-                    .route(web::get().to(staff::transaction))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/transactions/{id}/cancel")
-                    .route(web::post().to(staff::cancel))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/transactions/{id}/redo")
-                    .route(web::post().to(staff::redo))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/products")
-                    .route(web::get().to(catalog::list_products))
-                    .route(web::post().to(catalog::create_product))
-                    .default_service(refuse("GET, POST")),
-            )
-            .service(
-                web::resource("/products/{name}")
-                    .route(web::get().to(catalog::get_product))
-                    .route(web::patch().to(catalog::update_product))
-                    .route(web::delete().to(catalog::delete_product))
-                    .default_service(refuse("GET, PATCH, DELETE")),
-            )
-            .service(
-                web::resource("/categories")
-                    .route(web::get().to(catalog::list_categories))
-                    .route(web::post().to(catalog::create_category))
-                    .default_service(refuse("GET, POST")),
-            )
-            .service(
-                web::resource("/categories/{id}")
-                    .route(web::get().to(catalog::get_category))
-                    .route(web::patch().to(catalog::rename_category))
-                    .route(web::delete().to(catalog::delete_category))
-                    .default_service(refuse("GET, PATCH, DELETE")),
-            )
-            .service(
-                web::resource("/users")
-                    .route(web::get().to(users::list))
-                    .route(web::post().to(users::create))
-                    .default_service(refuse("GET, POST")),
-            )
-            .service(
-                web::resource("/users/{login}")
-                    .route(web::get().to(users::get))
-                    .route(web::patch().to(users::update))
-                    .route(web::delete().to(users::delete))
-                    .default_service(refuse("GET, PATCH, DELETE")),
-            )
-            .service(
-                web::resource("/partners")
-                    .route(web::get().to(partners::list))
-                    .route(web::post().to(partners::create))
-                    .default_service(refuse("GET, POST")),
-            )
-            .service(
-                web::resource("/partners/{client_id}")
-                    .route(web::get().to(partners::get))
-                    .route(web::patch().to(partners::update))
-                    .route(web::delete().to(partners::disable))
-                    .default_service(refuse("GET, PATCH, DELETE")),
-            )
-            .service(
-                web::resource("/partners/{client_id}/secret")
-                    .route(web::post().to(partners::rotate))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/stats")
-                    .route(web::get().to(staff::statistics))
-                    .default_service(refuse("GET")),
-            )
-            .default_service(web::to(not_found)),
-    );
+    let scope = resources(operations(), "/v1", refuse)
+        .into_iter()
+        .fold(web::scope("/v1"), |scope, resource| scope.service(resource));
+    cfg.service(scope.default_service(web::to(not_found)));
 }
 
 /// The message shown to the app user for a success code.
@@ -225,6 +138,7 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
             "The partner has a new secret: keep it now, it is not shown again.",
             "Le partenaire a un nouveau secret : conservez-le maintenant, il ne sera plus affiché.",
         ),
+        "LANGUAGE_LIST" => ("Languages.", "Langues."),
         _ => ("Done.", "C'est fait."),
     };
     lang.pick(en, fr)
@@ -280,11 +194,14 @@ pub fn page_of(req: &HttpRequest) -> Result<Page, DomainError> {
     Page::new(query.whole_opt("page")?, query.whole_opt("per_page")?)
 }
 
-#[derive(Serialize)]
-struct PageJson<T: Serialize> {
+/// A page of a list (`?page=&per_page=`, at most 500 a page).
+#[derive(Serialize, ToSchema)]
+pub struct PageJson<T: Serialize> {
     items: Vec<T>,
+    /// The page number, from 1.
     page: u32,
     per_page: u32,
+    /// How many items the whole list has.
     total: u64,
 }
 
@@ -384,6 +301,53 @@ pub fn mark_replayed(mut answer: HttpResponse, replayed: bool) -> HttpResponse {
     answer
 }
 
+/// A language the messages are written in.
+#[derive(Serialize, ToSchema)]
+struct LanguageJson {
+    /// The ISO 639-1 code, as `Accept-Language` names it.
+    #[schema(example = "fr")]
+    code: &'static str,
+    /// The language's own name.
+    #[schema(example = "Français")]
+    name: &'static str,
+}
+
+/// The languages of the messages.
+#[derive(Serialize, ToSchema)]
+struct LanguagesJson {
+    items: Vec<LanguageJson>,
+    /// The language used when `Accept-Language` names none of them.
+    #[schema(example = "en")]
+    default: &'static str,
+}
+
+/// `GET /v1/languages` (public): the languages `message` can be written in.
+#[utoipa::path(
+    get,
+    path = "/v1/languages",
+    tag = "service",
+    summary = "The languages of the messages",
+    description = "The languages `message` can be written in, chosen by `Accept-Language` \
+        (seed 003's language repository). Public.",
+    responses((status = 200, description = "`LANGUAGE_LIST`", body = Success<LanguagesJson>)),
+)]
+async fn languages(req: HttpRequest) -> HttpResponse {
+    ok(
+        Lang::of(&req),
+        "LANGUAGE_LIST",
+        LanguagesJson {
+            items: Lang::ALL
+                .iter()
+                .map(|lang| LanguageJson {
+                    code: lang.code(),
+                    name: lang.name(),
+                })
+                .collect(),
+            default: Lang::DEFAULT.code(),
+        },
+    )
+}
+
 /// The language of the messages, from `Accept-Language` (English unless French comes first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -392,6 +356,27 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// Every supported language.
+    pub const ALL: [Lang; 2] = [Lang::Fr, Lang::En];
+    /// The language when `Accept-Language` names no supported one.
+    pub const DEFAULT: Lang = Lang::En;
+
+    /// The ISO 639-1 code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+
+    /// The language's own name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Fr => "Français",
+        }
+    }
+
     /// The first supported language of the request's `Accept-Language`.
     pub fn of(req: &HttpRequest) -> Lang {
         let header = req
@@ -406,13 +391,11 @@ impl Lang {
                 .next()
                 .unwrap_or_default()
                 .to_ascii_lowercase();
-            match primary.as_str() {
-                "fr" => return Lang::Fr,
-                "en" => return Lang::En,
-                _ => {}
+            if let Some(lang) = Lang::ALL.into_iter().find(|l| l.code() == primary) {
+                return lang;
             }
         }
-        Lang::En
+        Lang::DEFAULT
     }
 
     fn pick(self, en: &'static str, fr: &'static str) -> &'static str {
@@ -423,22 +406,34 @@ impl Lang {
     }
 }
 
-#[derive(Serialize)]
-struct Success<'a, T: Serialize> {
+/// The envelope of a success (HTTP 200 or 201).
+#[derive(Serialize, ToSchema)]
+pub struct Success<'a, T: Serialize> {
+    /// Always `true`.
     success: bool,
+    /// A stable code, e.g. `CARD_CREDITED`.
     code: &'a str,
+    /// A text for the app user, in the language of `Accept-Language`.
     message: &'a str,
     data: T,
 }
 
-#[derive(Serialize)]
-struct Failure<'a> {
+/// The envelope of a refusal (HTTP 4xx, 5xx).
+#[derive(Serialize, ToSchema)]
+pub struct Failure<'a> {
+    /// Always `false`.
     success: bool,
+    /// A stable UPPER_SNAKE code (see the error table of docs/api.md); `9999` for an internal
+    /// error.
     code: &'a str,
+    /// A text for the app user, in the language of `Accept-Language`.
     message: &'a str,
+    /// A text for the developer (English); empty for internal errors.
     #[serde(rename = "debugMessage")]
     debug_message: &'a str,
+    /// Always `null` today.
     #[serde(rename = "moreInfo")]
+    #[schema(value_type = Option<Object>)]
     more_info: Option<()>,
 }
 
@@ -620,7 +615,7 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
     lang.pick(en, fr)
 }
 
-fn method_not_allowed(allow: &'static str) -> HttpResponse {
+fn method_not_allowed(allow: &str) -> HttpResponse {
     let mut builder = HttpResponse::build(StatusCode::METHOD_NOT_ALLOWED);
     builder.insert_header((header::ALLOW, allow));
     envelope_error(
@@ -640,15 +635,31 @@ async fn not_found() -> HttpResponse {
     )
 }
 
-/// A card's balance: money as a string with exactly two decimals.
-#[derive(Serialize)]
+/// A card's balance.
+#[derive(Serialize, ToSchema)]
 struct CardBalance<'a> {
     card: &'a str,
+    #[schema(value_type = Amount)]
     balance: String,
+    /// Always `EUR`.
     currency: &'static str,
 }
 
 /// `GET /v1/cards/{card}/balance` (scope `cards:read`; staff need the rights of a card sheet).
+#[utoipa::path(
+    get,
+    path = "/v1/cards/{card}/balance",
+    tag = "partners",
+    summary = "A card's balance",
+    description = "Scope `cards:read`; staff need rights ≥ 2.",
+    params(CardParam),
+    responses(
+        (status = 200, description = "`CARD_BALANCE`", body = Success<CardBalance>),
+        (status = 400, description = "Malformed card id", body = Failure),
+        (status = 404, description = "`CARD_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = ["cards:read"]), ("client_basic" = ["cards:read"])),
+)]
 async fn card_balance(
     state: Data<AppState>,
     req: HttpRequest,

@@ -227,6 +227,10 @@ fn pool_builder<M: diesel::r2d2::ManageConnection>(settings: &StoreSettings) -> 
     Pool::builder()
         .max_size(settings.pool_size.max(2))
         .min_idle(Some(1))
+        // No `SELECT 1` before each checkout (a round trip per query on PostgreSQL): a
+        // connection that breaks fails its query, and diesel's manager then drops it
+        // (`has_broken`), so the next checkout gets a new one.
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_millis(settings.busy_timeout_ms.max(1_000)))
 }
 

@@ -1,7 +1,9 @@
 //! Money movements and the ledger's reads.
 //!
-//! A batch of movements is one write transaction; each movement runs under its own savepoint,
-//! so a refused movement is undone alone. A movement never reads a balance to compute a new
+//! A batch of movements is one write transaction. A movement that can be refused after a
+//! write (a cancel, a credit with its records, an idempotency key) runs under its own
+//! savepoint, so a refused movement is undone alone; the others need none, since their
+//! guards refuse before anything is written (see [`needs_savepoint`]). A movement never reads a balance to compute a new
 //! one: the guard sits in the `UPDATE`'s `WHERE` clause, and a card is read only to explain a
 //! refusal (or, for a drain, under a row lock).
 
@@ -21,6 +23,7 @@ use crate::rows::{
     millis, CardRow, CreditRow, IdempotencyRow, NewCard, NewChange, NewTransaction, TransactionRow,
 };
 use crate::sql::{Sql, MAX_BALANCE_CENTS};
+use crate::writer::Touch;
 use crate::Store;
 
 /// How many times a batch is tried again after a lock conflict with another writer
@@ -31,33 +34,75 @@ const CONFLICT_RETRIES: usize = 5;
 /// read just after, passes the guard (another PostgreSQL transaction changed it in between).
 const CHANGED_CARD_RETRIES: usize = 3;
 
+/// What a batch answers: each movement's outcome in order, and the outcome of its session
+/// touches (all or none).
+pub(crate) type BatchAnswers = (Vec<Result<Receipt, DomainError>>, Result<(), DomainError>);
+
 /// Applies `movements` in one database transaction, each under its own savepoint, and
 /// answers each one's outcome in order. Only commits are answered `Ok`: if the transaction
-/// cannot commit, every movement gets the error and nothing is written.
-pub(crate) fn apply_batch(db: &Db, movements: &[Movement]) -> Vec<Result<Receipt, DomainError>> {
-    if movements.is_empty() {
-        return Vec::new();
+/// cannot commit, every movement gets the error and nothing is written. The sessions'
+/// `touches` are written in the same transaction, under one savepoint of their own: a
+/// failed touch never undoes a movement.
+pub(crate) fn apply_batch(db: &Db, movements: &[Movement], touches: &[Touch]) -> BatchAnswers {
+    if movements.is_empty() && touches.is_empty() {
+        return (Vec::new(), Ok(()));
     }
+    let mut mode = Mode::Grouped;
     let mut attempt = 0;
     loop {
-        match with_conn!(db, |conn| apply_batch_on(conn, movements)) {
+        let mut unexpected = false;
+        match with_conn!(db, |conn| apply_batch_on(
+            conn,
+            movements,
+            touches,
+            mode,
+            &mut unexpected
+        )) {
             Ok(results) => return results,
+            Err(failure) if unexpected && mode == Mode::Grouped => {
+                // Nothing was committed: apply the batch again, each movement under its
+                // savepoint, so that the error stays with its movement.
+                tracing::warn!(error = ?failure, "a movement failed unexpectedly: applying its batch one savepoint each");
+                mode = Mode::OneByOne;
+            }
             Err(failure) if failure.is_conflict() && attempt < CONFLICT_RETRIES => {
                 attempt += 1;
                 tracing::debug!(attempt, "batch conflicted with another writer, retrying");
             }
             Err(failure) => {
                 let error = failure.into_domain();
-                return movements.iter().map(|_| Err(error.clone())).collect();
+                let answers = movements.iter().map(|_| Err(error.clone())).collect();
+                return (answers, Err(error));
             }
         }
     }
 }
 
+/// How a batch protects its movements from each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A movement whose refusals all come before its first write (see [`needs_savepoint`])
+    /// runs without a savepoint: a refusal changed nothing. Any other error aborts the
+    /// whole transaction, and the batch is applied again in [`Mode::OneByOne`].
+    Grouped,
+    /// Every movement under its own savepoint.
+    OneByOne,
+}
+
+/// Whether a movement can be refused after it wrote something, so that only a savepoint can
+/// undo it: a cancel or redo (the flip, then the balance's guard), and movements that record
+/// a partner's credit or an idempotency key (refused after the balance moved).
+fn needs_savepoint(m: &Movement) -> bool {
+    m.credit.is_some() || m.idempotency.is_some() || matches!(m.action, Action::Flip { .. })
+}
+
 fn apply_batch_on<C: Sql>(
     conn: &mut C,
     movements: &[Movement],
-) -> Result<Vec<Result<Receipt, DomainError>>, Failure> {
+    touches: &[Touch],
+    mode: Mode,
+    unexpected: &mut bool,
+) -> Result<BatchAnswers, Failure> {
     conn.write_transaction(|conn| {
         let mut cards: Vec<&str> = movements.iter().map(|m| m.card.as_str()).collect();
         cards.sort_unstable();
@@ -65,6 +110,18 @@ fn apply_batch_on<C: Sql>(
         conn.lock_cards(&cards)?;
         let mut results = Vec::with_capacity(movements.len());
         for movement in movements {
+            if mode == Mode::Grouped && !needs_savepoint(movement) {
+                match apply_one(conn, movement) {
+                    Ok(receipt) => results.push(Ok(receipt)),
+                    // Refused before any write: nothing to undo.
+                    Err(Failure::Refused(e)) => results.push(Err(e)),
+                    Err(failure) => {
+                        *unexpected = !failure.is_batch_fatal();
+                        return Err(failure);
+                    }
+                }
+                continue;
+            }
             // A nested diesel transaction is a SAVEPOINT: an error rolls back to it.
             match conn.transaction(|conn| apply_one(conn, movement)) {
                 Ok(receipt) => results.push(Ok(receipt)),
@@ -74,8 +131,24 @@ fn apply_batch_on<C: Sql>(
                 Err(failure) => results.push(Err(failure.into_domain())),
             }
         }
-        Ok(results)
+        let touched = if touches.is_empty() {
+            Ok(())
+        } else {
+            match conn.transaction(|conn| touch_all(conn, touches)) {
+                Ok(()) => Ok(()),
+                Err(failure) if failure.is_batch_fatal() => return Err(failure),
+                Err(failure) => Err(failure.into_domain()),
+            }
+        };
+        Ok((results, touched))
     })
+}
+
+fn touch_all<C: Sql>(conn: &mut C, touches: &[Touch]) -> Result<(), Failure> {
+    for touch in touches {
+        conn.touch_session(&touch.token_hash, touch.at_ms)?;
+    }
+    Ok(())
 }
 
 fn new_transaction<'a>(

@@ -4,8 +4,9 @@
 //! Money is stored as integer cents, times as unix milliseconds. Money moves only through
 //! [`Ledger::apply`](ardoise_domain::ports::Ledger::apply), which hands the movement to the
 //! store's writer thread: it applies concurrent movements in batches, one database
-//! transaction per batch and one savepoint per movement, with each movement's guard in its
-//! `UPDATE`'s `WHERE` clause. Reads and the other writes run on tokio's blocking pool.
+//! transaction per batch (a savepoint for each movement that could be refused after a write),
+//! with each movement's guard in its `UPDATE`'s `WHERE` clause, and the sessions' sliding
+//! expiry in the same batches. Reads and the other writes run on tokio's blocking pool.
 
 mod backup;
 mod catalog;
@@ -14,6 +15,7 @@ mod error;
 mod ledger;
 mod migrations;
 mod partners;
+mod prepared;
 mod rows;
 mod schema;
 mod sql;
@@ -95,13 +97,15 @@ impl Store {
             .await
     }
 
-    /// Applies `movements` in one database transaction, each under its own savepoint: a
-    /// refused movement is undone alone and its batch mates still commit. Answers each
+    /// Applies `movements` in one database transaction: a refused movement is undone alone
+    /// (by its savepoint, or because its guard refused before it wrote anything; an
+    /// unexpected error re-applies the batch one savepoint per movement) and its batch mates
+    /// still commit. Answers each
     /// movement's outcome, in order, once the transaction committed (if it cannot commit,
     /// every movement gets the error). Blocking: the writer thread calls it; async code goes
     /// through `Ledger::apply`, which batches concurrent movements by itself.
     pub fn apply_batch(&self, movements: &[Movement]) -> Vec<Result<Receipt, DomainError>> {
-        ledger::apply_batch(&self.inner.db, movements)
+        ledger::apply_batch(&self.inner.db, movements, &[]).0
     }
 
     fn writer(&self) -> &Writer {

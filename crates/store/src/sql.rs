@@ -245,10 +245,8 @@ macro_rules! impl_sql {
             }
 
             fn insert_transaction(&mut self, row: &NewTransaction<'_>) -> QueryResult<i64> {
-                diesel::insert_into(transactions::table)
-                    .values(row)
-                    .returning(transactions::id)
-                    .get_result(self)
+                // Hand-written so that it stays prepared (see `prepared.rs`).
+                crate::prepared::InsertTransaction { row }.get_result(self)
             }
 
             fn guarded_add(
@@ -258,31 +256,15 @@ macro_rules! impl_sql {
                 guard: &Guard,
                 at_ms: i64,
             ) -> QueryResult<Option<i64>> {
-                use cards::dsl as c;
-                let after = c::balance_cents + delta;
-                let mut update = diesel::update(c::cards.find(card))
-                    .set(c::balance_cents.eq(after))
-                    .filter(after.between(-MAX_BALANCE_CENTS, MAX_BALANCE_CENTS))
-                    .into_boxed();
-                if guard.floor {
-                    update = update.filter((after + c::overdraft_limit_cents).ge(0));
+                // Hand-written so that it stays prepared (see `prepared.rs`).
+                crate::prepared::GuardedAdd {
+                    card,
+                    delta,
+                    guard,
+                    at_ms,
                 }
-                if guard.ceiling {
-                    update = update.filter(
-                        c::max_balance_cents
-                            .is_null()
-                            .or(after.nullable().le(c::max_balance_cents)),
-                    );
-                }
-                if guard.usable {
-                    update = update
-                        .filter(c::status.eq("active"))
-                        .filter(c::valid_until.is_null().or(c::valid_until.gt(at_ms)));
-                }
-                update
-                    .returning(c::balance_cents)
-                    .get_result(self)
-                    .optional()
+                .get_result(self)
+                .optional()
             }
 
             fn replace_balance(

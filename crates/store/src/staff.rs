@@ -202,14 +202,13 @@ impl SessionStore for Store {
     }
 
     async fn touch(&self, token_hash: &str, at: DateTime<Utc>) -> Result<(), DomainError> {
-        let token_hash = token_hash.to_owned();
-        self.blocking(move |db| {
-            with_conn!(db, |conn| conn
-                .touch_session(&token_hash, millis(at))
-                .map(|_| ())
-                .map_err(Failure::Db))
-        })
-        .await
+        // Through the writer: on SQLite a second connection would wait for its write lock.
+        self.writer()
+            .touch(crate::writer::Touch {
+                token_hash: token_hash.to_owned(),
+                at_ms: millis(at),
+            })
+            .await
     }
 
     async fn delete(&self, token_hash: &str) -> Result<(), DomainError> {

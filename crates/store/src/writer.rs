@@ -24,9 +24,25 @@ pub(crate) const MAX_BATCH: usize = 512;
 
 type Answer = Result<Receipt, DomainError>;
 
-struct Job {
-    movement: Movement,
-    reply: oneshot::Sender<Answer>,
+enum Job {
+    /// A money movement, answered once its batch committed.
+    Move {
+        movement: Movement,
+        reply: oneshot::Sender<Answer>,
+    },
+    /// A session's sliding expiry (`last_seen`), written in the next batch: on SQLite no
+    /// other connection then waits for the write lock the writer holds batch after batch.
+    Touch {
+        touch: Touch,
+        reply: oneshot::Sender<Result<(), DomainError>>,
+    },
+}
+
+/// A session's `last_seen` to write.
+#[derive(Debug, Clone)]
+pub(crate) struct Touch {
+    pub token_hash: String,
+    pub at_ms: i64,
 }
 
 /// The handle of a store's writer thread; dropping it lets the thread finish the movements
@@ -52,16 +68,29 @@ impl Writer {
     /// Applies one movement (batched with concurrent ones); answers once it is committed.
     pub async fn apply(&self, movement: Movement) -> Answer {
         let (reply, answer) = oneshot::channel();
-        let sent = self
-            .jobs
-            .as_ref()
-            .is_some_and(|jobs| jobs.send(Job { movement, reply }).is_ok());
-        if !sent {
+        if !self.send(Job::Move { movement, reply }) {
             return Err(Failure::Lost("the writer thread has stopped".into()).into_domain());
         }
         answer.await.unwrap_or_else(|_| {
             Err(Failure::Lost("the writer thread dropped a movement".into()).into_domain())
         })
+    }
+
+    /// Writes a session's `last_seen` with the next batch; answers once it is committed.
+    pub async fn touch(&self, touch: Touch) -> Result<(), DomainError> {
+        let (reply, answer) = oneshot::channel();
+        if !self.send(Job::Touch { touch, reply }) {
+            return Err(Failure::Lost("the writer thread has stopped".into()).into_domain());
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(Failure::Lost("the writer thread dropped a touch".into()).into_domain())
+        })
+    }
+
+    fn send(&self, job: Job) -> bool {
+        self.jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok())
     }
 }
 
@@ -79,26 +108,43 @@ impl Drop for Writer {
 
 fn run(db: &Db, queue: &mpsc::Receiver<Job>) {
     while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
         }
-        let (movements, replies): (Vec<Movement>, Vec<oneshot::Sender<Answer>>) = batch
-            .into_iter()
-            .map(|job| (job.movement, job.reply))
-            .unzip();
+        let mut movements = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut touches = Vec::new();
+        let mut touched = Vec::new();
+        for job in jobs {
+            match job {
+                Job::Move { movement, reply } => {
+                    movements.push(movement);
+                    replies.push(reply);
+                }
+                Job::Touch { touch, reply } => {
+                    touches.push(touch);
+                    touched.push(reply);
+                }
+            }
+        }
         // A bug must not stop every later payment: answer this batch with an error and go on.
-        let answers = catch_unwind(AssertUnwindSafe(|| apply_batch(db, &movements)))
-            .unwrap_or_else(|_| {
-                let error = Failure::Lost("applying a batch panicked".into()).into_domain();
-                movements.iter().map(|_| Err(error.clone())).collect()
-            });
+        let (answers, touch_answer) =
+            catch_unwind(AssertUnwindSafe(|| apply_batch(db, &movements, &touches)))
+                .unwrap_or_else(|_| {
+                    let error = Failure::Lost("applying a batch panicked".into()).into_domain();
+                    let answers = movements.iter().map(|_| Err(error.clone())).collect();
+                    (answers, Err(error))
+                });
         for (reply, answer) in replies.into_iter().zip(answers) {
             // The caller may have gone away; the movement stands either way.
             let _ = reply.send(answer);
+        }
+        for reply in touched {
+            let _ = reply.send(touch_answer.clone());
         }
     }
 }

@@ -441,3 +441,76 @@ async fn revocation_by_the_owner_only_and_disabling_revokes_everything() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn cached_access_tokens_die_at_once_on_revocation_disable_rotation_and_expiry() {
+    let w = world_with(OAuthSettings {
+        token_life: Duration::milliseconds(500),
+        ..OAuthSettings::default()
+    });
+    let p = w.oauth.register("P", "cards:read", false).await.unwrap();
+    let owner = Caller::Partner {
+        client_id: p.client_id.clone(),
+        scopes: vec![],
+    };
+    let issue = || async {
+        w.oauth
+            .client_credentials(&creds(&p), ip(HOME), None, None)
+            .await
+            .unwrap()
+            .access_token
+    };
+    // Each token is used once first, so that it sits in the cache when it is ended.
+    let revoked = issue().await;
+    w.oauth.authenticate_bearer(&revoked).await.unwrap();
+    w.oauth.revoke(&owner, &revoked).await.unwrap();
+    assert!(w.oauth.authenticate_bearer(&revoked).await.is_err());
+
+    let expiring = issue().await;
+    w.oauth.authenticate_bearer(&expiring).await.unwrap();
+    w.clock.advance(Duration::milliseconds(499));
+    w.oauth.authenticate_bearer(&expiring).await.unwrap();
+    w.clock.advance(Duration::milliseconds(1));
+    assert!(w.oauth.authenticate_bearer(&expiring).await.is_err());
+
+    let rotated = issue().await;
+    w.oauth.authenticate_bearer(&rotated).await.unwrap();
+    let secret = w.oauth.rotate_secret(&p.client_id).await.unwrap();
+    assert!(w.oauth.authenticate_bearer(&rotated).await.is_err());
+
+    let p = PartnerCredentials {
+        client_id: p.client_id.clone(),
+        client_secret: secret,
+    };
+    let disabled = w
+        .oauth
+        .client_credentials(&creds(&p), ip(HOME), None, None)
+        .await
+        .unwrap()
+        .access_token;
+    w.oauth.authenticate_bearer(&disabled).await.unwrap();
+    w.oauth.disable(&p.client_id).await.unwrap();
+    assert!(w.oauth.authenticate_bearer(&disabled).await.is_err());
+}
+
+#[tokio::test]
+async fn concurrent_uses_of_a_tokens_last_request_go_to_exactly_one_caller() {
+    // Tokens with rpt never come from the cache: every use spends a unit in the store.
+    let w = world();
+    let p = w.oauth.register("P", "cards:read", false).await.unwrap();
+    let t = w
+        .oauth
+        .client_credentials(&creds(&p), ip(HOME), None, Some(1000))
+        .await
+        .unwrap();
+    for _ in 0..999 {
+        w.oauth.authenticate_bearer(&t.access_token).await.unwrap();
+    }
+    let uses = (0..16).map(|_| w.oauth.authenticate_bearer(&t.access_token));
+    let accepted = futures::future::join_all(uses)
+        .await
+        .into_iter()
+        .filter(Result::is_ok)
+        .count();
+    assert_eq!(accepted, 1);
+}

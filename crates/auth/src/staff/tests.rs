@@ -836,3 +836,82 @@ async fn a_password_change_ends_the_users_other_sessions() {
     );
     assert!(w.staff.authenticate(&prez_token).await.is_ok());
 }
+
+#[tokio::test]
+async fn the_session_cache_spares_the_database_and_every_revocation_empties_it() {
+    let w = world();
+    w.standard().await;
+    let prez = w.actor("prez").await;
+    let token = w.token("barman").await;
+    let other = w.token("barman").await;
+    w.staff.authenticate(&token).await.unwrap();
+    w.staff.authenticate(&other).await.unwrap();
+    let lookups = w.store.lookups();
+    for _ in 0..10 {
+        w.staff.authenticate(&token).await.unwrap();
+    }
+    assert_eq!(w.store.lookups(), lookups, "warm sessions read no database");
+
+    // With both sessions in the cache, each change takes effect on the next request.
+    w.staff
+        .set_rights(&prez, &login("barman"), Rights::Association)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.staff.authenticate(&token).await.unwrap().rights,
+        Rights::Association
+    );
+    w.staff.authenticate(&other).await.unwrap();
+    w.staff.logout(&other).await.unwrap();
+    assert_eq!(
+        w.staff.authenticate(&other).await,
+        Err(DomainError::InvalidToken)
+    );
+    w.staff.authenticate(&token).await.unwrap();
+    w.staff.disable(&prez, &login("barman")).await.unwrap();
+    assert_eq!(
+        w.staff.authenticate(&token).await,
+        Err(DomainError::InvalidToken)
+    );
+}
+
+#[tokio::test]
+async fn a_session_ended_by_another_process_is_refused_within_the_cache_ttl() {
+    let w = world();
+    w.standard().await;
+    let token = w.token("barman").await;
+    w.staff.authenticate(&token).await.unwrap();
+    // Another process (same database, its own memory) logs the session out.
+    w.store.delete(&token_hash(&token)).await.unwrap();
+    // This process may trust its memory for less than the cache's TTL …
+    w.clock
+        .advance(crate::cache::DEFAULT_TTL - Duration::milliseconds(1));
+    w.staff.authenticate(&token).await.unwrap();
+    // … and no longer.
+    w.clock.advance(Duration::milliseconds(1));
+    assert_eq!(
+        w.staff.authenticate(&token).await,
+        Err(DomainError::InvalidToken)
+    );
+}
+
+#[tokio::test]
+async fn a_busy_session_stays_alive_through_its_touches() {
+    let w = world();
+    w.standard().await;
+    let token = w.token("barman").await;
+    // Twelve minutes of use, a request every 3 s, with the idle limit at 300 s.
+    for _ in 0..240 {
+        w.clock.advance(Duration::seconds(3));
+        w.staff.authenticate(&token).await.unwrap();
+    }
+    let stored = w.store.sessions()[0].last_seen;
+    assert!(w.clock.now() - stored <= Duration::seconds(5), "{stored}");
+    w.clock.advance(Duration::seconds(299));
+    w.staff.authenticate(&token).await.unwrap();
+    w.clock.advance(Duration::seconds(301));
+    assert_eq!(
+        w.staff.authenticate(&token).await,
+        Err(DomainError::InvalidToken)
+    );
+}

@@ -10,8 +10,12 @@ use actix_web::web::{Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use ardoise_domain::{Actor, Category, DomainError, Money, Product, ProductChanges};
 use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{created, no_content, ok, page_of, paged, read_params, reply, Lang};
+use super::{
+    created, no_content, ok, page_of, paged, read_params, reply, Failure, Lang, PageJson, Success,
+};
+use crate::openapi::{Amount, AmountInput, PageParams};
 use crate::params::Params;
 use crate::principal::Principal;
 use crate::AppState;
@@ -37,13 +41,21 @@ fn encode_segment(text: &str) -> String {
         .collect()
 }
 
-#[derive(Serialize)]
+/// A product of the catalogue.
+#[derive(Serialize, ToSchema)]
 struct ProductJson {
+    /// Its name, unique: how payments by quantity and the path name it.
+    #[schema(example = "Bière")]
     name: String,
+    /// The price of one unit.
+    #[schema(value_type = Amount)]
     unit_price: String,
     /// Explicit prices by quantity: `{"6": "10.00"}`.
+    #[schema(value_type = BTreeMap<String, Amount>)]
     bundles: BTreeMap<String, String>,
+    /// The name of its category, if any.
     category: Option<String>,
+    #[schema(example = "EUR")]
     currency: &'static str,
 }
 
@@ -63,11 +75,80 @@ impl From<Product> for ProductJson {
     }
 }
 
-#[derive(Serialize)]
+/// A category of products.
+#[derive(Serialize, ToSchema)]
 struct CategoryJson {
     id: i64,
+    #[schema(example = "Boissons")]
     name: String,
+    /// RFC 3339.
     created_at: String,
+}
+
+/// The body of `POST /v1/products` (JSON or form).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body that `Params` parses
+struct ProductRequest {
+    name: String,
+    #[schema(value_type = AmountInput)]
+    unit_price: String,
+    /// The name of an existing category; `null` or `""` for none.
+    category: Option<String>,
+    /// Space-separated `quantity:price` pairs, e.g. `"6:10.00 12:18.00"`; `""` for none.
+    #[schema(example = "6:10.00 12:18.00")]
+    bundles: Option<String>,
+}
+
+/// The body of `PATCH /v1/products/{name}` (JSON or form): at least one field; what is not
+/// given is kept.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body that `Params` parses
+struct ProductPatchRequest {
+    #[schema(value_type = Option<AmountInput>)]
+    unit_price: Option<String>,
+    /// Space-separated `quantity:price` pairs, e.g. `"6:10.00 12:18.00"`; `""` for none.
+    #[schema(example = "6:10.00 12:18.00")]
+    bundles: Option<String>,
+    /// The name of an existing category; `null` or `""` for none.
+    category: Option<String>,
+}
+
+/// The body of `POST /v1/categories` and `PATCH /v1/categories/{id}` (JSON or form).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body that `Params` parses
+struct CategoryRequest {
+    #[schema(example = "Boissons")]
+    name: String,
+}
+
+/// The product in a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes a path segment that the handlers read themselves
+struct ProductParam {
+    /// The product's name, percent-encoded.
+    #[param(example = "Bi%C3%A8re")]
+    name: String,
+}
+
+/// The category in a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes a path segment that the handlers parse themselves
+struct CategoryParam {
+    /// The category's id, a whole number ≥ 1.
+    #[param(minimum = 1)]
+    id: i64,
+}
+
+/// The filter of `GET /v1/products`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // describes the query that the handler parses
+struct ProductQuery {
+    /// Only this category's products (its id).
+    #[param(minimum = 1)]
+    category: Option<i64>,
 }
 
 impl From<Category> for CategoryJson {
@@ -125,6 +206,18 @@ fn category_path(text: &str) -> Result<i64, DomainError> {
 // ---------------------------------------------------------------- products
 
 /// `GET /v1/products` [≥1]: the products by name, paged; `?category=ID` keeps one category's.
+#[utoipa::path(
+    get,
+    path = "/v1/products",
+    tag = "catalogue",
+    summary = "The products, by name (rights ≥ 1)",
+    params(ProductQuery, PageParams),
+    responses(
+        (status = 200, description = "`PRODUCT_LIST`, with a `Link` header", body = Success<PageJson<ProductJson>>),
+        (status = 400, description = "`VALIDATION_ERROR` (paging, category)", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn list_products(
     state: Data<AppState>,
     req: HttpRequest,
@@ -151,6 +244,23 @@ pub(super) async fn list_products(
 }
 
 /// `POST /v1/products` [3]: `{"name", "unit_price", "category"?, "bundles"?}` → 201.
+#[utoipa::path(
+    post,
+    path = "/v1/products",
+    tag = "catalogue",
+    summary = "Add a product (rights 3)",
+    request_body(content(
+        (ProductRequest = "application/json"),
+        (ProductRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "`PRODUCT_CREATED`; `Location` of the product", body = Success<ProductJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 404, description = "`CATEGORY_NOT_FOUND_ERROR`", body = Failure),
+        (status = 409, description = "`PRODUCT_EXISTS_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn create_product(
     state: Data<AppState>,
     req: HttpRequest,
@@ -182,6 +292,18 @@ pub(super) async fn create_product(
 }
 
 /// `GET /v1/products/{name}` [≥1].
+#[utoipa::path(
+    get,
+    path = "/v1/products/{name}",
+    tag = "catalogue",
+    summary = "A product (rights ≥ 1)",
+    params(ProductParam),
+    responses(
+        (status = 200, description = "`PRODUCT`", body = Success<ProductJson>),
+        (status = 404, description = "`PRODUCT_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn get_product(
     state: Data<AppState>,
     req: HttpRequest,
@@ -201,6 +323,23 @@ pub(super) async fn get_product(
 }
 
 /// `PATCH /v1/products/{name}` [3]: any of `{"unit_price", "bundles", "category"}`.
+#[utoipa::path(
+    patch,
+    path = "/v1/products/{name}",
+    tag = "catalogue",
+    summary = "Change a product (rights 3)",
+    params(ProductParam),
+    request_body(content(
+        (ProductPatchRequest = "application/json"),
+        (ProductPatchRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "`PRODUCT_UPDATED`", body = Success<ProductJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 404, description = "`PRODUCT_NOT_FOUND_ERROR`, `CATEGORY_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn update_product(
     state: Data<AppState>,
     req: HttpRequest,
@@ -232,6 +371,19 @@ pub(super) async fn update_product(
 }
 
 /// `DELETE /v1/products/{name}` [3] → 204; the transactions keep the product's name.
+#[utoipa::path(
+    delete,
+    path = "/v1/products/{name}",
+    tag = "catalogue",
+    summary = "Delete a product (rights 3)",
+    description = "The transactions keep the product's name.",
+    params(ProductParam),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`PRODUCT_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn delete_product(
     state: Data<AppState>,
     req: HttpRequest,
@@ -253,6 +405,18 @@ pub(super) async fn delete_product(
 // ---------------------------------------------------------------- categories
 
 /// `GET /v1/categories` [≥1]: the categories by name, paged.
+#[utoipa::path(
+    get,
+    path = "/v1/categories",
+    tag = "catalogue",
+    summary = "The categories, by name (rights ≥ 1)",
+    params(PageParams),
+    responses(
+        (status = 200, description = "`CATEGORY_LIST`, with a `Link` header", body = Success<PageJson<CategoryJson>>),
+        (status = 400, description = "`VALIDATION_ERROR` (paging)", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn list_categories(
     state: Data<AppState>,
     req: HttpRequest,
@@ -277,6 +441,22 @@ pub(super) async fn list_categories(
 }
 
 /// `POST /v1/categories` [3]: `{"name"}` → 201 with `Location`.
+#[utoipa::path(
+    post,
+    path = "/v1/categories",
+    tag = "catalogue",
+    summary = "Add a category (rights 3)",
+    request_body(content(
+        (CategoryRequest = "application/json"),
+        (CategoryRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "`CATEGORY_CREATED`; `Location` of the category", body = Success<CategoryJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 409, description = "`CATEGORY_EXISTS_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn create_category(
     state: Data<AppState>,
     req: HttpRequest,
@@ -302,6 +482,19 @@ pub(super) async fn create_category(
 }
 
 /// `GET /v1/categories/{id}` [≥1].
+#[utoipa::path(
+    get,
+    path = "/v1/categories/{id}",
+    tag = "catalogue",
+    summary = "A category (rights ≥ 1)",
+    params(CategoryParam),
+    responses(
+        (status = 200, description = "`CATEGORY`", body = Success<CategoryJson>),
+        (status = 400, description = "Malformed id", body = Failure),
+        (status = 404, description = "`CATEGORY_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn get_category(
     state: Data<AppState>,
     req: HttpRequest,
@@ -322,6 +515,25 @@ pub(super) async fn get_category(
 }
 
 /// `PATCH /v1/categories/{id}` [3]: `{"name"}`; its products follow the new name.
+#[utoipa::path(
+    patch,
+    path = "/v1/categories/{id}",
+    tag = "catalogue",
+    summary = "Rename a category (rights 3)",
+    description = "Its products follow the new name.",
+    params(CategoryParam),
+    request_body(content(
+        (CategoryRequest = "application/json"),
+        (CategoryRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "`CATEGORY_UPDATED`", body = Success<CategoryJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 404, description = "`CATEGORY_NOT_FOUND_ERROR`", body = Failure),
+        (status = 409, description = "`CATEGORY_EXISTS_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn rename_category(
     state: Data<AppState>,
     req: HttpRequest,
@@ -347,6 +559,20 @@ pub(super) async fn rename_category(
 }
 
 /// `DELETE /v1/categories/{id}` [3] → 204; its products are left without a category.
+#[utoipa::path(
+    delete,
+    path = "/v1/categories/{id}",
+    tag = "catalogue",
+    summary = "Delete a category (rights 3)",
+    description = "Its products are left without a category.",
+    params(CategoryParam),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Malformed id", body = Failure),
+        (status = 404, description = "`CATEGORY_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn delete_category(
     state: Data<AppState>,
     req: HttpRequest,

@@ -9,8 +9,12 @@ use actix_web::{HttpRequest, HttpResponse};
 use ardoise_auth::{Authorization, StaffProfile, UserChanges};
 use ardoise_domain::{Actor, DomainError, Login, Rights};
 use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{created, no_content, ok, page_of, paged, read_params, reply, Lang};
+use super::{
+    created, no_content, ok, page_of, paged, read_params, reply, Failure, Lang, PageJson, Success,
+};
+use crate::openapi::PageParams;
 use crate::principal::Principal;
 use crate::AppState;
 
@@ -38,11 +42,53 @@ fn bearer(req: &HttpRequest) -> Option<String> {
 }
 
 /// A staff account as shown: never its password hash.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct UserJson {
+    #[schema(example = "barman")]
     login: String,
+    /// 0 (honeypot) to 3 (president).
+    #[schema(minimum = 0, maximum = 3)]
     rights: i16,
+    /// The staff card, if any.
     card: Option<String>,
+}
+
+/// The body of `POST /v1/users` (JSON or form).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body that `Params` parses
+struct UserRequest {
+    #[schema(example = "barman")]
+    login: String,
+    /// Hashed (argon2id), never stored nor shown in clear.
+    password: String,
+    /// 0 to 3; default 0.
+    #[schema(minimum = 0, maximum = 3)]
+    rights: Option<i16>,
+    /// A staff card (NFC UID or printed id) no other active user holds.
+    card: Option<String>,
+}
+
+/// The body of `PATCH /v1/users/{login}` (JSON or form): at least one field.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body that `Params` parses
+struct UserPatchRequest {
+    /// Rights 3 only; the last president keeps rights 3.
+    #[schema(minimum = 0, maximum = 3)]
+    rights: Option<i16>,
+    /// Ends the user's other sessions (the caller's own session stays when it is theirs).
+    password: Option<String>,
+    /// `null` or `""` takes the card away.
+    card: Option<String>,
+}
+
+/// The staff user in a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes a path segment that the handlers parse themselves
+struct LoginParam {
+    /// The user's login.
+    #[param(example = "barman")]
+    login: String,
 }
 
 impl From<StaffProfile> for UserJson {
@@ -56,6 +102,18 @@ impl From<StaffProfile> for UserJson {
 }
 
 /// `GET /v1/users` [3]: the active accounts by login, paged.
+#[utoipa::path(
+    get,
+    path = "/v1/users",
+    tag = "users",
+    summary = "The staff users, by login (rights 3)",
+    params(PageParams),
+    responses(
+        (status = 200, description = "`USER_LIST`, with a `Link` header", body = Success<PageJson<UserJson>>),
+        (status = 400, description = "`VALIDATION_ERROR` (paging)", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn list(
     state: Data<AppState>,
     req: HttpRequest,
@@ -81,6 +139,22 @@ pub(super) async fn list(
 
 /// `POST /v1/users` [3]: `{"login", "password", "rights"? (default 0), "card"?}` → 201 with
 /// `Location`. The password is hashed (argon2id) off the actix workers.
+#[utoipa::path(
+    post,
+    path = "/v1/users",
+    tag = "users",
+    summary = "Add a staff user (rights 3)",
+    request_body(content(
+        (UserRequest = "application/json"),
+        (UserRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "`USER_CREATED`; `Location` of the user", body = Success<UserJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 409, description = "`USER_EXISTS_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn create(
     state: Data<AppState>,
     req: HttpRequest,
@@ -114,6 +188,19 @@ pub(super) async fn create(
 }
 
 /// `GET /v1/users/{login}`: one's own account, or anyone's with rights 3.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{login}",
+    tag = "users",
+    summary = "A staff user (own account, or rights 3)",
+    params(LoginParam),
+    responses(
+        (status = 200, description = "`USER`", body = Success<UserJson>),
+        (status = 400, description = "Malformed login", body = Failure),
+        (status = 404, description = "`USER_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn get(
     state: Data<AppState>,
     req: HttpRequest,
@@ -136,6 +223,25 @@ pub(super) async fn get(
 /// `PATCH /v1/users/{login}`: any of `{"rights"}` [3], `{"password"}`, `{"card"}` (own or
 /// 3; `null` or `""` takes the card away). A password change ends the user's other sessions
 /// (the caller's own session stays when it changes its own password).
+#[utoipa::path(
+    patch,
+    path = "/v1/users/{login}",
+    tag = "users",
+    summary = "Change a staff user (rights: 3; password, card: own account or 3)",
+    description = "A password change ends the user's other sessions; rights, card and \
+        password changes take effect on the user's next request.",
+    params(LoginParam),
+    request_body(content(
+        (UserPatchRequest = "application/json"),
+        (UserPatchRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "`USER_UPDATED`", body = Success<UserJson>),
+        (status = 400, description = "`VALIDATION_ERROR` (also: the last president keeps rights 3; a card held by another user)", body = Failure),
+        (status = 404, description = "`USER_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn update(
     state: Data<AppState>,
     req: HttpRequest,
@@ -182,6 +288,20 @@ pub(super) async fn update(
 
 /// `DELETE /v1/users/{login}` [3]: disables the account (its history stays) and ends its
 /// sessions → 204. The last president cannot be deleted.
+#[utoipa::path(
+    delete,
+    path = "/v1/users/{login}",
+    tag = "users",
+    summary = "Disable a staff user (rights 3)",
+    description = "The account is disabled (its history stays) and its sessions end at once.",
+    params(LoginParam),
+    responses(
+        (status = 204, description = "Disabled"),
+        (status = 400, description = "Malformed login; the last president cannot be deleted", body = Failure),
+        (status = 404, description = "`USER_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn delete(
     state: Data<AppState>,
     req: HttpRequest,

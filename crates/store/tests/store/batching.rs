@@ -107,3 +107,51 @@ async fn a_database_error_in_the_middle_is_rolled_back_alone() {
         db.assert_invariants();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unexpected_error_after_a_payments_update_loses_neither_it_nor_its_mates() {
+    // Payments run without a savepoint (their guard refuses before any write). A statement
+    // that fails *after* the guarded UPDATE — here a trigger refusing the ledger row — must
+    // undo that payment's UPDATE and nothing else: the batch is applied again one savepoint
+    // per movement.
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        s.apply(open("CAFE0001", 1000, 0)).await.unwrap();
+        s.apply(open("CAFE0002", 1000, 0)).await.unwrap();
+        db.exec(match backend {
+            ardoise_store::Backend::Sqlite => {
+                "CREATE TRIGGER boom BEFORE INSERT ON transactions WHEN NEW.author = 'boom' \
+                 BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+            }
+            ardoise_store::Backend::Postgres => {
+                "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.author = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; \
+                 END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER boom BEFORE INSERT ON transactions \
+                 FOR EACH ROW EXECUTE FUNCTION boom();"
+            }
+        });
+        let mut odd = pay("CAFE0001", 100);
+        odd.author = "boom".into();
+        let results = s.apply_batch(&[
+            pay("CAFE0001", 100),
+            odd,
+            pay("CAFE0002", 2000), // refused by the floor, alone
+            pay("CAFE0002", 300),
+        ]);
+        assert!(results[0].is_ok(), "{results:?}");
+        assert!(
+            matches!(results[1], Err(DomainError::Internal(_))),
+            "{results:?}"
+        );
+        assert!(
+            matches!(results[2], Err(DomainError::InsufficientFunds { .. })),
+            "{results:?}"
+        );
+        assert!(results[3].is_ok(), "{results:?}");
+        assert_eq!(db.balance("CAFE0001"), 900, "{backend:?}");
+        assert_eq!(db.balance("CAFE0002"), 700, "{backend:?}");
+        db.assert_invariants();
+    }
+}
