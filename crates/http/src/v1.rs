@@ -13,6 +13,8 @@ use crate::params::{Params, MAX_BODY_BYTES};
 use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
 
+mod lifecycle;
+mod members;
 mod partner;
 mod staff;
 
@@ -87,6 +89,59 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(refuse("PUT")),
             )
             .service(
+                web::resource("/cards/{card}/block")
+                    .route(web::post().to(lifecycle::block))
+                    .default_service(refuse("POST")),
+            )
+            .service(
+                web::resource("/cards/{card}/unblock")
+                    .route(web::post().to(lifecycle::unblock))
+                    .default_service(refuse("POST")),
+            )
+            .service(
+                web::resource("/cards/{card}/lost")
+                    .route(web::post().to(lifecycle::lost))
+                    .default_service(refuse("POST")),
+            )
+            .service(
+                web::resource("/cards/{card}/replace")
+                    .route(web::post().to(lifecycle::replace))
+                    .default_service(refuse("POST")),
+            )
+            .service(
+                web::resource("/cards/{card}/valid-until")
+                    .route(web::put().to(lifecycle::set_valid_until))
+                    .default_service(refuse("PUT")),
+            )
+            .service(
+                web::resource("/members")
+                    .route(web::get().to(members::list))
+                    .route(web::post().to(members::create))
+                    .default_service(refuse("GET, POST")),
+            )
+            .service(
+                web::resource("/members/{member}")
+                    .route(web::get().to(members::get))
+                    .route(web::patch().to(members::edit))
+                    .default_service(refuse("GET, PATCH")),
+            )
+            .service(
+                web::resource("/members/{member}/cards")
+                    .route(web::get().to(members::cards))
+                    .route(web::post().to(members::link))
+                    .default_service(refuse("GET, POST")),
+            )
+            .service(
+                web::resource("/members/{member}/cards/{card}")
+                    .route(web::delete().to(members::unlink))
+                    .default_service(refuse("DELETE")),
+            )
+            .service(
+                web::resource("/members/{member}/cards/{card}/validity")
+                    .route(web::get().to(members::card_validity))
+                    .default_service(refuse("GET")),
+            )
+            .service(
                 web::resource("/transactions")
                     .route(web::get().to(staff::transactions))
                     .default_service(refuse("GET")),
@@ -142,6 +197,29 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
         "STATISTICS" => ("Statistics.", "Statistiques."),
         "CARD_VALIDITY" => ("Card validity.", "Validité de la carte."),
         "CARD_CREDITED" => ("The card was credited.", "La carte a été créditée."),
+        "CARD_BLOCKED" => ("The card was blocked.", "La carte a été bloquée."),
+        "CARD_UNBLOCKED" => ("The card was unblocked.", "La carte a été débloquée."),
+        "CARD_LOST" => (
+            "The card was marked lost.",
+            "La carte a été déclarée perdue.",
+        ),
+        "CARD_VALIDITY_SET" => (
+            "The card's end of validity was set.",
+            "La fin de validité de la carte a été modifiée.",
+        ),
+        "CARD_REPLACED" => (
+            "The card was replaced; its balance moved to the new card.",
+            "La carte a été remplacée ; son solde est passé sur la nouvelle carte.",
+        ),
+        "MEMBER_LIST" => ("Members.", "Membres."),
+        "MEMBER" => ("Member.", "Membre."),
+        "MEMBER_CREATED" => ("The member was created.", "Le membre a été créé."),
+        "MEMBER_UPDATED" => ("The member was updated.", "Le membre a été modifié."),
+        "MEMBER_CARD_LIST" => ("The member's cards.", "Les cartes du membre."),
+        "CARD_LINKED" => (
+            "The card was linked to the member.",
+            "La carte a été associée au membre.",
+        ),
         _ => ("Done.", "C'est fait."),
     };
     lang.pick(en, fr)
@@ -387,9 +465,8 @@ pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
         Malformed(_) | NegativeBalance | NegativeTopUp | NegativePayment => StatusCode::BAD_REQUEST,
         InvalidToken | InvalidCredentials => StatusCode::UNAUTHORIZED,
         InsufficientRights => StatusCode::FORBIDDEN,
-        UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard => {
-            StatusCode::NOT_FOUND
-        }
+        UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard
+        | UnknownMember | CardNotLinked => StatusCode::NOT_FOUND,
         TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -499,6 +576,23 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
         CreditCapExceeded { .. } => (
             "The credit is above your credit limit.",
             "Le crédit dépasse votre plafond.",
+        ),
+        UnknownMember => ("Unknown member.", "Membre inconnu."),
+        CardLinkedToOther => (
+            "This card already belongs to another member.",
+            "Cette carte appartient déjà à un autre membre.",
+        ),
+        CardNotLinked => (
+            "This card does not belong to this member.",
+            "Cette carte n'appartient pas à ce membre.",
+        ),
+        CardReplaced(_) => (
+            "This card was replaced by another one and can no longer change.",
+            "Cette carte a été remplacée par une autre et ne peut plus être modifiée.",
+        ),
+        NotCorrectable => (
+            "A card replacement cannot be cancelled or redone.",
+            "Le remplacement d'une carte ne peut être ni annulé ni rétabli.",
         ),
     };
     lang.pick(en, fr)
