@@ -742,6 +742,9 @@ pub fn check_correction(
 /// Why the store refused to add `delta` to `card` under `guard` at `at`: the one place that
 /// turns a failed guarded update into the error the caller sees.
 pub fn explain_refusal(card: &Card, delta: Money, guard: &Guard, at: DateTime<Utc>) -> DomainError {
+    if let Some(by) = &card.replaced_by {
+        return DomainError::CardReplaced(by.to_string());
+    }
     if guard.usable {
         if let Err(e) = card.check_usable(at) {
             return e;
@@ -766,10 +769,13 @@ pub fn explain_refusal(card: &Card, delta: Money, guard: &Guard, at: DateTime<Ut
 }
 
 /// Whether adding `delta` to `card` passes `guard` at `at`: the guard's definition, which the
-/// store's SQL implements and the in-memory ledger uses directly.
+/// store's SQL implements and the in-memory ledger uses directly. A replaced card refuses
+/// every change of its balance, guarded or not.
 pub fn guard_allows(card: &Card, delta: Money, guard: &Guard, at: DateTime<Utc>) -> bool {
     let after = card.balance.cents() + delta.cents();
-    (!guard.usable || card.check_usable(at).is_ok())
+    // A replaced card stays at zero whatever the guard: its money moved to its replacement.
+    card.replaced_by.is_none()
+        && (!guard.usable || card.check_usable(at).is_ok())
         && (!guard.floor || after >= card.floor().cents())
         && (!guard.ceiling || card.max_balance.is_none_or(|max| after <= max.cents()))
 }

@@ -119,8 +119,9 @@ pub(crate) trait Sql: Dialect + Sized {
     fn insert_card(&mut self, row: &NewCard<'_>) -> QueryResult<bool>;
     /// Appends a transaction; its id.
     fn insert_transaction(&mut self, row: &NewTransaction<'_>) -> QueryResult<i64>;
-    /// Adds `delta` to the balance if the guard and the balance range allow it, in the
-    /// `UPDATE`'s `WHERE` clause; the new balance, or `None` if no row matched.
+    /// Adds `delta` to the balance if the guard and the balance range allow it and the card
+    /// was not replaced, in the `UPDATE`'s `WHERE` clause; the new balance, or `None` if no
+    /// row matched.
     fn guarded_add(
         &mut self,
         card: &str,
@@ -300,6 +301,7 @@ macro_rules! impl_sql {
                 let mut update = diesel::update(c::cards.find(card))
                     .set(c::balance_cents.eq(after))
                     .filter(after.between(-MAX_BALANCE_CENTS, MAX_BALANCE_CENTS))
+                    .filter(c::replaced_by.is_null())
                     .into_boxed();
                 if guard.floor {
                     update = update.filter((after + c::overdraft_limit_cents).ge(0));
