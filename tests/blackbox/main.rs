@@ -7,6 +7,7 @@
 mod cli;
 mod harness;
 mod oauth;
+mod openapi;
 mod ops;
 mod pos;
 mod pos_concurrency;

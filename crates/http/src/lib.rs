@@ -21,6 +21,7 @@ use ardoise_auth::{OAuth, Staff};
 use ardoise_domain::{Bar, Members};
 
 pub mod oauth;
+pub mod openapi;
 pub mod ops;
 pub mod params;
 pub mod pos;
@@ -50,12 +51,14 @@ impl AppState {
     }
 }
 
-/// Registers every route of the HTTP API: operations, the POS dialect, OAuth2 and `/v1`.
+/// Registers every route of the HTTP API: operations, the POS dialect, OAuth2, `/v1` and
+/// Swagger UI at `/docs/`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     ops::configure(cfg);
     pos::configure(cfg);
     oauth::configure(cfg);
     v1::configure(cfg);
+    openapi::configure_docs(cfg);
 }
 
 /// Checks the configured CORS origins: each must be `*` or a `scheme://host[:port]` origin.

@@ -10,9 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Payload};
-use actix_web::{
-    FromRequest, Handler, HttpRequest, HttpResponse, HttpResponseBuilder, Resource, Responder,
-};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, Route};
 use ardoise_auth::oauth::Caller;
 use ardoise_auth::{Authorization, ClientCredentials, IssuedToken, OAuthError, TokenInfo};
 use ardoise_domain::ports::TokenOwner;
@@ -23,7 +21,9 @@ use oauth2::{
     StandardTokenIntrospectionResponse, StandardTokenResponse,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use crate::openapi::{operation, resources, Operation};
 use crate::params::{Params, MAX_BODY_BYTES};
 use crate::AppState;
 
@@ -36,23 +36,30 @@ fn bearer() -> BasicTokenType {
     BasicTokenType::Extension("Bearer".to_owned())
 }
 
-/// Registers the OAuth2 endpoints; any method but POST answers 405 with `Allow: POST`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(post_only("/oauth/token", token))
-        .service(post_only("/oauth/introspect", introspect))
-        .service(post_only("/mcg/v1/tokeninfo", introspect))
-        .service(post_only("/oauth/revoke", revoke));
+/// The OAuth2 operations: what [`configure`] serves and the OpenAPI document describes (see
+/// [`crate::openapi`]).
+pub fn operations() -> Vec<Operation> {
+    vec![
+        operation!(token),
+        operation!(introspect),
+        operation!(tokeninfo),
+        operation!(revoke),
+    ]
 }
 
-fn post_only<F, Args>(path: &str, handler: F) -> Resource
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    web::resource(path)
-        .route(web::post().to(handler))
-        .default_service(web::to(method_not_allowed))
+/// Registers the OAuth2 endpoints of [`operations`]; any other method answers 405 with
+/// `Allow` and a JSON OAuth2 error.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for resource in resources(operations(), "", refuse) {
+        cfg.service(resource);
+    }
+}
+
+fn refuse(allow: String) -> Route {
+    web::to(move || {
+        let allow = allow.clone();
+        async move { method_not_allowed(&allow) }
+    })
 }
 
 /// The extra fields of a token answer: seed 003's `expire` (unix seconds) and `rpt`.
@@ -195,15 +202,15 @@ pub fn error_answer(error: &OAuthError) -> HttpResponse {
     render(builder, &ErrorAnswer::new(kind, Some(description), None))
 }
 
-/// Any method but POST.
-async fn method_not_allowed() -> HttpResponse {
+/// A method the resource does not serve.
+fn method_not_allowed(allow: &str) -> HttpResponse {
     let mut builder = json(StatusCode::METHOD_NOT_ALLOWED);
-    builder.insert_header((header::ALLOW, "POST"));
+    builder.insert_header((header::ALLOW, allow));
     render(
         builder,
         &ErrorAnswer::new(
             BasicErrorResponseType::InvalidRequest,
-            Some("only POST is allowed here".to_owned()),
+            Some(format!("only {allow} is allowed here")),
             None,
         ),
     )
@@ -311,9 +318,115 @@ async fn caller(state: &AppState, req: &HttpRequest, form: &Params) -> Result<Ca
     }
 }
 
+// ---------------------------------------------------------------- the document's shapes
+// The handlers read their forms with `Params` and answer with the `oauth2` crate's wire types;
+// these types describe both in the OpenAPI document (a test checks the answers against them).
+
+/// The body of `POST /oauth/token` (RFC 6749 §4.4).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the form that `read_form` parses
+struct TokenRequest {
+    /// Only `client_credentials`.
+    #[schema(example = "client_credentials")]
+    grant_type: String,
+    /// Space-separated scopes, a subset of the partner's (default: all of them).
+    #[schema(example = "cards:read cards:credit")]
+    scope: Option<String>,
+    /// Requests per token: the token dies after this many authenticated requests.
+    #[schema(minimum = 1000, maximum = 100000)]
+    rpt: Option<u32>,
+    /// Instead of HTTP Basic (not both).
+    client_id: Option<String>,
+    /// Instead of HTTP Basic (not both).
+    client_secret: Option<String>,
+}
+
+/// A token (RFC 6749 §5.1, with seed 003's `expire` and `rpt`).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // describes `TokenAnswer`
+struct TokenJson {
+    access_token: String,
+    /// `Bearer`.
+    token_type: String,
+    /// Seconds.
+    expires_in: u64,
+    /// Space-separated scopes.
+    scope: String,
+    /// When the token expires, in unix seconds.
+    expire: i64,
+    /// The requests the token allows, when limited.
+    rpt: Option<u32>,
+}
+
+/// An OAuth2 error (RFC 6749 §5.2).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // describes `ErrorAnswer`
+struct OAuthErrorJson {
+    /// `invalid_request`, `invalid_client`, `invalid_scope`, `unsupported_grant_type`,
+    /// `unauthorized_client`, `slow_down`, `invalid_token`, `insufficient_scope`,
+    /// `temporarily_unavailable` or `server_error`.
+    #[schema(example = "invalid_client")]
+    error: String,
+    error_description: Option<String>,
+}
+
+/// The body of `POST /oauth/introspect` and `POST /oauth/revoke`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the form that `read_form` parses
+struct TokenFormRequest {
+    token: String,
+    /// `access_token`; an unknown hint is ignored.
+    token_type_hint: Option<String>,
+    /// Instead of HTTP Basic (not both).
+    client_id: Option<String>,
+    /// Instead of HTTP Basic (not both).
+    client_secret: Option<String>,
+}
+
+/// An introspection answer (RFC 7662 §2.2): exactly `{"active": false}` unless active and
+/// visible to the caller.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // describes `IntrospectionAnswer`
+struct IntrospectionJson {
+    active: bool,
+    scope: Option<String>,
+    /// Partner tokens.
+    client_id: Option<String>,
+    /// Staff tokens.
+    username: Option<String>,
+    token_type: Option<String>,
+    exp: Option<i64>,
+    iat: Option<i64>,
+    nbf: Option<i64>,
+    sub: Option<String>,
+    aud: Option<Vec<String>>,
+    iss: Option<String>,
+    jti: Option<String>,
+    /// The requests the token has left, when limited.
+    rpt_left: Option<u32>,
+}
+
 // ---------------------------------------------------------------- /oauth/token
 
 /// `POST /oauth/token`: `grant_type=client_credentials`, optional `scope` and `rpt`.
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    tag = "oauth",
+    summary = "Get an access token (client credentials)",
+    description = "RFC 6749 §4.4. Client authentication by HTTP Basic (recommended) or \
+        `client_id`/`client_secret` form fields. Repeated failed client authentications are \
+        throttled (429 with `Retry-After`).",
+    request_body(content((TokenRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The token (`Cache-Control: no-store`)", body = TokenJson),
+        (status = 400, description = "`invalid_request`, `invalid_scope`, `unsupported_grant_type`", body = OAuthErrorJson),
+        (status = 401, description = "`invalid_client` (`WWW-Authenticate: Basic`)", body = OAuthErrorJson),
+        (status = 429, description = "`slow_down`: too many failed client authentications (`Retry-After`)", body = OAuthErrorJson),
+        (status = 503, description = "`temporarily_unavailable` (`Retry-After`)", body = OAuthErrorJson),
+    ),
+    security(("client_basic" = []), ()),
+)]
 async fn token(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     match issue(&state, &req, payload).await {
         Ok(issued) => render(json(StatusCode::OK), &token_answer(issued)),
@@ -364,8 +477,47 @@ fn token_answer(issued: IssuedToken) -> TokenAnswer {
 
 // ---------------------------------------------------------------- introspection
 
-/// `POST /oauth/introspect` and `POST /mcg/v1/tokeninfo`: `token`, optional
-/// `token_type_hint` (ignored: there is one kind of token here).
+/// `POST /mcg/v1/tokeninfo`: seed 002's path of [`introspect`].
+#[utoipa::path(
+    post,
+    path = "/mcg/v1/tokeninfo",
+    tag = "oauth",
+    summary = "Introspect a token (seed 002's path of /oauth/introspect)",
+    description = "RFC 7662. The caller authenticates with its client credentials (Basic or \
+        form fields) or a bearer token holding `tokens:introspect`. A caller sees only its own \
+        tokens unless it holds `tokens:introspect`; anything else is `{\"active\": false}`.",
+    request_body(content((TokenFormRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The token's details, or exactly `{\"active\": false}`", body = IntrospectionJson),
+        (status = 400, description = "`invalid_request`", body = OAuthErrorJson),
+        (status = 401, description = "`invalid_client` or `invalid_token`", body = OAuthErrorJson),
+        (status = 429, description = "`slow_down` (`Retry-After`)", body = OAuthErrorJson),
+    ),
+    security(("client_basic" = []), ("bearer" = []), ()),
+)]
+async fn tokeninfo(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
+    introspect(state, req, payload).await
+}
+
+/// `POST /oauth/introspect`: `token`, optional `token_type_hint` (ignored: there is one kind of
+/// token here).
+#[utoipa::path(
+    post,
+    path = "/oauth/introspect",
+    tag = "oauth",
+    summary = "Introspect a token",
+    description = "RFC 7662. The caller authenticates with its client credentials (Basic or \
+        form fields) or a bearer token holding `tokens:introspect`. A caller sees only its own \
+        tokens unless it holds `tokens:introspect`; anything else is `{\"active\": false}`.",
+    request_body(content((TokenFormRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The token's details, or exactly `{\"active\": false}`", body = IntrospectionJson),
+        (status = 400, description = "`invalid_request`", body = OAuthErrorJson),
+        (status = 401, description = "`invalid_client` or `invalid_token`", body = OAuthErrorJson),
+        (status = 429, description = "`slow_down` (`Retry-After`)", body = OAuthErrorJson),
+    ),
+    security(("client_basic" = []), ("bearer" = []), ()),
+)]
 async fn introspect(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     let outcome = async {
         let form = read_form(&req, payload).await?;
@@ -422,6 +574,23 @@ pub fn introspection_answer(info: Option<TokenInfo>) -> IntrospectionAnswer {
 
 /// `POST /oauth/revoke`: `token`, optional `token_type_hint`. 200 with an empty body for any
 /// well-formed request by an authenticated caller, also for an unknown token.
+#[utoipa::path(
+    post,
+    path = "/oauth/revoke",
+    tag = "oauth",
+    summary = "Revoke a token",
+    description = "RFC 7009. The caller authenticates as for introspection. 200 for any \
+        well-formed request, also for an unknown token; a token issued to another client is \
+        not revoked (`unauthorized_client`).",
+    request_body(content((TokenFormRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Revoked, or unknown (empty body)"),
+        (status = 400, description = "`invalid_request`, `unauthorized_client`", body = OAuthErrorJson),
+        (status = 401, description = "`invalid_client` or `invalid_token`", body = OAuthErrorJson),
+        (status = 429, description = "`slow_down` (`Retry-After`)", body = OAuthErrorJson),
+    ),
+    security(("client_basic" = []), ("bearer" = []), ()),
+)]
 async fn revoke(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     let outcome = async {
         let form = read_form(&req, payload).await?;
@@ -475,6 +644,62 @@ mod tests {
         assert_eq!(v["iss"], "ardoise");
         assert_eq!(v["jti"], "abc");
         assert!(v.get("scope").is_none() && v.get("client_id").is_none());
+    }
+
+    /// The document's schemas of the OAuth2 answers (hand-written types, since the answers are
+    /// the `oauth2` crate's) name exactly the fields the real answers carry.
+    #[test]
+    fn the_openapi_schemas_match_the_real_answers() {
+        use std::collections::BTreeSet;
+        let doc = serde_json::to_value(crate::openapi::document()).unwrap();
+        let properties = |name: &str| -> BTreeSet<String> {
+            doc["components"]["schemas"][name]["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
+        };
+        let keys = |v: serde_json::Value| -> BTreeSet<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let token = token_answer(IssuedToken {
+            access_token: "t".into(),
+            expires_in: 300,
+            expires_at: at,
+            scopes: vec!["cards:read".into()],
+            rpt: Some(1000),
+        });
+        assert_eq!(
+            keys(serde_json::to_value(token).unwrap()),
+            properties("TokenJson")
+        );
+        let mut all = BTreeSet::new();
+        for owner in [
+            TokenOwner::Staff(Login::parse("barman").unwrap()),
+            TokenOwner::Partner("client".into()),
+        ] {
+            let info = TokenInfo {
+                owner,
+                scopes: vec!["cards:read".into()],
+                issued_at: at,
+                expires_at: at,
+                rpt_left: Some(3),
+                id: "abc".into(),
+            };
+            all.extend(keys(
+                serde_json::to_value(introspection_answer(Some(info))).unwrap(),
+            ));
+        }
+        assert_eq!(all, properties("IntrospectionJson"));
+        let error = serde_json::to_value(ErrorAnswer::new(
+            BasicErrorResponseType::InvalidClient,
+            Some("x".into()),
+            None,
+        ))
+        .unwrap();
+        assert_eq!(keys(error), properties("OAuthErrorJson"));
     }
 
     #[test]

@@ -8,7 +8,9 @@ use actix_web::web::{self, Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, Route};
 use ardoise_domain::{CardId, DomainError, Page, Paged, TransactionId};
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::openapi::{self, operation, resources, Amount, CardParam, Operation};
 use crate::params::{Params, MAX_BODY_BYTES};
 use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
@@ -19,155 +21,49 @@ mod partner;
 mod staff;
 
 /// A wrong method on a known resource: 405 with `Allow`.
-fn refuse(allow: &'static str) -> Route {
-    web::to(move || async move { method_not_allowed(allow) })
+fn refuse(allow: String) -> Route {
+    web::to(move || {
+        let allow = allow.clone();
+        async move { method_not_allowed(&allow) }
+    })
 }
 
-/// Registers the `/v1` routes. Unknown paths answer 404 and wrong methods 405, in the envelope.
+/// The `/v1` operations: what [`configure`] serves and the OpenAPI document describes.
+///
+/// To add a route: write the handler with its `#[utoipa::path(...)]` (method, full path,
+/// params, body, answers, security — see the handlers below), then add one line here.
+pub fn operations() -> Vec<Operation> {
+    vec![
+        operation!(openapi::openapi_json),
+        operation!(languages),
+        operation!(staff::open_session),
+        operation!(staff::close_session),
+        operation!(staff::list_cards),
+        operation!(staff::open_card),
+        operation!(staff::get_card),
+        operation!(card_balance),
+        operation!(partner::card_validity),
+        operation!(partner::credit),
+        operation!(staff::card_transactions),
+        operation!(staff::top_up),
+        operation!(staff::pay),
+        operation!(staff::drain),
+        operation!(staff::set_overdraft),
+        operation!(staff::transactions),
+        operation!(staff::transaction),
+        operation!(staff::cancel),
+        operation!(staff::redo),
+        operation!(staff::statistics),
+    ]
+}
+
+/// Registers the `/v1` routes of [`operations`]. Unknown paths answer 404 and wrong methods
+/// 405 with `Allow`, in the envelope.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/v1")
-            .service(
-                web::resource("/sessions")
-                    .route(web::post().to(staff::open_session))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/sessions/current")
-                    .route(web::delete().to(staff::close_session))
-                    .default_service(refuse("DELETE")),
-            )
-            .service(
-                web::resource("/cards")
-                    .route(web::get().to(staff::list_cards))
-                    .route(web::post().to(staff::open_card))
-                    .default_service(refuse("GET, POST")),
-            )
-            .service(
-                web::resource("/cards/{card}")
-                    .route(web::get().to(staff::get_card))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/cards/{card}/balance")
-                    .route(web::get().to(card_balance))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/cards/{card}/validity")
-                    .route(web::get().to(partner::card_validity))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/cards/{card}/credits")
-                    .route(web::post().to(partner::credit))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/transactions")
-                    .route(web::get().to(staff::card_transactions))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/cards/{card}/topups")
-                    .route(web::post().to(staff::top_up))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/payments")
-                    .route(web::post().to(staff::pay))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/drain")
-                    .route(web::post().to(staff::drain))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/overdraft")
-                    .route(web::put().to(staff::set_overdraft))
-                    .default_service(refuse("PUT")),
-            )
-            .service(
-                web::resource("/cards/{card}/block")
-                    .route(web::post().to(lifecycle::block))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/unblock")
-                    .route(web::post().to(lifecycle::unblock))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/lost")
-                    .route(web::post().to(lifecycle::lost))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/replace")
-                    .route(web::post().to(lifecycle::replace))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/cards/{card}/valid-until")
-                    .route(web::put().to(lifecycle::set_valid_until))
-                    .default_service(refuse("PUT")),
-            )
-            .service(
-                web::resource("/members")
-                    .route(web::get().to(members::list))
-                    .route(web::post().to(members::create))
-                    .default_service(refuse("GET, POST")),
-            )
-            .service(
-                web::resource("/members/{member}")
-                    .route(web::get().to(members::get))
-                    .route(web::patch().to(members::edit))
-                    .default_service(refuse("GET, PATCH")),
-            )
-            .service(
-                web::resource("/members/{member}/cards")
-                    .route(web::get().to(members::cards))
-                    .route(web::post().to(members::link))
-                    .default_service(refuse("GET, POST")),
-            )
-            .service(
-                web::resource("/members/{member}/cards/{card}")
-                    .route(web::delete().to(members::unlink))
-                    .default_service(refuse("DELETE")),
-            )
-            .service(
-                web::resource("/members/{member}/cards/{card}/validity")
-                    .route(web::get().to(members::card_validity))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/transactions")
-                    .route(web::get().to(staff::transactions))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/transactions/{id}")
-                    .route(web::get().to(staff::transaction))
-                    .default_service(refuse("GET")),
-            )
-            .service(
-                web::resource("/transactions/{id}/cancel")
-                    .route(web::post().to(staff::cancel))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/transactions/{id}/redo")
-                    .route(web::post().to(staff::redo))
-                    .default_service(refuse("POST")),
-            )
-            .service(
-                web::resource("/stats")
-                    .route(web::get().to(staff::statistics))
-                    .default_service(refuse("GET")),
-            )
-            .default_service(web::to(not_found)),
-    );
+    let scope = resources(operations(), "/v1", refuse)
+        .into_iter()
+        .fold(web::scope("/v1"), |scope, resource| scope.service(resource));
+    cfg.service(scope.default_service(web::to(not_found)));
 }
 
 /// The message shown to the app user for a success code.
@@ -220,6 +116,7 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
             "The card was linked to the member.",
             "La carte a été associée au membre.",
         ),
+        "LANGUAGE_LIST" => ("Languages.", "Langues."),
         _ => ("Done.", "C'est fait."),
     };
     lang.pick(en, fr)
@@ -275,11 +172,14 @@ pub fn page_of(req: &HttpRequest) -> Result<Page, DomainError> {
     Page::new(query.whole_opt("page")?, query.whole_opt("per_page")?)
 }
 
-#[derive(Serialize)]
-struct PageJson<T: Serialize> {
+/// A page of a list (`?page=&per_page=`, at most 500 a page).
+#[derive(Serialize, ToSchema)]
+pub struct PageJson<T: Serialize> {
     items: Vec<T>,
+    /// The page number, from 1.
     page: u32,
     per_page: u32,
+    /// How many items the whole list has.
     total: u64,
 }
 
@@ -355,6 +255,53 @@ pub fn not_yet_idempotent(req: &HttpRequest, lang: Lang) -> Option<HttpResponse>
     })
 }
 
+/// A language the messages are written in.
+#[derive(Serialize, ToSchema)]
+struct LanguageJson {
+    /// The ISO 639-1 code, as `Accept-Language` names it.
+    #[schema(example = "fr")]
+    code: &'static str,
+    /// The language's own name.
+    #[schema(example = "Français")]
+    name: &'static str,
+}
+
+/// The languages of the messages.
+#[derive(Serialize, ToSchema)]
+struct LanguagesJson {
+    items: Vec<LanguageJson>,
+    /// The language used when `Accept-Language` names none of them.
+    #[schema(example = "en")]
+    default: &'static str,
+}
+
+/// `GET /v1/languages` (public): the languages `message` can be written in.
+#[utoipa::path(
+    get,
+    path = "/v1/languages",
+    tag = "service",
+    summary = "The languages of the messages",
+    description = "The languages `message` can be written in, chosen by `Accept-Language` \
+        (seed 003's language repository). Public.",
+    responses((status = 200, description = "`LANGUAGE_LIST`", body = Success<LanguagesJson>)),
+)]
+async fn languages(req: HttpRequest) -> HttpResponse {
+    ok(
+        Lang::of(&req),
+        "LANGUAGE_LIST",
+        LanguagesJson {
+            items: Lang::ALL
+                .iter()
+                .map(|lang| LanguageJson {
+                    code: lang.code(),
+                    name: lang.name(),
+                })
+                .collect(),
+            default: Lang::DEFAULT.code(),
+        },
+    )
+}
+
 /// The language of the messages, from `Accept-Language` (English unless French comes first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -363,6 +310,27 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// Every supported language.
+    pub const ALL: [Lang; 2] = [Lang::Fr, Lang::En];
+    /// The language when `Accept-Language` names no supported one.
+    pub const DEFAULT: Lang = Lang::En;
+
+    /// The ISO 639-1 code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+
+    /// The language's own name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Fr => "Français",
+        }
+    }
+
     /// The first supported language of the request's `Accept-Language`.
     pub fn of(req: &HttpRequest) -> Lang {
         let header = req
@@ -377,13 +345,11 @@ impl Lang {
                 .next()
                 .unwrap_or_default()
                 .to_ascii_lowercase();
-            match primary.as_str() {
-                "fr" => return Lang::Fr,
-                "en" => return Lang::En,
-                _ => {}
+            if let Some(lang) = Lang::ALL.into_iter().find(|l| l.code() == primary) {
+                return lang;
             }
         }
-        Lang::En
+        Lang::DEFAULT
     }
 
     fn pick(self, en: &'static str, fr: &'static str) -> &'static str {
@@ -394,22 +360,34 @@ impl Lang {
     }
 }
 
-#[derive(Serialize)]
-struct Success<'a, T: Serialize> {
+/// The envelope of a success (HTTP 200 or 201).
+#[derive(Serialize, ToSchema)]
+pub struct Success<'a, T: Serialize> {
+    /// Always `true`.
     success: bool,
+    /// A stable code, e.g. `CARD_CREDITED`.
     code: &'a str,
+    /// A text for the app user, in the language of `Accept-Language`.
     message: &'a str,
     data: T,
 }
 
-#[derive(Serialize)]
-struct Failure<'a> {
+/// The envelope of a refusal (HTTP 4xx, 5xx).
+#[derive(Serialize, ToSchema)]
+pub struct Failure<'a> {
+    /// Always `false`.
     success: bool,
+    /// A stable UPPER_SNAKE code (see the error table of docs/api.md); `9999` for an internal
+    /// error.
     code: &'a str,
+    /// A text for the app user, in the language of `Accept-Language`.
     message: &'a str,
+    /// A text for the developer (English); empty for internal errors.
     #[serde(rename = "debugMessage")]
     debug_message: &'a str,
+    /// Always `null` today.
     #[serde(rename = "moreInfo")]
+    #[schema(value_type = Option<Object>)]
     more_info: Option<()>,
 }
 
@@ -598,7 +576,7 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
     lang.pick(en, fr)
 }
 
-fn method_not_allowed(allow: &'static str) -> HttpResponse {
+fn method_not_allowed(allow: &str) -> HttpResponse {
     let mut builder = HttpResponse::build(StatusCode::METHOD_NOT_ALLOWED);
     builder.insert_header((header::ALLOW, allow));
     envelope_error(
@@ -618,15 +596,31 @@ async fn not_found() -> HttpResponse {
     )
 }
 
-/// A card's balance: money as a string with exactly two decimals.
-#[derive(Serialize)]
+/// A card's balance.
+#[derive(Serialize, ToSchema)]
 struct CardBalance<'a> {
     card: &'a str,
+    #[schema(value_type = Amount)]
     balance: String,
+    /// Always `EUR`.
     currency: &'static str,
 }
 
 /// `GET /v1/cards/{card}/balance` (scope `cards:read`; staff need the rights of a card sheet).
+#[utoipa::path(
+    get,
+    path = "/v1/cards/{card}/balance",
+    tag = "partners",
+    summary = "A card's balance",
+    description = "Scope `cards:read`; staff need rights ≥ 2.",
+    params(CardParam),
+    responses(
+        (status = 200, description = "`CARD_BALANCE`", body = Success<CardBalance>),
+        (status = 400, description = "Malformed card id", body = Failure),
+        (status = 404, description = "`CARD_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = ["cards:read"]), ("client_basic" = ["cards:read"])),
+)]
 async fn card_balance(
     state: Data<AppState>,
     req: HttpRequest,

@@ -8,8 +8,10 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use ardoise_auth::token_hash;
 use ardoise_domain::{CardState, DomainError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{card_path, created, ok, read_params, reply, Lang};
+use super::{card_path, created, ok, read_params, reply, Failure, Lang, Success};
+use crate::openapi::{Amount, AmountInput, CardParam};
 use crate::principal::Principal;
 use crate::AppState;
 
@@ -18,17 +20,33 @@ const EUR: &str = "EUR";
 /// The header that marks the answer of an earlier identical request.
 const REPLAYED: HeaderName = HeaderName::from_static("idempotency-replayed");
 
-#[derive(Serialize)]
+/// Whether a card can be used.
+#[derive(Serialize, ToSchema)]
 struct ValidityJson {
     card: String,
     valid: bool,
     /// `active`, `blocked` (blocked or lost), `expired` or `unknown`.
     reason: &'static str,
+    /// RFC 3339.
     valid_until: Option<String>,
 }
 
 /// `GET /v1/cards/{card}/validity` (scope `cards:read`; staff need rights ≥ 1). An unknown
 /// card is an answer (`valid: false`, `reason: "unknown"`), not an error.
+#[utoipa::path(
+    get,
+    path = "/v1/cards/{card}/validity",
+    tag = "partners",
+    summary = "Whether a card can be used",
+    description = "Scope `cards:read`; staff need rights ≥ 1. An unknown card is an answer \
+        (`valid: false`, `reason: unknown`), not an error.",
+    params(CardParam),
+    responses(
+        (status = 200, description = "`CARD_VALIDITY`", body = Success<ValidityJson>),
+        (status = 400, description = "Malformed card id", body = Failure),
+    ),
+    security(("bearer" = ["cards:read"]), ("client_basic" = ["cards:read"])),
+)]
 pub(super) async fn card_validity(
     state: Data<AppState>,
     req: HttpRequest,
@@ -69,21 +87,62 @@ pub(super) async fn card_validity(
     )
 }
 
-#[derive(Serialize)]
+/// What a partner's credit did.
+#[derive(Serialize, ToSchema)]
 struct CreditJson {
     transaction: i64,
     card: String,
+    /// The partner's reference of the credit.
     reference: String,
+    #[schema(value_type = Amount)]
     amount: String,
+    #[schema(value_type = Amount)]
     balance_before: String,
+    #[schema(value_type = Amount)]
     balance_after: String,
+    /// Always `EUR`.
     currency: &'static str,
+}
+
+/// The body of a partner's credit (JSON or form).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body that `Params` parses
+struct CreditRequest {
+    /// A positive amount, within the partner's per-operation and per-day caps.
+    #[schema(value_type = AmountInput)]
+    amount: String,
+    /// The partner's own reference: a credit is applied once per (partner, reference).
+    reference: String,
 }
 
 /// `POST /v1/cards/{card}/credits` (scope `cards:credit`, partners only): `{"amount",
 /// "reference"}` and optionally `Idempotency-Key` → 201 with `Location`. A repeat of an applied
 /// credit (same key and request, or same reference, card and amount) answers the first answer
 /// with `Idempotency-Replayed: true`.
+#[utoipa::path(
+    post,
+    path = "/v1/cards/{card}/credits",
+    tag = "partners",
+    summary = "Credit a card (partners)",
+    description = "Scope `cards:credit`, partners only. Idempotent on (partner, `reference`) \
+        and on `Idempotency-Key`: a replay answers the first answer with \
+        `Idempotency-Replayed: true`; the same key or reference with another request → 409.",
+    params(
+        CardParam,
+        ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key making the request idempotent"),
+    ),
+    request_body(content(
+        (CreditRequest = "application/json"),
+        (CreditRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "`CARD_CREDITED`; `Location` of the transaction", body = Success<CreditJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 404, description = "`CARD_NOT_FOUND_ERROR`", body = Failure),
+        (status = 409, description = "Key or reference reused for another request, credit cap exceeded, card not usable, balance ceiling", body = Failure),
+    ),
+    security(("bearer" = ["cards:credit"]), ("client_basic" = ["cards:credit"])),
+)]
 pub(super) async fn credit(
     state: Data<AppState>,
     req: HttpRequest,

@@ -10,12 +10,14 @@ use ardoise_domain::{
     Actor, Card, DomainError, Money, PayBy, Product, Receipt, Statistics, Transaction,
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{
     card_path, created, no_content, not_yet_idempotent, ok, page_of, paged, read_params, reply,
-    transaction_path, Lang,
+    transaction_path, Failure, Lang, PageJson, Success,
 };
 use crate::oauth::source;
+use crate::openapi::{Amount, AmountInput, CardParam, PageParams, TransactionParam};
 use crate::principal::Principal;
 use crate::AppState;
 
@@ -36,15 +38,46 @@ const EUR: &str = "EUR";
 
 // ---------------------------------------------------------------- sessions
 
-#[derive(Serialize)]
+/// An open staff session.
+#[derive(Serialize, ToSchema)]
 struct SessionJson {
+    /// The bearer token of the session.
     token: String,
+    /// Seconds of inactivity after which the session ends.
     expires_in: i64,
     login: String,
+    /// The staff user's rights: 1 (cashier) to 3 (administrator).
     rights: i16,
 }
 
+/// The body of `POST /v1/sessions` (JSON or form): `login` and `password`, or `card`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body that `Params` parses
+struct SessionRequest {
+    login: Option<String>,
+    password: Option<String>,
+    /// A staff card, instead of `login` and `password`.
+    card: Option<String>,
+}
+
 /// `POST /v1/sessions`: `{"login", "password"}` or `{"card"}` → 201 with a bearer token.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions",
+    tag = "sessions",
+    summary = "Log in (public)",
+    request_body(content(
+        (SessionRequest = "application/json"),
+        (SessionRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "`SESSION_CREATED`; `Location: /v1/sessions/current`", body = Success<SessionJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 401, description = "`INVALID_CREDENTIALS_ERROR`", body = Failure),
+        (status = 404, description = "Unknown staff card", body = Failure),
+        (status = 429, description = "Too many failed attempts (`Retry-After`)", body = Failure),
+    ),
+)]
 pub(super) async fn open_session(
     state: Data<AppState>,
     req: HttpRequest,
@@ -87,6 +120,14 @@ pub(super) async fn open_session(
 }
 
 /// `DELETE /v1/sessions/current`: ends the staff session of the bearer token → 204.
+#[utoipa::path(
+    delete,
+    path = "/v1/sessions/current",
+    tag = "sessions",
+    summary = "Log out",
+    responses((status = 204, description = "The session is closed")),
+    security(("bearer" = [])),
+)]
 pub(super) async fn close_session(
     state: Data<AppState>,
     req: HttpRequest,
@@ -116,21 +157,29 @@ pub(super) async fn close_session(
 // ---------------------------------------------------------------- cards
 
 /// A card as staff see it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct CardJson {
     card: String,
+    #[schema(value_type = Amount)]
     balance: String,
+    /// Always `EUR`.
     currency: &'static str,
     /// Rights 3 only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Amount>)]
     overdraft_limit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Amount>)]
     max_balance: Option<String>,
+    /// `active`, `blocked`, `lost` or `expired`.
     status: &'static str,
+    /// RFC 3339.
     valid_until: Option<String>,
+    /// The member the card belongs to.
     member: Option<i64>,
     /// The card that replaced this one, if any.
     replaced_by: Option<String>,
+    /// RFC 3339.
     created_at: String,
 }
 
@@ -150,13 +199,18 @@ pub(super) fn card_json(card: Card, show_overdraft: bool) -> CardJson {
 }
 
 /// What a money movement did.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ReceiptJson {
+    /// The transaction's id.
     transaction: i64,
     card: String,
+    #[schema(value_type = Amount)]
     amount: String,
+    #[schema(value_type = Amount)]
     balance_before: String,
+    #[schema(value_type = Amount)]
     balance_after: String,
+    /// Always `EUR`.
     currency: &'static str,
 }
 
@@ -174,18 +228,24 @@ impl From<Receipt> for ReceiptJson {
 }
 
 /// A line of the ledger.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct TransactionJson {
     id: i64,
+    /// The kind of movement, e.g. `topup`, `payment`, `drain`.
     #[serde(rename = "type")]
     kind: &'static str,
     card: String,
+    #[schema(value_type = Amount)]
     amount: String,
+    /// Always `EUR`.
     currency: &'static str,
     quantity: u32,
     product: Option<String>,
+    /// `false` once cancelled.
     valid: bool,
+    /// Who made it: a staff login or a partner.
     author: String,
+    /// RFC 3339.
     created_at: String,
 }
 
@@ -206,7 +266,66 @@ impl From<Transaction> for TransactionJson {
     }
 }
 
+/// The body of `POST /v1/cards` (JSON or form).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body that `Params` parses
+struct OpenCardRequest {
+    card: String,
+    /// The opening balance.
+    #[schema(value_type = AmountInput)]
+    balance: String,
+    /// Whether the card may go below zero (to the configured limit); default false.
+    overdraft: Option<bool>,
+}
+
+/// The body of a top-up (JSON or form).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body that `Params` parses
+struct AmountRequest {
+    #[schema(value_type = AmountInput)]
+    amount: String,
+}
+
+/// The body of a payment (JSON or form): `amount`, or `quantity` and optionally `product`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body that `Params` parses
+struct PaymentRequest {
+    #[schema(value_type = Option<AmountInput>)]
+    amount: Option<String>,
+    /// Units of `product` (or of the default unit price).
+    quantity: Option<u32>,
+    product: Option<String>,
+}
+
+/// The body of `PUT /v1/cards/{card}/overdraft` (JSON or form): `limit`, or `enabled`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body that `Params` parses
+struct OverdraftRequest {
+    /// The overdraft limit, as a positive amount.
+    #[schema(value_type = Option<AmountInput>)]
+    limit: Option<String>,
+    /// true: the configured default limit; false: none.
+    enabled: Option<bool>,
+}
+
 /// `POST /v1/cards` [≥1]: `{"card", "balance", "overdraft"?}` → 201, `Location` of the card.
+#[utoipa::path(
+    post,
+    path = "/v1/cards",
+    tag = "cards",
+    summary = "Open a card (rights ≥ 1)",
+    request_body(content(
+        (OpenCardRequest = "application/json"),
+        (OpenCardRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "`CARD_CREATED`; `Location` of the card", body = Success<ReceiptJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 409, description = "The card already exists", body = Failure),
+        (status = 501, description = "`Idempotency-Key` is not supported here yet", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn open_card(
     state: Data<AppState>,
     req: HttpRequest,
@@ -241,6 +360,18 @@ pub(super) async fn open_card(
 }
 
 /// `GET /v1/cards` [≥2]: the cards by id, paged.
+#[utoipa::path(
+    get,
+    path = "/v1/cards",
+    tag = "cards",
+    summary = "The cards, by id (rights ≥ 2)",
+    params(PageParams),
+    responses(
+        (status = 200, description = "`CARD_LIST`, with a `Link` header", body = Success<PageJson<CardJson>>),
+        (status = 400, description = "`VALIDATION_ERROR` (paging)", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn list_cards(
     state: Data<AppState>,
     req: HttpRequest,
@@ -266,6 +397,19 @@ pub(super) async fn list_cards(
 }
 
 /// `GET /v1/cards/{card}` [≥2].
+#[utoipa::path(
+    get,
+    path = "/v1/cards/{card}",
+    tag = "cards",
+    summary = "A card (rights ≥ 2)",
+    params(CardParam),
+    responses(
+        (status = 200, description = "`CARD`", body = Success<CardJson>),
+        (status = 400, description = "Malformed card id", body = Failure),
+        (status = 404, description = "`CARD_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn get_card(
     state: Data<AppState>,
     req: HttpRequest,
@@ -287,6 +431,19 @@ pub(super) async fn get_card(
 }
 
 /// `GET /v1/cards/{card}/transactions` [≥2]: the card's history, oldest first, paged.
+#[utoipa::path(
+    get,
+    path = "/v1/cards/{card}/transactions",
+    tag = "cards",
+    summary = "A card's transactions, oldest first (rights ≥ 2)",
+    params(CardParam, PageParams),
+    responses(
+        (status = 200, description = "`TRANSACTION_LIST`, with a `Link` header", body = Success<PageJson<TransactionJson>>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 404, description = "`CARD_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn card_transactions(
     state: Data<AppState>,
     req: HttpRequest,
@@ -322,6 +479,25 @@ fn moved(lang: Lang, code: &str, r: Receipt) -> HttpResponse {
 }
 
 /// `POST /v1/cards/{card}/topups` [≥2]: `{"amount"}` → 201, `Location` of the transaction.
+#[utoipa::path(
+    post,
+    path = "/v1/cards/{card}/topups",
+    tag = "cards",
+    summary = "Top a card up (rights ≥ 2)",
+    params(CardParam),
+    request_body(content(
+        (AmountRequest = "application/json"),
+        (AmountRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "`TOPUP_DONE`; `Location` of the transaction", body = Success<ReceiptJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 404, description = "`CARD_NOT_FOUND_ERROR`", body = Failure),
+        (status = 409, description = "Refused by the rules (e.g. `INSUFFICIENT_FUNDS_ERROR`, card not usable)", body = Failure),
+        (status = 501, description = "`Idempotency-Key` is not supported here yet", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn top_up(
     state: Data<AppState>,
     req: HttpRequest,
@@ -348,6 +524,25 @@ pub(super) async fn top_up(
 }
 
 /// `POST /v1/cards/{card}/payments` [≥2]: `{"amount"}` or `{"quantity", "product"?}` → 201.
+#[utoipa::path(
+    post,
+    path = "/v1/cards/{card}/payments",
+    tag = "cards",
+    summary = "Pay with a card (rights ≥ 2)",
+    params(CardParam),
+    request_body(content(
+        (PaymentRequest = "application/json"),
+        (PaymentRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "`PAYMENT_DONE`; `Location` of the transaction", body = Success<ReceiptJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 404, description = "`CARD_NOT_FOUND_ERROR`", body = Failure),
+        (status = 409, description = "Refused by the rules (e.g. `INSUFFICIENT_FUNDS_ERROR`, card not usable)", body = Failure),
+        (status = 501, description = "`Idempotency-Key` is not supported here yet", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn pay(
     state: Data<AppState>,
     req: HttpRequest,
@@ -395,6 +590,21 @@ pub(super) async fn pay(
 }
 
 /// `POST /v1/cards/{card}/drain` [≥2]: hands the whole balance back → 201.
+#[utoipa::path(
+    post,
+    path = "/v1/cards/{card}/drain",
+    tag = "cards",
+    summary = "Hand a card's whole balance back (rights ≥ 2)",
+    params(CardParam),
+    responses(
+        (status = 201, description = "`DRAIN_DONE`; `Location` of the transaction", body = Success<ReceiptJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 404, description = "`CARD_NOT_FOUND_ERROR`", body = Failure),
+        (status = 409, description = "Refused by the rules (e.g. `INSUFFICIENT_FUNDS_ERROR`, card not usable)", body = Failure),
+        (status = 501, description = "`Idempotency-Key` is not supported here yet", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn drain(
     state: Data<AppState>,
     req: HttpRequest,
@@ -417,15 +627,35 @@ pub(super) async fn drain(
     )
 }
 
-#[derive(Serialize)]
+/// A card's overdraft limit.
+#[derive(Serialize, ToSchema)]
 struct OverdraftJson {
     card: String,
+    #[schema(value_type = Amount)]
     overdraft_limit: String,
+    /// Always `EUR`.
     currency: &'static str,
 }
 
 /// `PUT /v1/cards/{card}/overdraft` [3]: `{"limit"}` (an amount), or `{"enabled"}` (true: the
 /// configured default limit; false: none).
+#[utoipa::path(
+    put,
+    path = "/v1/cards/{card}/overdraft",
+    tag = "cards",
+    summary = "Set a card's overdraft limit (rights 3)",
+    params(CardParam),
+    request_body(content(
+        (OverdraftRequest = "application/json"),
+        (OverdraftRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "`OVERDRAFT_SET`", body = Success<OverdraftJson>),
+        (status = 400, description = "`VALIDATION_ERROR`", body = Failure),
+        (status = 404, description = "`CARD_NOT_FOUND_ERROR`", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn set_overdraft(
     state: Data<AppState>,
     req: HttpRequest,
@@ -469,6 +699,21 @@ pub(super) async fn set_overdraft(
 // ---------------------------------------------------------------- the ledger
 
 /// `POST /v1/transactions/{id}/cancel` [≥2].
+#[utoipa::path(
+    post,
+    path = "/v1/transactions/{id}/cancel",
+    tag = "transactions",
+    summary = "Cancel a transaction (rights ≥ 2)",
+    params(TransactionParam),
+    responses(
+        (status = 200, description = "`TRANSACTION_CANCELLED`", body = Success<ReceiptJson>),
+        (status = 400, description = "Malformed id", body = Failure),
+        (status = 404, description = "Unknown transaction", body = Failure),
+        (status = 409, description = "Refused by the rules (already cancelled, correction window closed, someone else's transaction, insufficient funds)", body = Failure),
+        (status = 501, description = "`Idempotency-Key` is not supported here yet", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn cancel(
     state: Data<AppState>,
     req: HttpRequest,
@@ -479,6 +724,21 @@ pub(super) async fn cancel(
 }
 
 /// `POST /v1/transactions/{id}/redo` [≥2].
+#[utoipa::path(
+    post,
+    path = "/v1/transactions/{id}/redo",
+    tag = "transactions",
+    summary = "Redo a cancelled transaction (rights ≥ 2)",
+    params(TransactionParam),
+    responses(
+        (status = 200, description = "`TRANSACTION_REDONE`", body = Success<ReceiptJson>),
+        (status = 400, description = "Malformed id", body = Failure),
+        (status = 404, description = "Unknown transaction", body = Failure),
+        (status = 409, description = "Refused by the rules (already active, correction window closed, someone else's transaction, insufficient funds)", body = Failure),
+        (status = 501, description = "`Idempotency-Key` is not supported here yet", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn redo(
     state: Data<AppState>,
     req: HttpRequest,
@@ -516,6 +776,18 @@ async fn correct(
 }
 
 /// `GET /v1/transactions` [3]: every transaction, oldest first, paged.
+#[utoipa::path(
+    get,
+    path = "/v1/transactions",
+    tag = "transactions",
+    summary = "Every transaction, oldest first (rights 3)",
+    params(PageParams),
+    responses(
+        (status = 200, description = "`TRANSACTION_LIST`, with a `Link` header", body = Success<PageJson<TransactionJson>>),
+        (status = 400, description = "`VALIDATION_ERROR` (paging)", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn transactions(
     state: Data<AppState>,
     req: HttpRequest,
@@ -540,6 +812,19 @@ pub(super) async fn transactions(
 }
 
 /// `GET /v1/transactions/{id}` [≥2].
+#[utoipa::path(
+    get,
+    path = "/v1/transactions/{id}",
+    tag = "transactions",
+    summary = "A transaction (rights ≥ 2)",
+    params(TransactionParam),
+    responses(
+        (status = 200, description = "`TRANSACTION`", body = Success<TransactionJson>),
+        (status = 400, description = "Malformed id", body = Failure),
+        (status = 404, description = "Unknown transaction", body = Failure),
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn transaction(
     state: Data<AppState>,
     req: HttpRequest,
@@ -559,14 +844,20 @@ pub(super) async fn transaction(
     )
 }
 
-#[derive(Serialize)]
+/// The bar's figures.
+#[derive(Serialize, ToSchema)]
 struct StatisticsJson {
+    #[schema(value_type = Amount)]
     receipts: String,
+    #[schema(value_type = Amount)]
     debts: String,
+    #[schema(value_type = Amount)]
     net: String,
     cards: i64,
     consumed_quantity: i64,
+    #[schema(value_type = Amount)]
     average_balance: String,
+    /// Always `EUR`.
     currency: &'static str,
 }
 
@@ -585,6 +876,14 @@ impl From<Statistics> for StatisticsJson {
 }
 
 /// `GET /v1/stats` [≥2].
+#[utoipa::path(
+    get,
+    path = "/v1/stats",
+    tag = "transactions",
+    summary = "The bar's statistics (rights ≥ 2)",
+    responses((status = 200, description = "`STATISTICS`", body = Success<StatisticsJson>)),
+    security(("bearer" = [])),
+)]
 pub(super) async fn statistics(
     state: Data<AppState>,
     req: HttpRequest,
