@@ -11,5 +11,7 @@ mod openapi;
 mod ops;
 mod pos;
 mod pos_concurrency;
+mod v1_lifecycle;
+mod v1_members;
 mod v1_partner;
 mod v1_staff;

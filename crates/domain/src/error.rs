@@ -66,6 +66,20 @@ pub enum DomainError {
     ReferenceReused,
     #[error("the credit is above the partner's cap of {cap} {period}")]
     CreditCapExceeded { cap: Money, period: CapPeriod },
+    #[error("unknown member")]
+    UnknownMember,
+    /// A card belongs to at most one member.
+    #[error("this card belongs to another member")]
+    CardLinkedToOther,
+    #[error("this card is not linked to this member")]
+    CardNotLinked,
+    /// The card was replaced by another one: it stays in the history, unchangeable.
+    #[error("this card was replaced by card {0}")]
+    CardReplaced(String),
+    /// A card-to-card transfer (a replacement) cannot be cancelled or redone alone: it would
+    /// take money from one card without giving it back to the other.
+    #[error("this transaction cannot be cancelled or redone")]
+    NotCorrectable,
 }
 
 /// Which credit cap of a partner.
@@ -116,6 +130,11 @@ impl DomainError {
             IdempotencyKeyReused => "cle_idempotence_reutilisee",
             ReferenceReused => "reference_reutilisee",
             CreditCapExceeded { .. } => "plafond_credit_depasse",
+            UnknownMember => "membre_inconnu",
+            CardLinkedToOther => "carte_deja_liee",
+            CardNotLinked => "carte_non_liee",
+            CardReplaced(_) => "carte_remplacee",
+            NotCorrectable => "transaction_non_corrigeable",
         }
     }
 
@@ -150,6 +169,11 @@ impl DomainError {
             IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED_ERROR",
             ReferenceReused => "REFERENCE_REUSED_ERROR",
             CreditCapExceeded { .. } => "CREDIT_CAP_EXCEEDED_ERROR",
+            UnknownMember => "MEMBER_NOT_FOUND_ERROR",
+            CardLinkedToOther => "CARD_ALREADY_LINKED_ERROR",
+            CardNotLinked => "CARD_NOT_LINKED_ERROR",
+            CardReplaced(_) => "CARD_REPLACED_ERROR",
+            NotCorrectable => "TRANSACTION_NOT_CORRECTABLE_ERROR",
         }
     }
 
@@ -205,6 +229,11 @@ mod tests {
                 cap: Money::ZERO,
                 period: CapPeriod::Day,
             },
+            UnknownMember,
+            CardLinkedToOther,
+            CardNotLinked,
+            CardReplaced("x".into()),
+            NotCorrectable,
         ]
     }
 

@@ -9,6 +9,8 @@ pub mod bar;
 pub mod card;
 pub mod error;
 pub mod ids;
+pub mod member;
+pub mod members;
 pub mod memory;
 pub mod money;
 pub mod paging;
@@ -21,10 +23,13 @@ pub use bar::{Bar, CardSheet, CardValidity, Credited, PayBy, Policy, Statistics}
 pub use card::{Card, CardState, CardStatus};
 pub use error::{CapPeriod, DomainError};
 pub use ids::{CardId, IdError, Login, MemberId, TransactionId};
+pub use member::{Member, Profile, ProfileField};
+pub use members::{MemberCardValidity, Members};
 pub use money::{Money, MoneyError};
 pub use paging::{Page, Paged};
 pub use ports::{
-    Action, CreditRecord, Guard, IdempotencyKey, Movement, Receipt, StoredAnswer, StoredCredit,
+    Action, CreditRecord, Guard, IdempotencyKey, MemberDirectory, Movement, Receipt, StoredAnswer,
+    StoredCredit,
 };
 pub use product::Product;
 pub use rights::{Actor, Operation, Rights};

@@ -54,6 +54,16 @@ pub enum Operation {
     ManageStaff,
     ManageCards,
     ManageProducts,
+    /// Create, read, edit members and link their cards.
+    ManageMembers,
+    /// Block a card or mark it lost (a safety action: it never moves money).
+    BlockCard,
+    /// Make a blocked or lost card usable again.
+    UnblockCard,
+    /// Replace a card by a new one, moving its balance.
+    ReplaceCard,
+    /// Set or clear a card's end of validity.
+    SetCardValidity,
 }
 
 impl Operation {
@@ -61,10 +71,9 @@ impl Operation {
     pub fn required_rights(self) -> Rights {
         use Operation::*;
         match self {
-            CreateCard | CardInfo => Rights::Association,
-            TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics => {
-                Rights::BarMember
-            }
+            CreateCard | CardInfo | ManageMembers | BlockCard => Rights::Association,
+            TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics
+            | UnblockCard | ReplaceCard | SetCardValidity => Rights::BarMember,
             CreateCardWithOverdraft
             | SeeOverdraft
             | SetOverdraft
@@ -160,6 +169,11 @@ mod tests {
             (ManageStaff, 3),
             (ManageCards, 3),
             (ManageProducts, 3),
+            (ManageMembers, 1),
+            (BlockCard, 1),
+            (UnblockCard, 2),
+            (ReplaceCard, 2),
+            (SetCardValidity, 2),
         ];
         for (op, needed) in table {
             for level in 0..=3 {

@@ -196,6 +196,7 @@ pub fn operations() -> Vec<Operation> {
         (name = "cards", description = "Cards and their money"),
         (name = "transactions", description = "The ledger and its corrections"),
         (name = "partners", description = "Partner resources (seed 000's 3rd Party API)"),
+        (name = "members", description = "The association's members and their cards"),
         (name = "service", description = "About the API itself"),
     ),
 )]
@@ -417,6 +418,16 @@ pub struct CardParam {
     /// digits).
     #[param(example = "04A1B2C3D4")]
     card: String,
+}
+
+/// The member in a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes a path segment that the handlers parse themselves
+pub struct MemberParam {
+    /// The member's id, a whole number ≥ 1.
+    #[param(minimum = 1)]
+    member: i64,
 }
 
 /// The transaction in a path.

@@ -126,6 +126,17 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
+    /// A field as given, even blank (an empty value or a JSON null reads `""`): `None` only
+    /// when the field is absent. For edits, where a blank field unsets a value.
+    pub fn given(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+
+    /// The names of the given fields, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.fields.keys().map(String::as_str)
+    }
+
     /// A field that must be given.
     pub fn required(&self, name: &str) -> Result<&str, DomainError> {
         self.get(name)

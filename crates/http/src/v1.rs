@@ -15,6 +15,8 @@ use crate::params::{Params, MAX_BODY_BYTES};
 use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
 
+mod lifecycle;
+mod members;
 mod partner;
 mod staff;
 
@@ -47,6 +49,19 @@ pub fn operations() -> Vec<Operation> {
         operation!(staff::pay),
         operation!(staff::drain),
         operation!(staff::set_overdraft),
+        operation!(lifecycle::block),
+        operation!(lifecycle::lost),
+        operation!(lifecycle::unblock),
+        operation!(lifecycle::set_valid_until),
+        operation!(lifecycle::replace),
+        operation!(members::list),
+        operation!(members::create),
+        operation!(members::get),
+        operation!(members::edit),
+        operation!(members::cards),
+        operation!(members::link),
+        operation!(members::unlink),
+        operation!(members::card_validity),
         operation!(staff::transactions),
         operation!(staff::transaction),
         operation!(staff::cancel),
@@ -91,6 +106,29 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
         "STATISTICS" => ("Statistics.", "Statistiques."),
         "CARD_VALIDITY" => ("Card validity.", "Validité de la carte."),
         "CARD_CREDITED" => ("The card was credited.", "La carte a été créditée."),
+        "CARD_BLOCKED" => ("The card was blocked.", "La carte a été bloquée."),
+        "CARD_UNBLOCKED" => ("The card was unblocked.", "La carte a été débloquée."),
+        "CARD_LOST" => (
+            "The card was marked lost.",
+            "La carte a été déclarée perdue.",
+        ),
+        "CARD_VALIDITY_SET" => (
+            "The card's end of validity was set.",
+            "La fin de validité de la carte a été modifiée.",
+        ),
+        "CARD_REPLACED" => (
+            "The card was replaced; its balance moved to the new card.",
+            "La carte a été remplacée ; son solde est passé sur la nouvelle carte.",
+        ),
+        "MEMBER_LIST" => ("Members.", "Membres."),
+        "MEMBER" => ("Member.", "Membre."),
+        "MEMBER_CREATED" => ("The member was created.", "Le membre a été créé."),
+        "MEMBER_UPDATED" => ("The member was updated.", "Le membre a été modifié."),
+        "MEMBER_CARD_LIST" => ("The member's cards.", "Les cartes du membre."),
+        "CARD_LINKED" => (
+            "The card was linked to the member.",
+            "La carte a été associée au membre.",
+        ),
         "LANGUAGE_LIST" => ("Languages.", "Langues."),
         _ => ("Done.", "C'est fait."),
     };
@@ -418,9 +456,8 @@ pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
         Malformed(_) | NegativeBalance | NegativeTopUp | NegativePayment => StatusCode::BAD_REQUEST,
         InvalidToken | InvalidCredentials => StatusCode::UNAUTHORIZED,
         InsufficientRights => StatusCode::FORBIDDEN,
-        UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard => {
-            StatusCode::NOT_FOUND
-        }
+        UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard
+        | UnknownMember | CardNotLinked => StatusCode::NOT_FOUND,
         TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -530,6 +567,23 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
         CreditCapExceeded { .. } => (
             "The credit is above your credit limit.",
             "Le crédit dépasse votre plafond.",
+        ),
+        UnknownMember => ("Unknown member.", "Membre inconnu."),
+        CardLinkedToOther => (
+            "This card already belongs to another member.",
+            "Cette carte appartient déjà à un autre membre.",
+        ),
+        CardNotLinked => (
+            "This card does not belong to this member.",
+            "Cette carte n'appartient pas à ce membre.",
+        ),
+        CardReplaced(_) => (
+            "This card was replaced by another one and can no longer change.",
+            "Cette carte a été remplacée par une autre et ne peut plus être modifiée.",
+        ),
+        NotCorrectable => (
+            "A card replacement cannot be cancelled or redone.",
+            "Le remplacement d'une carte ne peut être ni annulé ni rétabli.",
         ),
     };
     lang.pick(en, fr)
