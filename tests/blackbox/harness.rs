@@ -328,8 +328,8 @@ pub async fn assert_invariant(server: &Server, token: &str) {
             .map(|t| {
                 let amount = cents(&t["montant"]);
                 match t["type"].as_i64().unwrap() {
-                    1 | 2 => amount,
-                    3 | 4 => -amount,
+                    1 | 2 | 6 => amount,
+                    3..=5 => -amount,
                     other => panic!("unknown type {other}"),
                 }
             })

@@ -473,3 +473,146 @@ async fn a_refused_movement_stores_no_answer_and_its_retry_is_decided_afresh() {
         assert_eq!(balance(&s, &prez, "CAFE0001").await, "3.00");
     }
 }
+
+/// `POST /v1/cards/{card}/replace` with `Idempotency-Key`: concurrent retries of one key
+/// replace the card once and all answer the same 201 with the same `Location`; a later retry
+/// is replayed; the key with another body or on another card is 409 and applies nothing.
+#[tokio::test]
+async fn a_card_replacement_with_a_key_applies_once() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let prez = session(&s, "prez").await;
+        let barman = session(&s, "barman").await;
+        for card in ["CAFE0001", "CAFE0009"] {
+            post(
+                &s,
+                "/v1/cards",
+                &prez,
+                json!({"card": card, "balance": "10.00"}),
+            )
+            .await;
+        }
+        post(
+            &s,
+            "/v1/cards/CAFE0001/payments",
+            &barman,
+            json!({"amount": "2.50"}),
+        )
+        .await;
+
+        let burst = (0..8).map(|_| {
+            let client = s.client.clone();
+            let url = format!("{}/v1/cards/CAFE0001/replace", s.base);
+            let token = barman.clone();
+            tokio::spawn(async move {
+                let resp = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("Idempotency-Key", "swap-1")
+                    .json(&json!({"new_card": "BEEF0002"}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status().as_u16();
+                let replay = replayed(resp.headers());
+                let location = resp
+                    .headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap().to_owned());
+                let v: Value = resp.json().await.unwrap();
+                (status, replay, location, v)
+            })
+        });
+        let mut answers = Vec::new();
+        for task in burst.collect::<Vec<_>>() {
+            answers.push(task.await.unwrap());
+        }
+        assert_eq!(
+            answers.iter().filter(|a| !a.1).count(),
+            1,
+            "exactly one applied: {answers:?}"
+        );
+        for a in &answers {
+            assert_eq!(a.0, 201, "{a:?}");
+            assert_eq!(a.2.as_deref(), Some("/v1/cards/BEEF0002"), "{a:?}");
+            assert_eq!(a.3, answers[0].3, "the same answer");
+        }
+        let first = &answers[0].3;
+        assert_eq!(first["code"], "CARD_REPLACED", "{first}");
+        assert_eq!(first["data"]["card"], "BEEF0002");
+        assert_eq!(first["data"]["replaced"], "CAFE0001");
+        assert_eq!(first["data"]["amount"], "7.50");
+        assert_eq!(balance(&s, &prez, "BEEF0002").await, "7.50");
+        assert_eq!(balance(&s, &prez, "CAFE0001").await, "0.00");
+        assert_eq!(history_len(&s, &prez, "BEEF0002").await, 1);
+        // creation, payment, transfer out
+        assert_eq!(history_len(&s, &prez, "CAFE0001").await, 3);
+
+        // A later retry: the first answer, replayed, in the retry's language.
+        let resp = s
+            .client
+            .post(format!("{}/v1/cards/CAFE0001/replace", s.base))
+            .bearer_auth(&barman)
+            .header("Idempotency-Key", "swap-1")
+            .header("Accept-Language", "fr")
+            .json(&json!({"new_card": "BEEF0002"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        assert!(replayed(resp.headers()));
+        assert_eq!(resp.headers()["location"], "/v1/cards/BEEF0002");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["data"], first["data"]);
+        assert_ne!(v["message"], first["message"], "{v}");
+
+        // The key with another body, or on another card: 409, nothing applied.
+        let other_body = keyed(
+            &s,
+            "/v1/cards/CAFE0001/replace",
+            &barman,
+            Some(json!({"new_card": "BEEF0003"})),
+            "swap-1",
+        )
+        .await;
+        refused(&other_body, 409, "IDEMPOTENCY_KEY_REUSED_ERROR");
+        let other_card = keyed(
+            &s,
+            "/v1/cards/CAFE0009/replace",
+            &barman,
+            Some(json!({"new_card": "BEEF0002"})),
+            "swap-1",
+        )
+        .await;
+        refused(&other_card, 409, "IDEMPOTENCY_KEY_REUSED_ERROR");
+        refused(
+            &get(&s, "/v1/cards/BEEF0003", &prez).await,
+            404,
+            "CARD_NOT_FOUND_ERROR",
+        );
+        assert_eq!(balance(&s, &prez, "CAFE0009").await, "10.00");
+        assert_eq!(history_len(&s, &prez, "CAFE0009").await, 1);
+
+        // A refused keyed replacement (the new card exists) stores nothing: the key stays free.
+        let taken = keyed(
+            &s,
+            "/v1/cards/CAFE0009/replace",
+            &barman,
+            Some(json!({"new_card": "BEEF0002"})),
+            "swap-2",
+        )
+        .await;
+        refused(&taken, 409, "CARD_EXISTS_ERROR");
+        let (status, headers, v) = keyed(
+            &s,
+            "/v1/cards/CAFE0009/replace",
+            &barman,
+            Some(json!({"new_card": "BEEF0004"})),
+            "swap-2",
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        assert!(!replayed(&headers));
+        assert_eq!(balance(&s, &prez, "BEEF0004").await, "10.00");
+    }
+}

@@ -12,13 +12,18 @@ use serde_json::{json, Value};
 use crate::harness::{ardoise_env, backends, Database, Server};
 use crate::v1_staff::{call, get, post, refused, session};
 
-struct Partner {
+pub(crate) struct Partner {
     id: String,
     secret: String,
 }
 
 /// `ardoise partner add`, with the configuration `env` (e.g. other default caps).
-fn add_partner(db: &Database, name: &str, scopes: &str, env: &[(&str, &str)]) -> Partner {
+pub(crate) fn add_partner(
+    db: &Database,
+    name: &str,
+    scopes: &str,
+    env: &[(&str, &str)],
+) -> Partner {
     let (ok, out, err) = ardoise_env(
         db,
         &["partner", "add", "--name", name, "--scopes", scopes],
@@ -32,7 +37,7 @@ fn add_partner(db: &Database, name: &str, scopes: &str, env: &[(&str, &str)]) ->
     }
 }
 
-async fn token(s: &Server, p: &Partner) -> String {
+pub(crate) async fn token(s: &Server, p: &Partner) -> String {
     let resp = s
         .client
         .post(format!("{}/oauth/token", s.base))

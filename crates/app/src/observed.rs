@@ -45,6 +45,9 @@ fn kind(action: &Action) -> &'static str {
             valid_after: true, ..
         } => "redo",
         Action::SetOverdraft { .. } => "overdraft",
+        Action::SetStatus { .. } => "status",
+        Action::SetValidUntil { .. } => "valid_until",
+        Action::Replace { .. } => "replace",
     }
 }
 

@@ -47,6 +47,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         services.bar.clone(),
         services.staff.clone(),
         services.oauth.clone(),
+        services.members.clone(),
     ));
     let ops = web::Data::new(Ops::new(
         services.metrics.clone(),

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use ardoise_auth::{OAuth, OAuthSettings, OsTokens, Staff, StaffSettings};
 use ardoise_domain::ports::{
-    AccessTokenStore, Catalog, Clock, Ledger, PartnerDirectory, SessionStore, StaffDirectory,
-    SystemClock,
+    AccessTokenStore, Catalog, Clock, Ledger, MemberDirectory, PartnerDirectory, SessionStore,
+    StaffDirectory, SystemClock,
 };
-use ardoise_domain::{Actor, Bar, CardId, DomainError, Login, Money, Policy, Product, Rights};
+use ardoise_domain::{
+    Actor, Bar, CardId, DomainError, Login, Members, Money, Policy, Product, Rights,
+};
 use ardoise_http::ops::Metrics;
 use ardoise_store::{Store, StoreSettings};
 
@@ -52,6 +54,7 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 pub struct Services {
     pub store: Store,
     pub bar: Bar,
+    pub members: Members,
     pub staff: Staff,
     pub oauth: OAuth,
     pub metrics: Arc<Metrics>,
@@ -80,10 +83,15 @@ impl Services {
             metrics: metrics.clone(),
         });
         let bar = Bar::new(
-            ledger as Arc<dyn Ledger>,
+            ledger.clone() as Arc<dyn Ledger>,
             shared.clone() as Arc<dyn Catalog>,
             clock.clone(),
             policy,
+        );
+        let members = Members::new(
+            shared.clone() as Arc<dyn MemberDirectory>,
+            ledger as Arc<dyn Ledger>,
+            clock.clone(),
         );
         let staff = Staff::new(
             shared.clone() as Arc<dyn StaffDirectory>,
@@ -113,6 +121,7 @@ impl Services {
         Ok(Services {
             store,
             bar,
+            members,
             staff,
             oauth,
             metrics,

@@ -367,8 +367,8 @@ pub async fn verify(addr: SocketAddr, expect: &Expectations<'_>) -> anyhow::Resu
             }
             if valid {
                 sum += match kind {
-                    1 | 2 => amount,
-                    3 | 4 => -amount,
+                    1 | 2 | 6 => amount,
+                    3..=5 => -amount,
                     other => {
                         v.problems
                             .push(format!("card {card}: unknown transaction type {other}"));

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::card::{insufficient_funds, Card, CardState};
+use crate::card::{insufficient_funds, Card, CardState, CardStatus};
 use crate::error::CapPeriod;
 use crate::error::DomainError;
 use crate::ids::{CardId, TransactionId};
@@ -129,6 +129,11 @@ pub enum StaffMove {
     },
     Cancel(TransactionId),
     Redo(TransactionId),
+    /// [`Bar::replace_card`]: its receipt is the new card's (`card` is the new card).
+    Replace {
+        card: CardId,
+        new_card: CardId,
+    },
 }
 
 impl StaffMove {
@@ -156,6 +161,7 @@ impl StaffMove {
             StaffMove::Drain { card } => format!("drain\n{card}"),
             StaffMove::Cancel(id) => format!("cancel\n{}", id.0),
             StaffMove::Redo(id) => format!("redo\n{}", id.0),
+            StaffMove::Replace { card, new_card } => format!("replace\n{card}\n{new_card}"),
         }
     }
 }
@@ -326,6 +332,9 @@ impl Bar {
             StaffMove::Drain { card } => self.drain_keyed(actor, &card, k).await,
             StaffMove::Cancel(id) => self.cancel_keyed(actor, id, k).await,
             StaffMove::Redo(id) => self.redo_keyed(actor, id, k).await,
+            StaffMove::Replace { card, new_card } => {
+                self.replace_card_keyed(actor, &card, &new_card, k).await
+            }
         };
         match (outcome, key) {
             (Ok(receipt), _) => Ok(Applied {
@@ -657,6 +666,80 @@ impl Bar {
             .await
     }
 
+    /// Blocks a card, or marks it lost (rights ≥ 1: anyone of the association may stop a
+    /// card reported lost); `CardStatus::Active` unblocks it (rights ≥ 2). Payments and
+    /// top-ups of a blocked or lost card are refused (`CardNotUsable`); its balance stays.
+    /// The card as it is afterwards.
+    pub async fn set_card_status(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        status: CardStatus,
+    ) -> Result<Card, DomainError> {
+        actor.check(match status {
+            CardStatus::Active => Operation::UnblockCard,
+            CardStatus::Blocked | CardStatus::Lost => Operation::BlockCard,
+        })?;
+        self.ledger
+            .apply(self.movement(actor, card, Action::SetStatus { status }))
+            .await?;
+        self.ledger
+            .card(card)
+            .await?
+            .ok_or(DomainError::UnknownCard)
+    }
+
+    /// Sets or clears the end of a card's validity (rights ≥ 2); from then on the card is
+    /// `expired`. The card as it is afterwards.
+    pub async fn set_valid_until(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Card, DomainError> {
+        actor.check(Operation::SetCardValidity)?;
+        self.ledger
+            .apply(self.movement(actor, card, Action::SetValidUntil { until }))
+            .await?;
+        self.ledger
+            .card(card)
+            .await?
+            .ok_or(DomainError::UnknownCard)
+    }
+
+    /// Replaces a card (lost, broken…) by a new one (rights ≥ 2, as moving money): in one
+    /// atomic movement the whole balance moves to the new card, which gets the old card's
+    /// member, overdraft limit, maximum and end of validity; the old card stays in the
+    /// history at zero, blocked (or lost), pointing to its replacement. The receipt is the
+    /// new card's transfer-in.
+    pub async fn replace_card(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        new_card: &CardId,
+    ) -> Result<Receipt, DomainError> {
+        self.replace_card_keyed(actor, card, new_card, None).await
+    }
+
+    async fn replace_card_keyed(
+        &self,
+        actor: &Actor,
+        card: &CardId,
+        new_card: &CardId,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Receipt, DomainError> {
+        actor.check(Operation::ReplaceCard)?;
+        if card == new_card {
+            return Err(DomainError::malformed(
+                "field `new_card` must differ from the replaced card",
+            ));
+        }
+        let action = Action::Replace {
+            new_card: new_card.clone(),
+        };
+        self.apply(self.movement(actor, card, action), key).await
+    }
+
     /// Cancels a valid transaction: its effect on the balance is reversed.
     pub async fn cancel(&self, actor: &Actor, id: TransactionId) -> Result<Receipt, DomainError> {
         self.cancel_keyed(actor, id, None).await
@@ -842,6 +925,9 @@ pub fn check_correction(
     now: DateTime<Utc>,
     window: Duration,
 ) -> Result<(), DomainError> {
+    if tx.kind.is_transfer() {
+        return Err(DomainError::NotCorrectable);
+    }
     if !actor.may(Operation::CorrectOthersAnyTime) {
         if tx.author != actor.login.as_str() {
             return Err(DomainError::NotOwnTransaction);
@@ -860,6 +946,9 @@ pub fn check_correction(
 /// Why the store refused to add `delta` to `card` under `guard` at `at`: the one place that
 /// turns a failed guarded update into the error the caller sees.
 pub fn explain_refusal(card: &Card, delta: Money, guard: &Guard, at: DateTime<Utc>) -> DomainError {
+    if let Some(by) = &card.replaced_by {
+        return DomainError::CardReplaced(by.to_string());
+    }
     if guard.usable {
         if let Err(e) = card.check_usable(at) {
             return e;
@@ -884,10 +973,13 @@ pub fn explain_refusal(card: &Card, delta: Money, guard: &Guard, at: DateTime<Ut
 }
 
 /// Whether adding `delta` to `card` passes `guard` at `at`: the guard's definition, which the
-/// store's SQL implements and the in-memory ledger uses directly.
+/// store's SQL implements and the in-memory ledger uses directly. A replaced card refuses
+/// every change of its balance, guarded or not.
 pub fn guard_allows(card: &Card, delta: Money, guard: &Guard, at: DateTime<Utc>) -> bool {
     let after = card.balance.cents() + delta.cents();
-    (!guard.usable || card.check_usable(at).is_ok())
+    // A replaced card stays at zero whatever the guard: its money moved to its replacement.
+    card.replaced_by.is_none()
+        && (!guard.usable || card.check_usable(at).is_ok())
         && (!guard.floor || after >= card.floor().cents())
         && (!guard.ceiling || card.max_balance.is_none_or(|max| after <= max.cents()))
 }

@@ -69,6 +69,9 @@ pub struct Card {
     pub status: CardStatus,
     pub valid_until: Option<DateTime<Utc>>,
     pub member: Option<MemberId>,
+    /// The card that replaced this one, if it was replaced: its balance, member and overdraft
+    /// moved there, and this card is kept unchangeable for the history.
+    pub replaced_by: Option<CardId>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -122,6 +125,7 @@ mod tests {
             status: CardStatus::Active,
             valid_until: None,
             member: None,
+            replaced_by: None,
             created_at: Utc.timestamp_opt(0, 0).unwrap(),
         }
     }

@@ -74,6 +74,20 @@ pub enum DomainError {
     CategoryExists,
     #[error("a product of this name exists")]
     ProductExists,
+    #[error("unknown member")]
+    UnknownMember,
+    /// A card belongs to at most one member.
+    #[error("this card belongs to another member")]
+    CardLinkedToOther,
+    #[error("this card is not linked to this member")]
+    CardNotLinked,
+    /// The card was replaced by another one: it stays in the history, unchangeable.
+    #[error("this card was replaced by card {0}")]
+    CardReplaced(String),
+    /// A card-to-card transfer (a replacement) cannot be cancelled or redone alone: it would
+    /// take money from one card without giving it back to the other.
+    #[error("this transaction cannot be cancelled or redone")]
+    NotCorrectable,
 }
 
 /// Which credit cap of a partner.
@@ -128,6 +142,11 @@ impl DomainError {
             UnknownCategory => "categorie_inconnue",
             CategoryExists => "categorie_existante",
             ProductExists => "produit_existant",
+            UnknownMember => "membre_inconnu",
+            CardLinkedToOther => "carte_deja_liee",
+            CardNotLinked => "carte_non_liee",
+            CardReplaced(_) => "carte_remplacee",
+            NotCorrectable => "transaction_non_corrigeable",
         }
     }
 
@@ -166,6 +185,11 @@ impl DomainError {
             UnknownCategory => "CATEGORY_NOT_FOUND_ERROR",
             CategoryExists => "CATEGORY_EXISTS_ERROR",
             ProductExists => "PRODUCT_EXISTS_ERROR",
+            UnknownMember => "MEMBER_NOT_FOUND_ERROR",
+            CardLinkedToOther => "CARD_ALREADY_LINKED_ERROR",
+            CardNotLinked => "CARD_NOT_LINKED_ERROR",
+            CardReplaced(_) => "CARD_REPLACED_ERROR",
+            NotCorrectable => "TRANSACTION_NOT_CORRECTABLE_ERROR",
         }
     }
 
@@ -225,6 +249,11 @@ mod tests {
             UnknownCategory,
             CategoryExists,
             ProductExists,
+            UnknownMember,
+            CardLinkedToOther,
+            CardNotLinked,
+            CardReplaced("x".into()),
+            NotCorrectable,
         ]
     }
 

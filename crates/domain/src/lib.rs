@@ -10,6 +10,8 @@ pub mod card;
 pub mod catalog;
 pub mod error;
 pub mod ids;
+pub mod member;
+pub mod members;
 pub mod memory;
 pub mod money;
 pub mod paging;
@@ -23,10 +25,13 @@ pub use card::{Card, CardState, CardStatus};
 pub use catalog::ProductChanges;
 pub use error::{CapPeriod, DomainError};
 pub use ids::{CardId, IdError, Login, MemberId, TransactionId};
+pub use member::{Member, Profile, ProfileField};
+pub use members::{MemberCardValidity, Members};
 pub use money::{Money, MoneyError};
 pub use paging::{Page, Paged};
 pub use ports::{
-    Action, CreditRecord, Guard, IdempotencyKey, Movement, Receipt, StoredAnswer, StoredCredit,
+    Action, CreditRecord, Guard, IdempotencyKey, MemberDirectory, Movement, Receipt, StoredAnswer,
+    StoredCredit,
 };
 pub use product::{Category, Product};
 pub use rights::{Actor, Operation, Rights};

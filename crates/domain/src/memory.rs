@@ -11,10 +11,12 @@ use crate::bar::{explain_refusal, guard_allows};
 use crate::card::{Card, CardStatus};
 use crate::error::CapPeriod;
 use crate::error::DomainError;
-use crate::ids::{CardId, TransactionId};
+use crate::ids::{CardId, MemberId, TransactionId};
+use crate::member::{Member, Profile};
 use crate::money::Money;
+use crate::paging::{Page, Paged};
 use crate::ports::{
-    Action, Catalog, Ledger, Movement, Receipt, StoredAnswer, StoredCredit, Totals,
+    Action, Catalog, Ledger, MemberDirectory, Movement, Receipt, StoredAnswer, StoredCredit, Totals,
 };
 use crate::product::{Category, Product};
 use crate::transaction::{StateChange, Transaction, TransactionKind};
@@ -29,6 +31,7 @@ struct State {
     answers: BTreeMap<(String, String), StoredAnswer>,
     /// (partner, when, credit).
     credits: Vec<(String, DateTime<Utc>, StoredCredit)>,
+    members: BTreeMap<MemberId, Member>,
 }
 
 /// A ledger and catalog held in memory behind one lock.
@@ -70,6 +73,15 @@ fn add(balance: Money, delta: Money) -> Result<Money, DomainError> {
 }
 
 impl State {
+    /// A card that may still change: `UnknownCard`, or `CardReplaced` once replaced.
+    fn unreplaced(&mut self, id: &CardId) -> Result<&mut Card, DomainError> {
+        let card = self.cards.get_mut(id).ok_or(DomainError::UnknownCard)?;
+        if let Some(by) = &card.replaced_by {
+            return Err(DomainError::CardReplaced(by.to_string()));
+        }
+        Ok(card)
+    }
+
     fn next_id(&self) -> TransactionId {
         TransactionId(self.transactions.len() as i64 + 1)
     }
@@ -107,6 +119,7 @@ impl State {
                         status: CardStatus::Active,
                         valid_until: None,
                         member: None,
+                        replaced_by: None,
                         created_at: m.at,
                     },
                 );
@@ -153,6 +166,9 @@ impl State {
                 delta,
                 guard,
             } => {
+                if let Some(by) = self.cards.get(&m.card).and_then(|c| c.replaced_by.clone()) {
+                    return Err(DomainError::CardReplaced(by.to_string()));
+                }
                 let index = self
                     .transactions
                     .iter()
@@ -193,6 +209,68 @@ impl State {
                 card.overdraft_limit = limit;
                 let balance = card.balance;
                 Ok(receipt(TransactionId(0), &m.card, balance, balance, limit))
+            }
+            Action::SetStatus { status } => {
+                let card = self.unreplaced(&m.card)?;
+                card.status = status;
+                let balance = card.balance;
+                Ok(receipt(
+                    TransactionId(0),
+                    &m.card,
+                    balance,
+                    balance,
+                    Money::ZERO,
+                ))
+            }
+            Action::SetValidUntil { until } => {
+                let card = self.unreplaced(&m.card)?;
+                card.valid_until = until;
+                let balance = card.balance;
+                Ok(receipt(
+                    TransactionId(0),
+                    &m.card,
+                    balance,
+                    balance,
+                    Money::ZERO,
+                ))
+            }
+            Action::Replace { new_card } => {
+                let old = self.unreplaced(&m.card)?.clone();
+                if self.cards.contains_key(&new_card) {
+                    return Err(DomainError::CardExists);
+                }
+                let moved = old.balance;
+                self.cards.insert(
+                    new_card.clone(),
+                    Card {
+                        id: new_card.clone(),
+                        status: CardStatus::Active,
+                        replaced_by: None,
+                        created_at: m.at,
+                        ..old.clone()
+                    },
+                );
+                if let Some(card) = self.cards.get_mut(&m.card) {
+                    card.balance = Money::ZERO;
+                    card.replaced_by = Some(new_card.clone());
+                    if card.status == CardStatus::Active {
+                        card.status = CardStatus::Blocked;
+                    }
+                }
+                push(self, TransactionKind::TransferOut, moved, 0, None);
+                let in_id = self.next_id();
+                self.transactions.push(Transaction {
+                    id: in_id,
+                    kind: TransactionKind::TransferIn,
+                    card: new_card.clone(),
+                    amount: moved,
+                    quantity: 0,
+                    product: None,
+                    valid: true,
+                    author: m.author.clone(),
+                    created_at: m.at,
+                });
+                Ok(receipt(in_id, &new_card, Money::ZERO, moved, moved))
             }
         }
     }
@@ -464,5 +542,95 @@ fn check_category(state: &State, product: &Product) -> Result<(), DomainError> {
             Err(DomainError::UnknownCategory)
         }
         _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl MemberDirectory for MemoryLedger {
+    async fn add_member(&self, profile: Profile, at: DateTime<Utc>) -> Result<Member, DomainError> {
+        let mut state = self.lock()?;
+        let id = MemberId(state.members.len() as i64 + 1);
+        let member = Member {
+            id,
+            profile,
+            revision: 1,
+            created_at: at,
+            updated_at: at,
+        };
+        state.members.insert(id, member.clone());
+        Ok(member)
+    }
+
+    async fn member(&self, id: MemberId) -> Result<Option<Member>, DomainError> {
+        Ok(self.lock()?.members.get(&id).cloned())
+    }
+
+    async fn member_page(&self, page: Page) -> Result<Paged<Member>, DomainError> {
+        Ok(page.slice(self.lock()?.members.values().cloned().collect()))
+    }
+
+    async fn update_member(
+        &self,
+        id: MemberId,
+        revision: i64,
+        profile: Profile,
+        at: DateTime<Utc>,
+    ) -> Result<bool, DomainError> {
+        let mut state = self.lock()?;
+        match state.members.get_mut(&id) {
+            Some(member) if member.revision == revision => {
+                member.profile = profile;
+                member.revision += 1;
+                member.updated_at = at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn link_card(&self, member: MemberId, card: &CardId) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        if !state.members.contains_key(&member) {
+            return Err(DomainError::UnknownMember);
+        }
+        let card = state.unreplaced(card)?;
+        match card.member {
+            Some(other) if other != member => Err(DomainError::CardLinkedToOther),
+            _ => {
+                card.member = Some(member);
+                Ok(())
+            }
+        }
+    }
+
+    async fn unlink_card(&self, member: MemberId, card: &CardId) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        if !state.members.contains_key(&member) {
+            return Err(DomainError::UnknownMember);
+        }
+        let card = state.cards.get_mut(card).ok_or(DomainError::UnknownCard)?;
+        if card.member != Some(member) {
+            return Err(DomainError::CardNotLinked);
+        }
+        card.member = None;
+        Ok(())
+    }
+
+    async fn member_card_page(
+        &self,
+        member: MemberId,
+        page: Page,
+    ) -> Result<Paged<Card>, DomainError> {
+        let state = self.lock()?;
+        if !state.members.contains_key(&member) {
+            return Err(DomainError::UnknownMember);
+        }
+        let cards = state
+            .cards
+            .values()
+            .filter(|c| c.member == Some(member))
+            .cloned()
+            .collect();
+        Ok(page.slice(cards))
     }
 }

@@ -8,9 +8,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::card::Card;
+use crate::card::{Card, CardStatus};
 use crate::error::DomainError;
-use crate::ids::{CardId, Login, TransactionId};
+use crate::ids::{CardId, Login, MemberId, TransactionId};
+use crate::member::{Member, Profile};
 use crate::money::Money;
 use crate::paging::{Page, Paged};
 use crate::product::{Category, Product};
@@ -61,6 +62,19 @@ pub enum Action {
     },
     /// Set the card's overdraft limit (no money moves).
     SetOverdraft { limit: Money },
+    /// Set the card's status (block, mark lost, unblock; no money moves). Refused with
+    /// `CardReplaced` on a replaced card.
+    SetStatus { status: CardStatus },
+    /// Set or clear the card's end of validity (no money moves). Refused with `CardReplaced`
+    /// on a replaced card.
+    SetValidUntil { until: Option<DateTime<Utc>> },
+    /// Replace the card by `new_card`, created here: the whole balance (possibly negative)
+    /// moves to it as a transfer-out on this card and a transfer-in on the new one, which also
+    /// gets this card's overdraft limit, maximum balance, end of validity and member. This
+    /// card ends at zero, `blocked` if it was active (a lost card stays lost), and records
+    /// its replacement. Refused with `CardExists` if `new_card` exists and `CardReplaced` if
+    /// this card was already replaced. The receipt is the new card's transfer-in.
+    Replace { new_card: CardId },
 }
 
 /// A request to change one card, decided by the rules and applied by the store.
@@ -201,6 +215,41 @@ pub trait Ledger: Send + Sync {
             "this ledger does not keep card credits".into(),
         ))
     }
+}
+
+/// The association's members and the link of their cards. Not money: these writes go to
+/// the store directly, not through the ledger's writer.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait MemberDirectory: Send + Sync {
+    /// Adds a member with a valid profile; the member as stored (id, revision 1).
+    async fn add_member(&self, profile: Profile, at: DateTime<Utc>) -> Result<Member, DomainError>;
+    /// One member.
+    async fn member(&self, id: MemberId) -> Result<Option<Member>, DomainError>;
+    /// One page of the members, by id.
+    async fn member_page(&self, page: Page) -> Result<Paged<Member>, DomainError>;
+    /// Replaces a member's profile if the member is still at `revision` (a guarded update);
+    /// whether it was. `false` for an unknown member too.
+    async fn update_member(
+        &self,
+        id: MemberId,
+        revision: i64,
+        profile: Profile,
+        at: DateTime<Utc>,
+    ) -> Result<bool, DomainError>;
+    /// Links a card to a member, in one guarded update: `UnknownMember`, `UnknownCard`,
+    /// `CardReplaced`, or `CardLinkedToOther` if another member owns it. Linking a card to
+    /// its own member again is a success.
+    async fn link_card(&self, member: MemberId, card: &CardId) -> Result<(), DomainError>;
+    /// Unlinks a card from its member: `UnknownMember`, `UnknownCard`, or `CardNotLinked`
+    /// if the card is not this member's.
+    async fn unlink_card(&self, member: MemberId, card: &CardId) -> Result<(), DomainError>;
+    /// One page of a member's cards, by id (replaced ones included): `UnknownMember`.
+    async fn member_card_page(
+        &self,
+        member: MemberId,
+        page: Page,
+    ) -> Result<Paged<Card>, DomainError>;
 }
 
 /// The products the bar sells.

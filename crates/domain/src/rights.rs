@@ -58,6 +58,16 @@ pub enum Operation {
     ReadCatalog,
     /// Registering and changing OAuth2 partners.
     ManagePartners,
+    /// Create, read, edit members and link their cards.
+    ManageMembers,
+    /// Block a card or mark it lost (a safety action: it never moves money).
+    BlockCard,
+    /// Make a blocked or lost card usable again.
+    UnblockCard,
+    /// Replace a card by a new one, moving its balance.
+    ReplaceCard,
+    /// Set or clear a card's end of validity.
+    SetCardValidity,
 }
 
 impl Operation {
@@ -65,10 +75,9 @@ impl Operation {
     pub fn required_rights(self) -> Rights {
         use Operation::*;
         match self {
-            CreateCard | CardInfo | ReadCatalog => Rights::Association,
-            TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics => {
-                Rights::BarMember
-            }
+            CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard => Rights::Association,
+            TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics
+            | UnblockCard | ReplaceCard | SetCardValidity => Rights::BarMember,
             CreateCardWithOverdraft
             | SeeOverdraft
             | SetOverdraft
@@ -165,6 +174,11 @@ mod tests {
             (ManageStaff, 3),
             (ManageCards, 3),
             (ManageProducts, 3),
+            (ManageMembers, 1),
+            (BlockCard, 1),
+            (UnblockCard, 2),
+            (ReplaceCard, 2),
+            (SetCardValidity, 2),
         ];
         for (op, needed) in table {
             for level in 0..=3 {

@@ -16,6 +16,11 @@ pub enum TransactionKind {
     Payment,
     /// 4: the balance handed back in cash, leaving the card at zero.
     Drain,
+    /// 5: the balance moved to the card that replaces this one (the debit half of a
+    /// replacement; `amount` is the moved balance, possibly negative with an overdraft).
+    TransferOut,
+    /// 6: the balance received from the card this one replaces (the credit half).
+    TransferIn,
 }
 
 impl TransactionKind {
@@ -26,6 +31,8 @@ impl TransactionKind {
             TransactionKind::TopUp => 2,
             TransactionKind::Payment => 3,
             TransactionKind::Drain => 4,
+            TransactionKind::TransferOut => 5,
+            TransactionKind::TransferIn => 6,
         }
     }
 
@@ -36,6 +43,8 @@ impl TransactionKind {
             2 => Some(TransactionKind::TopUp),
             3 => Some(TransactionKind::Payment),
             4 => Some(TransactionKind::Drain),
+            5 => Some(TransactionKind::TransferOut),
+            6 => Some(TransactionKind::TransferIn),
             _ => None,
         }
     }
@@ -47,15 +56,29 @@ impl TransactionKind {
             TransactionKind::TopUp => "topup",
             TransactionKind::Payment => "payment",
             TransactionKind::Drain => "drain",
+            TransactionKind::TransferOut => "transfer_out",
+            TransactionKind::TransferIn => "transfer_in",
         }
+    }
+
+    /// Whether it is one half of a card-to-card transfer (a replacement).
+    pub fn is_transfer(self) -> bool {
+        matches!(
+            self,
+            TransactionKind::TransferOut | TransactionKind::TransferIn
+        )
     }
 
     /// The effect on the balance of a transaction of this kind recording `amount`:
     /// credits add, debits subtract.
     pub fn signed(self, amount: Money) -> Money {
         match self {
-            TransactionKind::Creation | TransactionKind::TopUp => amount,
-            TransactionKind::Payment | TransactionKind::Drain => amount.negated(),
+            TransactionKind::Creation | TransactionKind::TopUp | TransactionKind::TransferIn => {
+                amount
+            }
+            TransactionKind::Payment | TransactionKind::Drain | TransactionKind::TransferOut => {
+                amount.negated()
+            }
         }
     }
 }
@@ -101,11 +124,11 @@ mod tests {
     #[test]
     fn codes_round_trip() {
         use TransactionKind::*;
-        for k in [Creation, TopUp, Payment, Drain] {
+        for k in [Creation, TopUp, Payment, Drain, TransferOut, TransferIn] {
             assert_eq!(TransactionKind::from_code(i64::from(k.code())), Some(k));
         }
         assert_eq!(TransactionKind::from_code(0), None);
-        assert_eq!(TransactionKind::from_code(9), None);
+        assert_eq!(TransactionKind::from_code(7), None);
         assert_eq!(Payment.name(), "payment");
     }
 
@@ -116,6 +139,8 @@ mod tests {
         assert_eq!(TransactionKind::TopUp.signed(m), m);
         assert_eq!(TransactionKind::Payment.signed(m), m.negated());
         assert_eq!(TransactionKind::Drain.signed(m), m.negated());
+        assert_eq!(TransactionKind::TransferOut.signed(m), m.negated());
+        assert_eq!(TransactionKind::TransferIn.signed(m), m);
         // A negative opening balance (overdraft) stays negative.
         assert_eq!(
             TransactionKind::Creation.signed(Money::from_cents(-500)),

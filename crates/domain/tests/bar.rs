@@ -5,8 +5,8 @@
 mod common;
 
 use ardoise_domain::card::CardState;
-use ardoise_domain::ports::Ledger;
-use ardoise_domain::{DomainError, Money, PayBy, TransactionId, TransactionKind};
+use ardoise_domain::ports::{Clock, Ledger};
+use ardoise_domain::{CardStatus, DomainError, Money, PayBy, TransactionId, TransactionKind};
 use chrono::Duration;
 use common::*;
 use futures::executor::block_on;
@@ -678,5 +678,142 @@ fn staff_movements_with_a_key_apply_once_per_user() {
         ),
         Err(DomainError::Malformed(_))
     ));
+    assert_invariant(&f.ledger);
+}
+
+#[test]
+fn card_life_rights_and_replacement_rules() {
+    let f = fixture();
+    let prez = actor("prez", 3);
+    let barman = actor("barman", 2);
+    let bde = actor("bde", 1);
+    let honeypot = actor("honey", 0);
+    block_on(async {
+        f.bar
+            .open_card(&prez, &card("CARD0001"), money("10"), false)
+            .await
+            .unwrap();
+        // Blocking and marking lost: rights ≥ 1; unblocking: ≥ 2.
+        assert_eq!(
+            f.bar
+                .set_card_status(&honeypot, &card("CARD0001"), CardStatus::Blocked)
+                .await,
+            Err(DomainError::InsufficientRights)
+        );
+        let c = f
+            .bar
+            .set_card_status(&bde, &card("CARD0001"), CardStatus::Lost)
+            .await
+            .unwrap();
+        assert_eq!(c.status, CardStatus::Lost);
+        assert_eq!(
+            f.bar
+                .set_card_status(&bde, &card("CARD0001"), CardStatus::Active)
+                .await,
+            Err(DomainError::InsufficientRights)
+        );
+        assert!(matches!(
+            f.bar
+                .pay(&barman, &card("CARD0001"), PayBy::Amount(money("1")))
+                .await,
+            Err(DomainError::CardNotUsable(_))
+        ));
+        // Replacing: rights ≥ 2, onto a new card only, and once.
+        assert_eq!(
+            f.bar
+                .replace_card(&bde, &card("CARD0001"), &card("CARD0002"))
+                .await,
+            Err(DomainError::InsufficientRights)
+        );
+        assert!(matches!(
+            f.bar
+                .replace_card(&barman, &card("CARD0001"), &card("CARD0001"))
+                .await,
+            Err(DomainError::Malformed(_))
+        ));
+        let r = f
+            .bar
+            .replace_card(&barman, &card("CARD0001"), &card("CARD0002"))
+            .await
+            .unwrap();
+        assert_eq!((r.card.as_str(), r.amount), ("CARD0002", money("10")));
+        assert_eq!(
+            f.bar
+                .replace_card(&barman, &card("CARD0001"), &card("CARD0003"))
+                .await,
+            Err(DomainError::CardReplaced("CARD0002".into()))
+        );
+        // Neither half of the transfer can be cancelled, even by the president.
+        for t in f.ledger.transactions(None, None).await.unwrap() {
+            if t.kind.is_transfer() {
+                assert_eq!(
+                    f.bar.cancel(&prez, t.id).await,
+                    Err(DomainError::NotCorrectable)
+                );
+            }
+        }
+        // The end of validity: rights ≥ 2; a past one expires the card.
+        let past = f.clock.now() - Duration::seconds(1);
+        assert_eq!(
+            f.bar
+                .set_valid_until(&bde, &card("CARD0002"), Some(past))
+                .await,
+            Err(DomainError::InsufficientRights)
+        );
+        f.bar
+            .set_valid_until(&barman, &card("CARD0002"), Some(past))
+            .await
+            .unwrap();
+        let v = f.bar.card_validity(None, &card("CARD0002")).await.unwrap();
+        assert_eq!(v.state, Some(CardState::Expired));
+    });
+    assert_invariant(&f.ledger);
+}
+
+#[test]
+fn a_replacement_with_a_key_applies_once_and_replays_the_new_cards_receipt() {
+    use ardoise_domain::StaffMove;
+    let f = with_card();
+    let replace = |new: &str| StaffMove::Replace {
+        card: card("AHS0DIEX"),
+        new_card: card(new),
+    };
+    let key = |k: &str, m: &StaffMove| Some((k.to_owned(), m.fingerprint()));
+    let first = block_on(f.bar.staff_once(
+        &barman(),
+        replace("NEWC0001"),
+        key("r", &replace("NEWC0001")),
+    ))
+    .unwrap();
+    assert!(!first.replayed);
+    assert_eq!(first.receipt.card, card("NEWC0001"));
+    assert_eq!(balance(&f, "NEWC0001"), money("10"));
+    assert_eq!(balance(&f, "AHS0DIEX"), Money::ZERO);
+    // The retry answers the first receipt although the card is now replaced.
+    let again = block_on(f.bar.staff_once(
+        &barman(),
+        replace("NEWC0001"),
+        key("r", &replace("NEWC0001")),
+    ))
+    .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.receipt, first.receipt);
+    // The key with another new card: refused, nothing applied.
+    assert_eq!(
+        block_on(f.bar.staff_once(
+            &barman(),
+            replace("NEWC0002"),
+            key("r", &replace("NEWC0002"))
+        )),
+        Err(DomainError::IdempotencyKeyReused)
+    );
+    assert_eq!(
+        block_on(f.bar.staff_once(&barman(), replace("NEWC0002"), None)),
+        Err(DomainError::CardReplaced("NEWC0001".into()))
+    );
+    assert_ne!(
+        replace("NEWC0001").fingerprint(),
+        replace("NEWC0002").fingerprint()
+    );
     assert_invariant(&f.ledger);
 }

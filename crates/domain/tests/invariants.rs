@@ -6,13 +6,13 @@
 mod common;
 
 use ardoise_domain::ports::Ledger;
-use ardoise_domain::{Actor, DomainError, Money, PayBy, TransactionId};
+use ardoise_domain::{Actor, Card, CardStatus, DomainError, Money, PayBy, TransactionId};
 use chrono::Duration;
 use common::*;
 use futures::executor::block_on;
 use proptest::prelude::*;
 
-const CARDS: [&str; 3] = ["CARD0001", "CARD0002", "CARD0003"];
+const CARDS: [&str; 5] = ["CARD0001", "CARD0002", "CARD0003", "CARD0004", "CARD0005"];
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -51,6 +51,14 @@ enum Op {
     Wait {
         seconds: i64,
     },
+    Status {
+        card: usize,
+        status: usize,
+    },
+    Replace {
+        card: usize,
+        new: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -67,11 +75,13 @@ fn op() -> impl Strategy<Value = Op> {
         (card.clone(), -500i64..8_000).prop_map(|(card, cents)| Op::Pay { card, cents }),
         (card.clone(), -1i64..8).prop_map(|(card, quantity)| Op::PayBeers { card, quantity }),
         card.clone().prop_map(|card| Op::Drain { card }),
-        (card, proptest::option::of(0i64..10_000))
+        (card.clone(), proptest::option::of(0i64..10_000))
             .prop_map(|(card, cents)| Op::Overdraft { card, cents }),
         (1i64..40, any::<bool>()).prop_map(|(tx, as_president)| Op::Cancel { tx, as_president }),
         (1i64..40, any::<bool>()).prop_map(|(tx, as_president)| Op::Redo { tx, as_president }),
         (0i64..200).prop_map(|seconds| Op::Wait { seconds }),
+        (card.clone(), 0usize..3).prop_map(|(card, status)| Op::Status { card, status }),
+        (card.clone(), card.clone()).prop_map(|(card, new)| Op::Replace { card, new }),
     ]
 }
 
@@ -107,6 +117,23 @@ fn run(f: &Fixture, op: &Op, prez: &Actor, staff: &Actor) -> Result<(), DomainEr
         }
         Op::Wait { seconds } => {
             f.clock.advance(Duration::seconds(*seconds));
+            return Ok(());
+        }
+        Op::Status { card, status } => {
+            let status = [CardStatus::Active, CardStatus::Blocked, CardStatus::Lost][*status];
+            block_on(f.bar.set_card_status(staff, &c(card), status))?;
+            return Ok(());
+        }
+        Op::Replace { card, new } => {
+            let total = |cards: Vec<Card>| cards.iter().map(|c| c.balance.cents()).sum::<i64>();
+            let before = total(block_on(f.ledger.cards()).unwrap());
+            let r = block_on(f.bar.replace_card(staff, &c(card), &c(new)))?;
+            // Money moves, none appears or disappears.
+            assert_eq!(total(block_on(f.ledger.cards()).unwrap()), before);
+            let old = block_on(f.ledger.card(&c(card))).unwrap().unwrap();
+            assert_eq!(old.balance, Money::ZERO);
+            assert_eq!(old.replaced_by, Some(c(new)));
+            assert_eq!(r.balance_after, r.amount);
             return Ok(());
         }
     };

@@ -18,7 +18,7 @@ use actix_cors::Cors;
 use actix_web::http::{header, Method};
 use actix_web::web;
 use ardoise_auth::{OAuth, Staff};
-use ardoise_domain::Bar;
+use ardoise_domain::{Bar, Members};
 
 pub mod oauth;
 pub mod openapi;
@@ -29,18 +29,25 @@ pub mod principal;
 pub mod reply;
 pub mod v1;
 
-/// What every handler needs: the bar's use cases, the staff service and the OAuth2 service.
+/// What every handler needs: the bar's use cases, the staff service, the OAuth2 service and
+/// the association's members.
 #[derive(Clone)]
 pub struct AppState {
     pub bar: Bar,
     pub staff: Staff,
     pub oauth: OAuth,
+    pub members: Members,
 }
 
 impl AppState {
     /// Bundles the services.
-    pub fn new(bar: Bar, staff: Staff, oauth: OAuth) -> AppState {
-        AppState { bar, staff, oauth }
+    pub fn new(bar: Bar, staff: Staff, oauth: OAuth, members: Members) -> AppState {
+        AppState {
+            bar,
+            staff,
+            oauth,
+            members,
+        }
     }
 }
 

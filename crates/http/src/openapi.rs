@@ -199,6 +199,7 @@ pub fn operations() -> Vec<Operation> {
         (name = "catalogue", description = "Products and their categories"),
         (name = "users", description = "Staff accounts"),
         (name = "partners admin", description = "The OAuth2 partner registry, for presidents"),
+        (name = "members", description = "The association's members and their cards"),
         (name = "service", description = "About the API itself"),
     ),
 )]
@@ -420,6 +421,16 @@ pub struct CardParam {
     /// digits).
     #[param(example = "04A1B2C3D4")]
     card: String,
+}
+
+/// The member in a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes a path segment that the handlers parse themselves
+pub struct MemberParam {
+    /// The member's id, a whole number ≥ 1.
+    #[param(minimum = 1)]
+    member: i64,
 }
 
 /// The transaction in a path.

@@ -126,10 +126,15 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
-    /// Whether a field is present at all, even empty or JSON `null` (which clear a value in a
-    /// partial update).
-    pub fn given(&self, name: &str) -> bool {
-        self.fields.contains_key(name)
+    /// A field as given, even blank (an empty value or a JSON null reads `""`): `None` only
+    /// when the field is absent. For edits, where a blank field unsets a value.
+    pub fn given(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+
+    /// The names of the given fields, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.fields.keys().map(String::as_str)
     }
 
     /// A field that must be given.

@@ -16,6 +16,8 @@ use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
 
 mod catalog;
+mod lifecycle;
+mod members;
 mod partner;
 mod partners;
 mod staff;
@@ -50,6 +52,19 @@ pub fn operations() -> Vec<Operation> {
         operation!(staff::pay),
         operation!(staff::drain),
         operation!(staff::set_overdraft),
+        operation!(lifecycle::block),
+        operation!(lifecycle::lost),
+        operation!(lifecycle::unblock),
+        operation!(lifecycle::set_valid_until),
+        operation!(lifecycle::replace),
+        operation!(members::list),
+        operation!(members::create),
+        operation!(members::get),
+        operation!(members::edit),
+        operation!(members::cards),
+        operation!(members::link),
+        operation!(members::unlink),
+        operation!(members::card_validity),
         operation!(staff::transactions),
         operation!(staff::transaction),
         operation!(staff::cancel),
@@ -137,6 +152,29 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
         "PARTNER_SECRET_ROTATED" => (
             "The partner has a new secret: keep it now, it is not shown again.",
             "Le partenaire a un nouveau secret : conservez-le maintenant, il ne sera plus affiché.",
+        ),
+        "CARD_BLOCKED" => ("The card was blocked.", "La carte a été bloquée."),
+        "CARD_UNBLOCKED" => ("The card was unblocked.", "La carte a été débloquée."),
+        "CARD_LOST" => (
+            "The card was marked lost.",
+            "La carte a été déclarée perdue.",
+        ),
+        "CARD_VALIDITY_SET" => (
+            "The card's end of validity was set.",
+            "La fin de validité de la carte a été modifiée.",
+        ),
+        "CARD_REPLACED" => (
+            "The card was replaced; its balance moved to the new card.",
+            "La carte a été remplacée ; son solde est passé sur la nouvelle carte.",
+        ),
+        "MEMBER_LIST" => ("Members.", "Membres."),
+        "MEMBER" => ("Member.", "Membre."),
+        "MEMBER_CREATED" => ("The member was created.", "Le membre a été créé."),
+        "MEMBER_UPDATED" => ("The member was updated.", "Le membre a été modifié."),
+        "MEMBER_CARD_LIST" => ("The member's cards.", "Les cartes du membre."),
+        "CARD_LINKED" => (
+            "The card was linked to the member.",
+            "La carte a été associée au membre.",
         ),
         "LANGUAGE_LIST" => ("Languages.", "Langues."),
         _ => ("Done.", "C'est fait."),
@@ -490,7 +528,7 @@ pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
         InvalidToken | InvalidCredentials => StatusCode::UNAUTHORIZED,
         InsufficientRights => StatusCode::FORBIDDEN,
         UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard
-        | UnknownPartner | UnknownCategory => StatusCode::NOT_FOUND,
+        | UnknownPartner | UnknownCategory | UnknownMember | CardNotLinked => StatusCode::NOT_FOUND,
         TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -610,6 +648,23 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
         ProductExists => (
             "A product of this name already exists.",
             "Un produit de ce nom existe déjà.",
+        ),
+        UnknownMember => ("Unknown member.", "Membre inconnu."),
+        CardLinkedToOther => (
+            "This card already belongs to another member.",
+            "Cette carte appartient déjà à un autre membre.",
+        ),
+        CardNotLinked => (
+            "This card does not belong to this member.",
+            "Cette carte n'appartient pas à ce membre.",
+        ),
+        CardReplaced(_) => (
+            "This card was replaced by another one and can no longer change.",
+            "Cette carte a été remplacée par une autre et ne peut plus être modifiée.",
+        ),
+        NotCorrectable => (
+            "A card replacement cannot be cancelled or redone.",
+            "Le remplacement d'une carte ne peut être ni annulé ni rétabli.",
         ),
     };
     lang.pick(en, fr)

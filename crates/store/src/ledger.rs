@@ -11,8 +11,8 @@ use ardoise_domain::bar::{explain_refusal, guard_allows};
 use ardoise_domain::ports::{
     Action, CreditRecord, Guard, Ledger, Movement, Receipt, StoredAnswer, StoredCredit, Totals,
 };
-use ardoise_domain::CapPeriod;
 use ardoise_domain::TransactionKind;
+use ardoise_domain::{CapPeriod, CardStatus};
 use ardoise_domain::{Card, CardId, DomainError, Money, Page, Paged, Transaction, TransactionId};
 use async_trait::async_trait;
 use diesel::Connection;
@@ -20,7 +20,8 @@ use diesel::Connection;
 use crate::db::{with_conn, Db};
 use crate::error::Failure;
 use crate::rows::{
-    millis, CardRow, CreditRow, IdempotencyRow, NewCard, NewChange, NewTransaction, TransactionRow,
+    millis, CardRow, CreditRow, IdempotencyRow, NewCard, NewChange, NewTransaction,
+    ReplacementCard, TransactionRow,
 };
 use crate::sql::{Sql, MAX_BALANCE_CENTS};
 use crate::writer::Touch;
@@ -90,10 +91,20 @@ enum Mode {
 }
 
 /// Whether a movement can be refused after it wrote something, so that only a savepoint can
-/// undo it: a cancel or redo (the flip, then the balance's guard), and movements that record
-/// a partner's credit or an idempotency key (refused after the balance moved).
+/// undo it: a cancel or redo (the flip, then the balance's guard), a replacement (several
+/// writes), movements that record a partner's credit or an idempotency key (refused after the
+/// balance moved), and any action not listed here as refused before its first write.
 fn needs_savepoint(m: &Movement) -> bool {
-    m.credit.is_some() || m.idempotency.is_some() || matches!(m.action, Action::Flip { .. })
+    let single_guarded_write = matches!(
+        m.action,
+        Action::Open { .. }
+            | Action::Post { .. }
+            | Action::Drain
+            | Action::SetOverdraft { .. }
+            | Action::SetStatus { .. }
+            | Action::SetValidUntil { .. }
+    );
+    m.credit.is_some() || m.idempotency.is_some() || !single_guarded_write
 }
 
 fn apply_batch_on<C: Sql>(
@@ -104,7 +115,18 @@ fn apply_batch_on<C: Sql>(
     unexpected: &mut bool,
 ) -> Result<BatchAnswers, Failure> {
     conn.write_transaction(|conn| {
-        let mut cards: Vec<&str> = movements.iter().map(|m| m.card.as_str()).collect();
+        // A replacement touches its new card too (created by it, or already there and then
+        // refused): locked in the same id order as the others.
+        let mut cards: Vec<&str> = movements
+            .iter()
+            .flat_map(|m| {
+                let new_card = match &m.action {
+                    Action::Replace { new_card } => Some(new_card.as_str()),
+                    _ => None,
+                };
+                std::iter::once(m.card.as_str()).chain(new_card)
+            })
+            .collect();
         cards.sort_unstable();
         cards.dedup();
         conn.lock_cards(&cards)?;
@@ -349,6 +371,12 @@ fn apply_action<C: Sql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> 
             delta,
             guard,
         } => {
+            // A replaced card stays at zero: its corrections would land on a card nobody
+            // holds. Its row is locked for the batch (or the write transaction is), so this
+            // read stays true until the commit.
+            if let Some(by) = conn.find_card(card)?.and_then(|row| row.replaced_by) {
+                return Err(DomainError::CardReplaced(by).into());
+            }
             let amount = flip(conn, card, *transaction, *valid_after)?;
             // If the guard refuses, the savepoint rollback undoes the flip too.
             let after = guarded_add(conn, m, *delta, guard)?;
@@ -371,7 +399,92 @@ fn apply_action<C: Sql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> 
             let balance = Money::from_cents(balance);
             Ok(receipt(m, TransactionId(0), balance, balance, *limit))
         }
+        Action::SetStatus { status } => {
+            let balance = match conn.set_status(card, status.as_str())? {
+                Some(balance) => balance,
+                None => return Err(unchangeable(conn, card)?),
+            };
+            let balance = Money::from_cents(balance);
+            Ok(receipt(m, TransactionId(0), balance, balance, Money::ZERO))
+        }
+        Action::SetValidUntil { until } => {
+            let balance = match conn.set_valid_until(card, until.map(millis))? {
+                Some(balance) => balance,
+                None => return Err(unchangeable(conn, card)?),
+            };
+            let balance = Money::from_cents(balance);
+            Ok(receipt(m, TransactionId(0), balance, balance, Money::ZERO))
+        }
+        Action::Replace { new_card } => replace(conn, m, new_card),
     }
+}
+
+/// Why a card's settings could not be changed: it is unknown, or it was replaced.
+fn unchangeable<C: Sql>(conn: &mut C, card: &str) -> Result<Failure, Failure> {
+    Ok(match conn.find_card(card)? {
+        None => DomainError::UnknownCard.into(),
+        Some(row) => match row.replaced_by {
+            Some(by) => DomainError::CardReplaced(by).into(),
+            None => Failure::Lost(format!("card {card} could not be changed")),
+        },
+    })
+}
+
+/// Replaces `m.card` by `new_card`: the new card is created with the old one's balance and
+/// settings, the old one emptied and retired, and the balance recorded as a transfer-out and
+/// a transfer-in — all under the movement's savepoint, so that nothing of it stays if any
+/// step is refused. The old card's balance is read under its row lock (PostgreSQL) or the
+/// write transaction (SQLite), and emptied only if it still is that balance.
+fn replace<C: Sql>(conn: &mut C, m: &Movement, new_card: &CardId) -> Result<Receipt, Failure> {
+    let card = m.card.as_str();
+    let old = conn
+        .card_for_update(card)?
+        .ok_or(DomainError::UnknownCard)?;
+    if let Some(by) = old.replaced_by {
+        return Err(DomainError::CardReplaced(by).into());
+    }
+    let inserted = conn.insert_replacement(&ReplacementCard {
+        id: new_card.as_str(),
+        balance_cents: old.balance_cents,
+        overdraft_limit_cents: old.overdraft_limit_cents,
+        max_balance_cents: old.max_balance_cents,
+        status: CardStatus::Active.as_str(),
+        valid_until: old.valid_until,
+        member_id: old.member_id,
+        created_at: millis(m.at),
+    })?;
+    if !inserted {
+        return Err(DomainError::CardExists.into());
+    }
+    // A lost card stays lost; an active one is blocked: a replaced card never pays again.
+    let status = match old.status.as_str() {
+        "active" => CardStatus::Blocked.as_str(),
+        other => other,
+    };
+    if !conn.retire_card(card, old.balance_cents, status, new_card.as_str())? {
+        return Err(Failure::Lost(format!(
+            "the balance of locked card {card} changed during a replacement"
+        )));
+    }
+    let moved = Money::from_cents(old.balance_cents);
+    conn.insert_transaction(&new_transaction(
+        m,
+        TransactionKind::TransferOut,
+        moved,
+        0,
+        None,
+    ))?;
+    let id = conn.insert_transaction(&NewTransaction {
+        card_id: new_card.as_str(),
+        ..new_transaction(m, TransactionKind::TransferIn, moved, 0, None)
+    })?;
+    Ok(Receipt {
+        transaction: TransactionId(id),
+        card: new_card.clone(),
+        balance_before: Money::ZERO,
+        balance_after: moved,
+        amount: moved,
+    })
 }
 
 /// Flips a transaction of `card` to `valid_after` if it is in the other state; its amount.

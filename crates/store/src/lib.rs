@@ -13,6 +13,7 @@ mod catalog;
 mod db;
 mod error;
 mod ledger;
+mod members;
 mod migrations;
 mod partners;
 mod prepared;
@@ -40,8 +41,8 @@ use writer::Writer;
 pub const MAX_BATCH: usize = writer::MAX_BATCH;
 
 /// A connection pool and its writer; cheap to clone, shared by all request handlers.
-/// Implements `Ledger`, `Catalog`, `StaffDirectory`, `SessionStore`, `PartnerDirectory` and
-/// `AccessTokenStore`.
+/// Implements `Ledger`, `Catalog`, `MemberDirectory`, `StaffDirectory`, `SessionStore`,
+/// `PartnerDirectory` and `AccessTokenStore`.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,

@@ -93,6 +93,8 @@ where
         " BETWEEN {} AND {MAX_BALANCE_CENTS}",
         -MAX_BALANCE_CENTS
     ));
+    // A replaced card's balance moved to its successor: it never changes again.
+    out.push_sql(" AND replaced_by IS NULL");
     if q.guard.floor {
         out.push_sql(" AND balance_cents + ");
         out.push_bind_param::<BigInt, _>(&q.delta)?;

@@ -5,15 +5,16 @@ use std::collections::BTreeMap;
 
 use ardoise_domain::card::{Card, CardStatus};
 use ardoise_domain::ports::{Receipt, Session, StaffUser, StoredAnswer, StoredCredit};
-use ardoise_domain::{CardId, Login, MemberId, Money, Product, Rights, Transaction};
+use ardoise_domain::Transaction;
+use ardoise_domain::{CardId, Login, Member, MemberId, Money, Product, Profile, Rights};
 use ardoise_domain::{TransactionId, TransactionKind};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::error::Failure;
 use crate::schema::{
-    card_credits, cards, idempotency_keys, product_bundles, products, sessions, staff_users,
-    transaction_changes, transactions,
+    card_credits, cards, idempotency_keys, members, product_bundles, products, sessions,
+    staff_users, transaction_changes, transactions,
 };
 
 /// Unix milliseconds, as stored. Rounds toward the past, so that a stored `valid_until`
@@ -45,6 +46,7 @@ pub(crate) struct CardRow {
     pub valid_until: Option<i64>,
     pub member_id: Option<i64>,
     pub created_at: i64,
+    pub replaced_by: Option<String>,
 }
 
 impl CardRow {
@@ -58,6 +60,7 @@ impl CardRow {
                 .ok_or_else(|| Failure::Corrupt(format!("card status {}", self.status)))?,
             valid_until: self.valid_until.map(time).transpose()?,
             member: self.member_id.map(MemberId),
+            replaced_by: self.replaced_by.as_deref().map(card_id).transpose()?,
             created_at: time(self.created_at)?,
         })
     }
@@ -71,6 +74,89 @@ pub(crate) struct NewCard<'a> {
     pub overdraft_limit_cents: i64,
     pub status: &'a str,
     pub created_at: i64,
+}
+
+/// The card that replaces another, with the settings it takes over.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = cards)]
+pub(crate) struct ReplacementCard<'a> {
+    pub id: &'a str,
+    pub balance_cents: i64,
+    pub overdraft_limit_cents: i64,
+    pub max_balance_cents: Option<i64>,
+    pub status: &'a str,
+    pub valid_until: Option<i64>,
+    pub member_id: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = members)]
+pub(crate) struct MemberRow {
+    pub id: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub keywords: Option<String>,
+    pub notes: Option<String>,
+    pub revision: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl MemberRow {
+    pub fn into_member(self) -> Result<Member, Failure> {
+        Ok(Member {
+            id: MemberId(self.id),
+            profile: Profile {
+                first_name: self.first_name,
+                last_name: self.last_name,
+                display_name: self.display_name,
+                email: self.email,
+                phone: self.phone,
+                mobile: self.mobile,
+                keywords: self.keywords,
+                notes: self.notes,
+            },
+            revision: self.revision,
+            created_at: time(self.created_at)?,
+            updated_at: time(self.updated_at)?,
+        })
+    }
+}
+
+/// A member's profile columns, written whole (an unset field is NULL).
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = members, treat_none_as_null = true)]
+pub(crate) struct ProfileRow {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub keywords: Option<String>,
+    pub notes: Option<String>,
+    pub updated_at: i64,
+}
+
+impl ProfileRow {
+    pub fn new(p: Profile, at: DateTime<Utc>) -> ProfileRow {
+        ProfileRow {
+            first_name: p.first_name,
+            last_name: p.last_name,
+            display_name: p.display_name,
+            email: p.email,
+            phone: p.phone,
+            mobile: p.mobile,
+            keywords: p.keywords,
+            notes: p.notes,
+            updated_at: millis(at),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

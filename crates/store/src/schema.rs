@@ -11,6 +11,24 @@ diesel::table! {
         valid_until -> Nullable<BigInt>,
         member_id -> Nullable<BigInt>,
         created_at -> BigInt,
+        replaced_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> BigInt,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        mobile -> Nullable<Text>,
+        keywords -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        revision -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
     }
 }
 
@@ -142,6 +160,7 @@ diesel::joinable!(product_bundles -> products (product));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cards,
+    members,
     transactions,
     transaction_changes,
     products,

@@ -14,11 +14,11 @@ use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 
 use crate::rows::{
-    BundleRow, CardRow, CreditRow, IdempotencyRow, NewCard, NewChange, NewStaff, NewTransaction,
-    ProductRow, SessionRow, StaffRow, TransactionRow,
+    BundleRow, CardRow, CreditRow, IdempotencyRow, MemberRow, NewCard, NewChange, NewStaff,
+    NewTransaction, ProductRow, ProfileRow, ReplacementCard, SessionRow, StaffRow, TransactionRow,
 };
 use crate::schema::{
-    card_credits, cards, idempotency_keys, partners, product_bundles, products, sessions,
+    card_credits, cards, idempotency_keys, members, partners, product_bundles, products, sessions,
     staff_users, transaction_changes, transactions,
 };
 
@@ -119,8 +119,9 @@ pub(crate) trait Sql: Dialect + Sized {
     fn insert_card(&mut self, row: &NewCard<'_>) -> QueryResult<bool>;
     /// Appends a transaction; its id.
     fn insert_transaction(&mut self, row: &NewTransaction<'_>) -> QueryResult<i64>;
-    /// Adds `delta` to the balance if the guard and the balance range allow it, in the
-    /// `UPDATE`'s `WHERE` clause; the new balance, or `None` if no row matched.
+    /// Adds `delta` to the balance if the guard and the balance range allow it and the card
+    /// was not replaced, in the `UPDATE`'s `WHERE` clause; the new balance, or `None` if no
+    /// row matched.
     fn guarded_add(
         &mut self,
         card: &str,
@@ -137,6 +138,45 @@ pub(crate) trait Sql: Dialect + Sized {
     fn insert_change(&mut self, row: &NewChange<'_>) -> QueryResult<()>;
     /// Sets the overdraft limit; the balance, or `None` for an unknown card.
     fn set_overdraft(&mut self, card: &str, limit: i64) -> QueryResult<Option<i64>>;
+    /// Sets the status of a card that was not replaced; its balance, or `None` if no such
+    /// card.
+    fn set_status(&mut self, card: &str, status: &str) -> QueryResult<Option<i64>>;
+    /// Sets or clears the end of validity of a card that was not replaced; its balance, or
+    /// `None` if no such card.
+    fn set_valid_until(&mut self, card: &str, until: Option<i64>) -> QueryResult<Option<i64>>;
+    /// Inserts the card that replaces another unless one with that id exists; whether it
+    /// was inserted.
+    fn insert_replacement(&mut self, row: &ReplacementCard<'_>) -> QueryResult<bool>;
+    /// Empties a card that is being replaced, if its balance is still `expected` and it was
+    /// not replaced yet: balance 0, `status`, `replaced_by`. Whether it was.
+    fn retire_card(
+        &mut self,
+        card: &str,
+        expected: i64,
+        status: &str,
+        replaced_by: &str,
+    ) -> QueryResult<bool>;
+
+    // Members and their cards.
+    fn insert_member(&mut self, row: &ProfileRow, created_at: i64) -> QueryResult<i64>;
+    fn find_member(&mut self, id: i64) -> QueryResult<Option<MemberRow>>;
+    fn count_members(&mut self) -> QueryResult<i64>;
+    fn members_page(&mut self, offset: i64, limit: i64) -> QueryResult<Vec<MemberRow>>;
+    /// Writes a member's profile if it is still at `revision`, and increments the revision;
+    /// the rows changed.
+    fn update_member(&mut self, id: i64, revision: i64, row: &ProfileRow) -> QueryResult<usize>;
+    /// Links a card to an existing member unless it was replaced or another member owns it;
+    /// the rows changed.
+    fn link_card(&mut self, member: i64, card: &str) -> QueryResult<usize>;
+    /// Unlinks a card from this member; the rows changed.
+    fn unlink_card(&mut self, member: i64, card: &str) -> QueryResult<usize>;
+    fn count_member_cards(&mut self, member: i64) -> QueryResult<i64>;
+    fn member_cards_page(
+        &mut self,
+        member: i64,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<CardRow>>;
 
     // The ledger's reads.
     fn find_card(&mut self, id: &str) -> QueryResult<Option<CardRow>>;
@@ -314,6 +354,141 @@ macro_rules! impl_sql {
                     .returning(cards::balance_cents)
                     .get_result(self)
                     .optional()
+            }
+
+            fn set_status(&mut self, card: &str, status: &str) -> QueryResult<Option<i64>> {
+                diesel::update(cards::table.find(card).filter(cards::replaced_by.is_null()))
+                    .set(cards::status.eq(status))
+                    .returning(cards::balance_cents)
+                    .get_result(self)
+                    .optional()
+            }
+
+            fn set_valid_until(
+                &mut self,
+                card: &str,
+                until: Option<i64>,
+            ) -> QueryResult<Option<i64>> {
+                diesel::update(cards::table.find(card).filter(cards::replaced_by.is_null()))
+                    .set(cards::valid_until.eq(until))
+                    .returning(cards::balance_cents)
+                    .get_result(self)
+                    .optional()
+            }
+
+            fn insert_replacement(&mut self, row: &ReplacementCard<'_>) -> QueryResult<bool> {
+                let inserted = diesel::insert_into(cards::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(self)?;
+                Ok(inserted == 1)
+            }
+
+            fn retire_card(
+                &mut self,
+                card: &str,
+                expected: i64,
+                status: &str,
+                replaced_by: &str,
+            ) -> QueryResult<bool> {
+                let changed = diesel::update(
+                    cards::table
+                        .find(card)
+                        .filter(cards::balance_cents.eq(expected))
+                        .filter(cards::replaced_by.is_null()),
+                )
+                .set((
+                    cards::balance_cents.eq(0),
+                    cards::status.eq(status),
+                    cards::replaced_by.eq(replaced_by),
+                ))
+                .execute(self)?;
+                Ok(changed == 1)
+            }
+
+            fn insert_member(&mut self, row: &ProfileRow, created_at: i64) -> QueryResult<i64> {
+                diesel::insert_into(members::table)
+                    .values((row, members::created_at.eq(created_at)))
+                    .returning(members::id)
+                    .get_result(self)
+            }
+
+            fn find_member(&mut self, id: i64) -> QueryResult<Option<MemberRow>> {
+                members::table
+                    .find(id)
+                    .select(MemberRow::as_select())
+                    .get_result(self)
+                    .optional()
+            }
+
+            fn count_members(&mut self) -> QueryResult<i64> {
+                members::table.count().get_result(self)
+            }
+
+            fn members_page(&mut self, offset: i64, limit: i64) -> QueryResult<Vec<MemberRow>> {
+                members::table
+                    .order(members::id)
+                    .select(MemberRow::as_select())
+                    .offset(offset)
+                    .limit(limit)
+                    .load(self)
+            }
+
+            fn update_member(
+                &mut self,
+                id: i64,
+                revision: i64,
+                row: &ProfileRow,
+            ) -> QueryResult<usize> {
+                diesel::update(
+                    members::table
+                        .find(id)
+                        .filter(members::revision.eq(revision)),
+                )
+                .set((row, members::revision.eq(members::revision + 1)))
+                .execute(self)
+            }
+
+            fn link_card(&mut self, member: i64, card: &str) -> QueryResult<usize> {
+                diesel::update(
+                    cards::table
+                        .find(card)
+                        .filter(cards::replaced_by.is_null())
+                        .filter(cards::member_id.is_null().or(cards::member_id.eq(member)))
+                        .filter(diesel::dsl::exists(
+                            members::table.find(member).select(members::id),
+                        )),
+                )
+                .set(cards::member_id.eq(member))
+                .execute(self)
+            }
+
+            fn unlink_card(&mut self, member: i64, card: &str) -> QueryResult<usize> {
+                diesel::update(cards::table.find(card).filter(cards::member_id.eq(member)))
+                    .set(cards::member_id.eq(None::<i64>))
+                    .execute(self)
+            }
+
+            fn count_member_cards(&mut self, member: i64) -> QueryResult<i64> {
+                cards::table
+                    .filter(cards::member_id.eq(member))
+                    .count()
+                    .get_result(self)
+            }
+
+            fn member_cards_page(
+                &mut self,
+                member: i64,
+                offset: i64,
+                limit: i64,
+            ) -> QueryResult<Vec<CardRow>> {
+                cards::table
+                    .filter(cards::member_id.eq(member))
+                    .order(cards::id)
+                    .select(CardRow::as_select())
+                    .offset(offset)
+                    .limit(limit)
+                    .load(self)
             }
 
             fn find_card(&mut self, id: &str) -> QueryResult<Option<CardRow>> {

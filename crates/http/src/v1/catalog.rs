@@ -164,7 +164,7 @@ impl From<Category> for CategoryJson {
 /// `bundles`: space-separated `quantity:price` pairs, e.g. `"6:10.00 12:18.00"`; empty for
 /// none.
 fn bundles(p: &Params) -> Result<Option<BTreeMap<u32, Money>>, DomainError> {
-    if !p.given("bundles") {
+    if p.given("bundles").is_none() {
         return Ok(None);
     }
     let bad = || {
@@ -193,6 +193,7 @@ fn bundles(p: &Params) -> Result<Option<BTreeMap<u32, Money>>, DomainError> {
 /// `category`: a name, or `null`/`""` for none (`None` when not given).
 fn category(p: &Params) -> Option<Option<String>> {
     p.given("category")
+        .is_some()
         .then(|| p.get("category").map(str::to_owned))
 }
 

@@ -177,6 +177,8 @@ pub(super) struct CardJson {
     valid_until: Option<String>,
     /// The member the card belongs to.
     member: Option<i64>,
+    /// The card that replaced this one, if any.
+    replaced_by: Option<String>,
     /// RFC 3339.
     created_at: String,
 }
@@ -191,6 +193,7 @@ pub(super) fn card_json(card: Card, show_overdraft: bool) -> CardJson {
         status: card.status.as_str(),
         valid_until: card.valid_until.map(|t| t.to_rfc3339()),
         member: card.member.map(|m| m.0),
+        replaced_by: card.replaced_by.map(|c| c.to_string()),
         created_at: card.created_at.to_rfc3339(),
     }
 }

@@ -256,11 +256,11 @@ pub(super) async fn update(
             let actor = staff(&principal)?;
             let login = login_path(&path)?;
             let p = read_params(&req, payload).await?;
-            let password = match (p.given("password"), p.get("password")) {
+            let password = match (p.given("password").is_some(), p.get("password")) {
                 (true, None) => return Err(DomainError::malformed("field `password` is empty")),
                 (_, password) => password.map(str::to_owned),
             };
-            let card = if p.given("card") {
+            let card = if p.given("card").is_some() {
                 Some(p.card_opt("card")?)
             } else {
                 None

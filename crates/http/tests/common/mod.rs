@@ -23,7 +23,7 @@ use ardoise_domain::ports::{
     Catalog, Ledger, Movement, Receipt, Session, SessionStore, StaffDirectory, StaffUser, Totals,
 };
 use ardoise_domain::{
-    Actor, Bar, CardId, DomainError, Login, Money, Policy, Product, Rights, Transaction,
+    Actor, Bar, CardId, DomainError, Login, Members, Money, Policy, Product, Rights, Transaction,
     TransactionId,
 };
 use ardoise_http::AppState;
@@ -189,7 +189,8 @@ pub async fn world_with(settings: StaffSettings) -> World {
         clock.clone(),
         OAuthSettings::default(),
     );
-    let state = AppState::new(bar, staff, oauth);
+    let members = Members::new(ledger.clone(), faulty.clone(), clock.clone());
+    let state = AppState::new(bar, staff, oauth, members);
     World {
         ledger,
         faulty,

@@ -13,6 +13,7 @@ mod credits;
 mod differential;
 mod failures;
 mod ledger;
+mod members;
 mod migrations;
 mod partners;
 mod staff;

@@ -71,7 +71,7 @@ impl TestDb {
     /// A database whose settings `adjust` may change before connecting.
     pub fn with(backend: Backend, adjust: impl FnOnce(&mut StoreSettings)) -> TestDb {
         let db = TestDb::unmigrated(backend, adjust);
-        assert_eq!(db.store.migrate().unwrap(), 5, "every migration applies");
+        assert_eq!(db.store.migrate().unwrap(), 6, "every migration applies");
         db
     }
 
@@ -174,7 +174,7 @@ impl TestDb {
     pub fn assert_invariants(&self) {
         let wrong_balances = self.value(
             "SELECT CAST(COUNT(*) AS BIGINT) AS v FROM cards c WHERE c.balance_cents <> (\
-               SELECT CAST(COALESCE(SUM(CASE WHEN t.kind IN (1, 2) THEN t.amount_cents \
+               SELECT CAST(COALESCE(SUM(CASE WHEN t.kind IN (1, 2, 6) THEN t.amount_cents \
                                              ELSE -t.amount_cents END), 0) AS BIGINT) \
                FROM transactions t WHERE t.card_id = c.id AND t.valid = TRUE)",
         );
