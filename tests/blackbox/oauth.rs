@@ -208,8 +208,8 @@ fn partner_add_prints_credentials_once_and_stores_a_hash() {
             ),
         );
         assert_eq!(checked, 1, "{backend:?}");
-        let (ok, out, _) = ardoise(&db, &["partner", "rotate", "--client-id", &p.id]);
-        assert!(ok);
+        let (ok, out, err) = ardoise(&db, &["partner", "rotate", "--client-id", &p.id]);
+        assert!(ok, "{backend:?}: {err}");
         let v: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["client_id"], p.id.as_str());
         assert_ne!(v["client_secret"], p.secret.as_str());
@@ -227,6 +227,11 @@ fn partner_add_prints_credentials_once_and_stores_a_hash() {
         }
         let (ok, _, err) = ardoise(&db, &["partner", "disable", "--client-id", "nobody"]);
         assert!(!ok && err.contains("no partner"), "{err}");
+        // Generated ids may start with '-': the CLI takes them as values, not as flags.
+        for command in ["disable", "rotate"] {
+            let (ok, _, err) = ardoise(&db, &["partner", command, "--client-id", "-xAb"]);
+            assert!(!ok && err.contains("no partner"), "{command}: {err}");
+        }
     }
 }
 

@@ -102,7 +102,8 @@ pub enum PartnerCommand {
     /// Changes a partner's settings; what is not given is kept. Disabling it, taking away a
     /// scope or Basic authentication revokes its tokens.
     Set {
-        #[arg(long)]
+        /// Client ids may start with `-` (their alphabet is `[A-Za-z0-9_-]`).
+        #[arg(long, allow_hyphen_values = true)]
         client_id: String,
         #[arg(long)]
         name: Option<String>,
@@ -120,12 +121,14 @@ pub enum PartnerCommand {
     },
     /// Disables a partner: its credentials stop working and its tokens are revoked.
     Disable {
-        #[arg(long)]
+        /// Client ids may start with `-` (their alphabet is `[A-Za-z0-9_-]`).
+        #[arg(long, allow_hyphen_values = true)]
         client_id: String,
     },
     /// Gives a partner a new secret, printed once as JSON; its tokens are revoked.
     Rotate {
-        #[arg(long)]
+        /// Client ids may start with `-` (their alphabet is `[A-Za-z0-9_-]`).
+        #[arg(long, allow_hyphen_values = true)]
         client_id: String,
     },
 }
