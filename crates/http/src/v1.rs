@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, Route};
-use ardoise_domain::{CardId, DomainError, Page, Paged, TransactionId};
+use ardoise_domain::{Actor, CardId, DomainError, Page, Paged, TransactionId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,6 +22,14 @@ mod partner;
 mod partners;
 mod staff;
 mod users;
+
+/// The staff user behind a principal; a partner is refused (403): staff resources.
+fn staff(principal: &Principal) -> Result<&Actor, DomainError> {
+    match principal {
+        Principal::Staff { actor } => Ok(actor),
+        Principal::Partner { .. } => Err(DomainError::InsufficientRights),
+    }
+}
 
 /// A wrong method on a known resource: 405 with `Allow`.
 fn refuse(allow: String) -> Route {

@@ -8,25 +8,18 @@ use std::collections::BTreeMap;
 
 use actix_web::web::{Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse};
-use ardoise_domain::{Actor, Category, DomainError, Money, Product, ProductChanges};
+use ardoise_domain::{Category, DomainError, Money, Product, ProductChanges};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    created, no_content, ok, page_of, paged, read_params, reply, Failure, Lang, PageJson, Success,
+    created, no_content, ok, page_of, paged, read_params, reply, staff, Failure, Lang, PageJson,
+    Success,
 };
 use crate::openapi::{Amount, AmountInput, PageParams};
 use crate::params::Params;
 use crate::principal::Principal;
 use crate::AppState;
-
-/// The staff user behind a principal; a partner is refused (403).
-fn staff(principal: &Principal) -> Result<&Actor, DomainError> {
-    match principal {
-        Principal::Staff { actor } => Ok(actor),
-        Principal::Partner { .. } => Err(DomainError::InsufficientRights),
-    }
-}
 
 /// A path segment as a URL writes it: everything but unreserved characters percent-encoded
 /// (product names may hold spaces).

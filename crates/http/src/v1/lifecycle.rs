@@ -4,25 +4,17 @@
 
 use actix_web::web::{Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse};
-use ardoise_domain::{Actor, Card, CardStatus, DomainError, StaffMove};
+use ardoise_domain::{Card, CardStatus, DomainError, StaffMove};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{
-    card_path, created, keyed, mark_replayed, ok, read_params, reply, Failure, Lang, Success,
+    card_path, created, keyed, mark_replayed, ok, read_params, reply, staff, Failure, Lang, Success,
 };
 use crate::openapi::{Amount, CardParam};
 use crate::principal::Principal;
 use crate::AppState;
-
-/// The staff user behind a principal; a partner is refused (403): staff resources.
-fn staff(principal: &Principal) -> Result<&Actor, DomainError> {
-    match principal {
-        Principal::Staff { actor } => Ok(actor),
-        Principal::Partner { .. } => Err(DomainError::InsufficientRights),
-    }
-}
 
 /// A card's settings after a change of its life.
 #[derive(Serialize, ToSchema)]

@@ -9,21 +9,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{
-    card_path, created, no_content, ok, page_of, paged, read_params, reply, Failure, Lang,
+    card_path, created, no_content, ok, page_of, paged, read_params, reply, staff, Failure, Lang,
     PageJson, Success,
 };
 use crate::openapi::{CardParam, MemberParam, PageParams};
 use crate::params::Params;
 use crate::principal::Principal;
 use crate::AppState;
-
-/// The staff user behind a principal; a partner is refused (403): staff resources.
-fn staff(principal: &Principal) -> Result<&Actor, DomainError> {
-    match principal {
-        Principal::Staff { actor } => Ok(actor),
-        Principal::Partner { .. } => Err(DomainError::InsufficientRights),
-    }
-}
 
 /// The staff user, or `None` for a partner (whose scope the handler checked).
 fn staff_or_partner(principal: &Principal) -> Option<&Actor> {

@@ -14,20 +14,12 @@ use utoipa::ToSchema;
 
 use super::{
     card_path, created, keyed, mark_replayed, no_content, ok, page_of, paged, read_params, reply,
-    transaction_path, Failure, Lang, PageJson, Success,
+    staff, transaction_path, Failure, Lang, PageJson, Success,
 };
 use crate::oauth::source;
 use crate::openapi::{Amount, AmountInput, CardParam, PageParams, TransactionParam};
 use crate::principal::Principal;
 use crate::AppState;
-
-/// The staff user behind a principal; a partner is refused (403): these are staff resources.
-fn staff(principal: &Principal) -> Result<&Actor, DomainError> {
-    match principal {
-        Principal::Staff { actor } => Ok(actor),
-        Principal::Partner { .. } => Err(DomainError::InsufficientRights),
-    }
-}
 
 /// Money as `/v1` writes it: a string with exactly two decimals.
 fn money(m: Money) -> String {

@@ -7,24 +7,17 @@ use actix_web::http::header;
 use actix_web::web::{Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use ardoise_auth::{Authorization, StaffProfile, UserChanges};
-use ardoise_domain::{Actor, DomainError, Login, Rights};
+use ardoise_domain::{DomainError, Login, Rights};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    created, no_content, ok, page_of, paged, read_params, reply, Failure, Lang, PageJson, Success,
+    created, no_content, ok, page_of, paged, read_params, reply, staff, Failure, Lang, PageJson,
+    Success,
 };
 use crate::openapi::PageParams;
 use crate::principal::Principal;
 use crate::AppState;
-
-/// The staff user behind a principal; a partner is refused (403).
-fn staff(principal: &Principal) -> Result<&Actor, DomainError> {
-    match principal {
-        Principal::Staff { actor } => Ok(actor),
-        Principal::Partner { .. } => Err(DomainError::InsufficientRights),
-    }
-}
 
 fn login_path(text: &str) -> Result<Login, DomainError> {
     Login::parse(text).map_err(|e| DomainError::malformed(format!("login: {e}")))
