@@ -175,8 +175,7 @@ async fn a_write_of_another_process_shows_within_the_ttl() {
             assert_eq!(seen, cents(1000), "{backend:?}: served from memory");
         }
         // …and no longer.
-        tokio::time::sleep(ttl.saturating_sub(read_at.elapsed()) + Duration::from_millis(50))
-            .await;
+        tokio::time::sleep(ttl.saturating_sub(read_at.elapsed()) + Duration::from_millis(50)).await;
         assert_eq!(
             snapshot(&db.store, "CAFE0001").await.balance,
             cents(900),
