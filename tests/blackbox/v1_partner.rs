@@ -439,3 +439,125 @@ async fn credit_caps_hold_per_operation_and_per_day_even_concurrently() {
         assert_eq!(v["data"]["receipts"], "30.00", "{v}");
     }
 }
+
+async fn validity_reason(s: &Server, token: &str, card: &str) -> String {
+    let (status, _, v) = get(s, &format!("/v1/cards/{card}/validity"), token).await;
+    assert_eq!(status, 200, "{v}");
+    v["data"]["reason"].as_str().unwrap().to_owned()
+}
+
+/// Balance and validity reads are served from memory, but a write through the server — a
+/// POS payment or top-up, a block — shows in the very next read. The card cache is set to
+/// ten minutes here, so only the write's invalidation can make the new balance appear.
+#[tokio::test]
+async fn a_partner_sees_a_pos_payment_in_the_next_balance_read() {
+    for backend in backends() {
+        let s = Server::start_with(backend, &[("ARDOISE__DATABASE__CARD_CACHE_MS", "600000")]);
+        let prez = session(&s, "prez").await;
+        let (status, _, v) = post(
+            &s,
+            "/v1/cards",
+            &prez,
+            json!({"card": "CAFE0001", "balance": "10"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        let p = add_partner(&s.db, "psp", "cards:read", &[]);
+        let t = token(&s, &p).await;
+        assert_eq!(balance(&s, &t, "CAFE0001").await, "10.00");
+        assert_eq!(validity_reason(&s, &t, "CAFE0001").await, "active");
+
+        let barman = s.login("barman").await;
+        let v = s
+            .api(
+                "client/payer",
+                &[
+                    ("jeton", &barman),
+                    ("idCarte", "CAFE0001"),
+                    ("montant", "1.7"),
+                ],
+            )
+            .await;
+        assert_eq!(v["status"], "ok", "{v}");
+        assert_eq!(balance(&s, &t, "CAFE0001").await, "8.30", "{backend:?}");
+
+        let v = s
+            .api(
+                "client/recharger",
+                &[
+                    ("jeton", &barman),
+                    ("idCarte", "CAFE0001"),
+                    ("montant", "5"),
+                ],
+            )
+            .await;
+        assert_eq!(v["status"], "ok", "{v}");
+        assert_eq!(balance(&s, &t, "CAFE0001").await, "13.30", "{backend:?}");
+
+        let (status, _, v) = post(&s, "/v1/cards/CAFE0001/block", &prez, json!({})).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(validity_reason(&s, &t, "CAFE0001").await, "blocked");
+        // Money decisions never read the snapshots: the writer's guard refuses the payment.
+        let v = s
+            .api(
+                "client/payer",
+                &[
+                    ("jeton", &barman),
+                    ("idCarte", "CAFE0001"),
+                    ("montant", "1"),
+                ],
+            )
+            .await;
+        assert_ne!(v["status"], "ok", "{v}");
+        assert_eq!(balance(&s, &t, "CAFE0001").await, "13.30", "{backend:?}");
+    }
+}
+
+/// Two servers on one database (a second instance behind the load balancer): a payment made
+/// through one shows in the other's balance reads within the card cache's TTL.
+#[tokio::test]
+async fn a_payment_through_another_server_shows_within_the_card_cache_ttl() {
+    let ttl = Duration::from_millis(1000);
+    for backend in backends() {
+        let s = Server::start(backend);
+        let other = Server::serve(crate::harness::Database::at(s.db.url.clone()), &[]);
+        let prez = session(&s, "prez").await;
+        post(
+            &s,
+            "/v1/cards",
+            &prez,
+            json!({"card": "CAFE0001", "balance": "10"}),
+        )
+        .await;
+        let p = add_partner(&s.db, "psp", "cards:read", &[]);
+        let t = token(&s, &p).await;
+        assert_eq!(balance(&s, &t, "CAFE0001").await, "10.00");
+
+        let barman = other.login("barman").await;
+        let v = other
+            .api(
+                "client/payer",
+                &[
+                    ("jeton", &barman),
+                    ("idCarte", "CAFE0001"),
+                    ("montant", "2"),
+                ],
+            )
+            .await;
+        assert_eq!(v["status"], "ok", "{v}");
+        let paid = std::time::Instant::now();
+        loop {
+            let seen = balance(&s, &t, "CAFE0001").await;
+            if seen == "8.00" {
+                break;
+            }
+            assert_eq!(seen, "10.00", "{backend:?}");
+            assert!(
+                paid.elapsed() < ttl + Duration::from_millis(500),
+                "{backend:?}: the other server's payment did not show within the TTL"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(other);
+    }
+}

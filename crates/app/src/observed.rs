@@ -57,6 +57,10 @@ impl Ledger for CountedLedger {
         self.inner.card(id).await
     }
 
+    async fn card_snapshot(&self, id: &CardId) -> Result<Option<Card>, DomainError> {
+        self.inner.card_snapshot(id).await
+    }
+
     async fn cards(&self) -> Result<Vec<Card>, DomainError> {
         self.inner.cards().await
     }

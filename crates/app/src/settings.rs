@@ -56,6 +56,8 @@ pub struct Database {
     pub synchronous: Synchronous,
     pub pool_size: u32,
     pub busy_timeout_ms: u64,
+    /// How long a card read for an answer is served from memory; 0 switches it off.
+    pub card_cache_ms: u64,
     pub migrate_on_start: bool,
 }
 

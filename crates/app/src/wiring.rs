@@ -45,6 +45,7 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         },
         pool_size: settings.database.pool_size,
         busy_timeout_ms: settings.database.busy_timeout_ms,
+        card_cache_ttl: std::time::Duration::from_millis(settings.database.card_cache_ms),
     })
     .with_context(|| "cannot open the database (database.url)")?;
     Ok(store)

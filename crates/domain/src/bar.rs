@@ -623,7 +623,7 @@ impl Bar {
         if let Some(actor) = actor {
             actor.check(Operation::CardInfo)?;
         }
-        let found = self.ledger.card(card).await?;
+        let found = self.ledger.card_snapshot(card).await?;
         let now = self.clock.now();
         Ok(CardValidity {
             state: found.as_ref().map(|c| c.state_at(now)),
@@ -807,7 +807,7 @@ impl Bar {
     /// Whether the card is a client card, for `carte/info` (rights ≥ 1).
     pub async fn card_exists(&self, actor: &Actor, card: &CardId) -> Result<bool, DomainError> {
         actor.check(Operation::CardInfo)?;
-        Ok(self.ledger.card(card).await?.is_some())
+        Ok(self.ledger.card_snapshot(card).await?.is_some())
     }
 
     /// Every card (rights ≥ 2).
@@ -832,11 +832,12 @@ impl Bar {
         })
     }
 
-    /// One card, without its history, for staff (rights ≥ 2, as `card_sheet`).
+    /// One card, without its history, for staff (rights ≥ 2, as `card_sheet`). An answer
+    /// only: read through [`Ledger::card_snapshot`].
     pub async fn card(&self, actor: &Actor, card: &CardId) -> Result<Card, DomainError> {
         actor.check(Operation::CardDetails)?;
         self.ledger
-            .card(card)
+            .card_snapshot(card)
             .await?
             .ok_or(DomainError::UnknownCard)
     }
@@ -845,7 +846,7 @@ impl Bar {
     /// holds the `cards:read` scope, which is the whole rule for partners.
     pub async fn card_for_partner(&self, card: &CardId) -> Result<Card, DomainError> {
         self.ledger
-            .card(card)
+            .card_snapshot(card)
             .await?
             .ok_or(DomainError::UnknownCard)
     }

@@ -182,7 +182,7 @@ impl Members {
         if self.directory.member(member).await?.is_none() {
             return Err(DomainError::UnknownMember);
         }
-        let found = self.ledger.card(card).await?;
+        let found = self.ledger.card_snapshot(card).await?;
         let now = self.now();
         Ok(MemberCardValidity {
             owned: found.as_ref().is_some_and(|c| c.member == Some(member)),

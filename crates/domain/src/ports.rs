@@ -162,8 +162,15 @@ pub struct Totals {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Ledger: Send + Sync {
-    /// One card.
+    /// One card, as the database holds it now: what the rules read.
     async fn card(&self, id: &CardId) -> Result<Option<Card>, DomainError>;
+    /// One card, for a read that only *answers* (a balance, a validity, `carte/info`): the
+    /// store may serve it from memory. It reflects every write this process answered, but a
+    /// change made by another process on the same database may take up to the store's
+    /// cache TTL to show. Never decide a movement on it. The default reads [`Ledger::card`].
+    async fn card_snapshot(&self, id: &CardId) -> Result<Option<Card>, DomainError> {
+        self.card(id).await
+    }
     /// Every card, by id.
     async fn cards(&self) -> Result<Vec<Card>, DomainError>;
     /// One transaction.

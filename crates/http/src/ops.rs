@@ -1,5 +1,7 @@
 //! What operators watch: `/health`, `/ready`, `/metrics`, and one log line per request.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -7,7 +9,9 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
+use actix_web::HttpRequest;
 use actix_web::{web, HttpResponse};
 use async_trait::async_trait;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -28,7 +32,7 @@ pub trait Probe: Send + Sync {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
@@ -41,6 +45,8 @@ struct MovementLabels {
 
 /// The metrics, in the Prometheus (OpenMetrics) text format at `/metrics`.
 pub struct Metrics {
+    /// Tells this instance's counters apart in the workers' [`REQUEST_COUNTERS`].
+    id: u64,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Histogram,
@@ -87,6 +93,7 @@ impl Default for Metrics {
         );
         registry.register("db_pool_max", "Most database connections", pool_max.clone());
         Metrics {
+            id: NEXT_METRICS.fetch_add(1, Ordering::Relaxed),
             registry,
             requests,
             latency,
@@ -107,14 +114,36 @@ impl Metrics {
             .inc();
     }
 
-    fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
-                status,
-            })
-            .inc();
+    /// Counts a request and its duration. The counter of a (route, method, status) is looked
+    /// up in this worker thread's own map: no lock shared with the other workers, no label
+    /// strings built per request (the route pattern only, which actix computes).
+    fn record_request(&self, method: &'static str, req: &HttpRequest, status: u16, seconds: f64) {
+        let route = req
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        let key = CounterKey {
+            metrics: self.id,
+            method,
+            status,
+            route,
+        };
+        REQUEST_COUNTERS.with(|counters| {
+            let mut counters = counters.borrow_mut();
+            if let Some(counter) = counters.get(&key) {
+                counter.inc();
+                return;
+            }
+            let counter = self
+                .requests
+                .get_or_create(&RequestLabels {
+                    method,
+                    route: key.route.clone(),
+                    status,
+                })
+                .clone();
+            counter.inc();
+            counters.insert(key, counter);
+        });
         self.latency.observe(seconds);
     }
 
@@ -182,6 +211,39 @@ async fn metrics(ops: web::Data<Ops>) -> HttpResponse {
 }
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+static NEXT_METRICS: AtomicU64 = AtomicU64::new(1);
+
+/// A request counter's labels, and the [`Metrics`] it belongs to.
+#[derive(Debug, Hash, PartialEq, Eq)]
+struct CounterKey {
+    metrics: u64,
+    method: &'static str,
+    status: u16,
+    route: String,
+}
+
+thread_local! {
+    /// Each worker's handles on the request counters it has used (shared with the family,
+    /// which `/metrics` renders). Bounded by routes × methods × statuses.
+    static REQUEST_COUNTERS: RefCell<HashMap<CounterKey, Counter>> = RefCell::new(HashMap::new());
+}
+
+/// The metrics label of a method: the standard ones, and `OTHER` (so that made-up methods
+/// cannot grow the metrics without bound).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
+}
 
 /// One log line and one metrics sample per request, and an `X-Request-Id` header. Logs the
 /// method, the path (never the query string or the body: tokens and passwords travel there),
@@ -192,29 +254,27 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let id = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
-    let method = req.method().to_string();
-    let path = req.path().to_owned();
+    let method = method_label(req.method());
     let ops = req.app_data::<web::Data<Ops>>().cloned();
     let mut res = next.call(req).await?;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     if let Some(ops) = ops {
         ops.metrics
-            .record_request(&method, &route, status, elapsed.as_secs_f64());
+            .record_request(method, res.request(), status, elapsed.as_secs_f64());
     }
-    if let Ok(value) = HeaderValue::from_str(&format!("{id:x}")) {
+    if let Ok(value) = HeaderValue::try_from(format!("{id:x}")) {
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);
     }
+    // The method and path are read from the request the response carries: nothing is
+    // copied for a line the log level may drop.
+    let req = res.request();
     tracing::info!(
         target: "ardoise::request",
         request_id = format_args!("{id:x}"),
-        %method,
-        %path,
+        method = %req.method(),
+        path = %req.path(),
         status,
         duration_ms = format_args!("{:.3}", elapsed.as_secs_f64() * 1000.0),
         "request"

@@ -58,6 +58,9 @@ pub enum Backend {
     Postgres,
 }
 
+/// The default of [`StoreSettings::card_cache_ttl`]: the same second as the sessions' cache.
+pub const DEFAULT_CARD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How to reach the database.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoreSettings {
@@ -70,6 +73,10 @@ pub struct StoreSettings {
     /// How long to wait for a lock (SQLite `busy_timeout`, PostgreSQL `lock_timeout`) or a
     /// pooled connection before answering `StorageUnavailable`.
     pub busy_timeout_ms: u64,
+    /// How long a card read for an answer is served from memory (see `Ledger::card_snapshot`):
+    /// the most a change made by *another* process may take to show in this one's answers.
+    /// Zero reads the database every time.
+    pub card_cache_ttl: std::time::Duration,
 }
 
 impl StoreSettings {
@@ -94,6 +101,7 @@ impl Default for StoreSettings {
             synchronous: Synchronous::Full,
             pool_size: 8,
             busy_timeout_ms: 5_000,
+            card_cache_ttl: DEFAULT_CARD_CACHE_TTL,
         }
     }
 }
@@ -105,6 +113,7 @@ impl std::fmt::Debug for StoreSettings {
             .field("synchronous", &self.synchronous)
             .field("pool_size", &self.pool_size)
             .field("busy_timeout_ms", &self.busy_timeout_ms)
+            .field("card_cache_ttl", &self.card_cache_ttl)
             .finish()
     }
 }
@@ -393,6 +402,7 @@ mod tests {
                 synchronous,
                 pool_size: 2,
                 busy_timeout_ms: 1234,
+                ..StoreSettings::default()
             };
             let db = open(&settings).unwrap();
             assert_eq!(pragma(&db, "synchronous", "synchronous"), level);

@@ -16,6 +16,7 @@ use ardoise_domain::{CapPeriod, CardStatus};
 use ardoise_domain::{Card, CardId, DomainError, Money, Page, Paged, Transaction, TransactionId};
 use async_trait::async_trait;
 use diesel::Connection;
+use std::time::Instant;
 
 use crate::db::{with_conn, Db};
 use crate::error::Failure;
@@ -77,6 +78,17 @@ pub(crate) fn apply_batch(db: &Db, movements: &[Movement], touches: &[Touch]) ->
             }
         }
     }
+}
+
+/// The cards `movements` may change: each movement's card, and a replacement's new card.
+pub(crate) fn touched_cards(movements: &[Movement]) -> impl Iterator<Item = &str> {
+    movements.iter().flat_map(|m| {
+        let new_card = match &m.action {
+            Action::Replace { new_card } => Some(new_card.as_str()),
+            _ => None,
+        };
+        std::iter::once(m.card.as_str()).chain(new_card)
+    })
 }
 
 /// How a batch protects its movements from each other.
@@ -565,6 +577,21 @@ impl Ledger for Store {
                 .transpose())
         })
         .await
+    }
+
+    async fn card_snapshot(&self, id: &CardId) -> Result<Option<Card>, DomainError> {
+        let snapshots = self.snapshots();
+        let started = Instant::now();
+        if let Some(card) = snapshots.get(id.as_str(), started) {
+            return Ok(Some(card));
+        }
+        // Read before the database, so that a write committed meanwhile refuses the answer.
+        let seen = snapshots.generation();
+        let found = self.card(id).await?;
+        if let Some(card) = &found {
+            snapshots.put(card.clone(), started, seen);
+        }
+        Ok(found)
     }
 
     async fn cards(&self) -> Result<Vec<Card>, DomainError> {

@@ -19,6 +19,7 @@ mod partners;
 mod prepared;
 mod rows;
 mod schema;
+mod snapshots;
 mod sql;
 mod staff;
 mod writer;
@@ -29,11 +30,12 @@ use ardoise_domain::ports::{Movement, Receipt};
 use ardoise_domain::DomainError;
 
 pub use backup::PoolState;
-pub use db::{Backend, StoreSettings, Synchronous};
+pub use db::{Backend, StoreSettings, Synchronous, DEFAULT_CARD_CACHE_TTL};
 pub use error::StoreError;
 
 use db::{with_conn, Db};
 use error::Failure;
+use snapshots::CardSnapshots;
 use sql::Sql;
 use writer::Writer;
 
@@ -50,6 +52,8 @@ pub struct Store {
 
 struct Inner {
     db: Db,
+    /// The cards read for answers (`Ledger::card_snapshot`), forgotten by every card write.
+    cards: Arc<CardSnapshots>,
     writer: Writer,
 }
 
@@ -66,10 +70,11 @@ impl Store {
     /// if missing) and starts the writer. Does not migrate: see [`Store::migrate`].
     pub fn connect(settings: &StoreSettings) -> Result<Store, StoreError> {
         let db = db::open(settings)?;
-        let writer = Writer::start(db.clone())?;
+        let cards = Arc::new(CardSnapshots::new(settings.card_cache_ttl));
+        let writer = Writer::start(db.clone(), cards.clone())?;
         tracing::info!(url = %settings.redacted_url(), backend = ?db.backend(), "store opened");
         Ok(Store {
-            inner: Arc::new(Inner { db, writer }),
+            inner: Arc::new(Inner { db, cards, writer }),
         })
     }
 
@@ -89,7 +94,9 @@ impl Store {
 
     /// Reverts every migration, dropping all data: for tests. Blocking.
     pub fn revert_all_migrations(&self) -> Result<usize, StoreError> {
-        migrations::revert_all(&self.inner.db)
+        let reverted = migrations::revert_all(&self.inner.db);
+        self.inner.cards.forget_all();
+        reverted
     }
 
     /// Whether the database answers (for readiness checks).
@@ -106,7 +113,18 @@ impl Store {
     /// every movement gets the error). Blocking: the writer thread calls it; async code goes
     /// through `Ledger::apply`, which batches concurrent movements by itself.
     pub fn apply_batch(&self, movements: &[Movement]) -> Vec<Result<Receipt, DomainError>> {
-        ledger::apply_batch(&self.inner.db, movements, &[]).0
+        let answers = ledger::apply_batch(&self.inner.db, movements, &[]).0;
+        self.inner.cards.forget(ledger::touched_cards(movements));
+        answers
+    }
+
+    fn snapshots(&self) -> &CardSnapshots {
+        &self.inner.cards
+    }
+
+    /// The card snapshots, for a blocking write that must forget the cards it changed.
+    fn snapshots_handle(&self) -> Arc<CardSnapshots> {
+        self.inner.cards.clone()
     }
 
     fn writer(&self) -> &Writer {

@@ -104,9 +104,12 @@ impl MemberDirectory for Store {
 
     async fn link_card(&self, member: MemberId, card: &CardId) -> Result<(), DomainError> {
         let card = card.clone();
+        let snapshots = self.snapshots_handle();
         self.blocking(move |db| {
             with_conn!(db, |conn| {
                 if conn.link_card(member.0, card.as_str())? == 1 {
+                    // Here, not after the await: the write stands even if the caller left.
+                    snapshots.forget([card.as_str()]);
                     return Ok(());
                 }
                 explain(conn, member.0, card.as_str(), |row| match row.replaced_by {
@@ -120,9 +123,12 @@ impl MemberDirectory for Store {
 
     async fn unlink_card(&self, member: MemberId, card: &CardId) -> Result<(), DomainError> {
         let card = card.clone();
+        let snapshots = self.snapshots_handle();
         self.blocking(move |db| {
             with_conn!(db, |conn| {
                 if conn.unlink_card(member.0, card.as_str())? == 1 {
+                    // Here, not after the await: the write stands even if the caller left.
+                    snapshots.forget([card.as_str()]);
                     return Ok(());
                 }
                 explain(conn, member.0, card.as_str(), |_| {

@@ -8,7 +8,7 @@
 //! each other.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use ardoise_domain::ports::{Movement, Receipt};
@@ -17,7 +17,8 @@ use tokio::sync::oneshot;
 
 use crate::db::Db;
 use crate::error::{Failure, StoreError};
-use crate::ledger::apply_batch;
+use crate::ledger::{apply_batch, touched_cards};
+use crate::snapshots::CardSnapshots;
 
 /// The most movements in one database transaction.
 pub(crate) const MAX_BATCH: usize = 512;
@@ -53,11 +54,12 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub fn start(db: Db) -> Result<Writer, StoreError> {
+    /// Starts the thread; after each batch it makes `cards` forget the cards of the batch.
+    pub fn start(db: Db, cards: Arc<CardSnapshots>) -> Result<Writer, StoreError> {
         let (jobs, queue) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("ardoise-writer".into())
-            .spawn(move || run(&db, &queue))
+            .spawn(move || run(&db, &queue, &cards))
             .map_err(|e| StoreError::Connect(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer {
             jobs: Some(jobs),
@@ -106,7 +108,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(db: &Db, queue: &mpsc::Receiver<Job>) {
+fn run(db: &Db, queue: &mpsc::Receiver<Job>, cards: &CardSnapshots) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -139,6 +141,9 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>) {
                     let answers = movements.iter().map(|_| Err(error.clone())).collect();
                     (answers, Err(error))
                 });
+        // Committed (or not at all): before anyone hears of it, no snapshot of these cards
+        // may be served any more.
+        cards.forget(touched_cards(&movements));
         for (reply, answer) in replies.into_iter().zip(answers) {
             // The caller may have gone away; the movement stands either way.
             let _ = reply.send(answer);
