@@ -16,4 +16,5 @@ mod ledger;
 mod members;
 mod migrations;
 mod partners;
+mod post_runs;
 mod staff;

@@ -1,0 +1,286 @@
+//! PostgreSQL: a batch's payments and top-ups in one round trip.
+//!
+//! On PostgreSQL the writer waits on the network, not on the CPU: the guarded `UPDATE` and
+//! the ledger `INSERT` of every movement were one round trip each. Here a run of consecutive
+//! plain posts (payments, top-ups: [`Action::Post`] without a partner's credit or an
+//! idempotency key) is sent as one call of the function `ardoise_post_batch` (migration
+//! `2026-11-27-000001_post_batch`), which runs, for each movement in order, the very same
+//! guarded `UPDATE … RETURNING` and ledger `INSERT … RETURNING id`:
+//!
+//! - each guard is decided by the database in the `UPDATE`'s `WHERE` clause, as before;
+//! - a refused movement writes nothing, and the function answers its card as it was at that
+//!   moment, so the refusal is explained from the same state as the one-by-one path would
+//!   have read (the same error); its batch mates go on;
+//! - the same card many times in one run is applied in order, each movement seeing what the
+//!   previous ones left (a floor holds after each movement, not only in total);
+//! - any database error aborts the call, and the writer applies the batch again one
+//!   savepoint per movement, by the one-by-one path.
+//!
+//! Other movements keep their path; the writer cuts the batch into runs, so everything is
+//! applied in the order of the batch. SQLite keeps one statement per step (it runs in
+//! process: no round trip to save).
+
+use ardoise_domain::bar::{explain_refusal, guard_allows};
+use ardoise_domain::ports::{Action, Movement, Receipt};
+use ardoise_domain::{DomainError, Money, TransactionId};
+use diesel::pg::{Pg, PgConnection};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::result::QueryResult;
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, SmallInt, Text};
+use diesel::sqlite::SqliteConnection;
+use diesel::RunQueryDsl;
+
+use crate::error::Failure;
+use crate::rows::{millis, CardRow};
+
+/// One movement's answer.
+pub(crate) type Answer = Result<Receipt, DomainError>;
+
+/// Whether a movement can go through [`PostBatch::post_run`]: a post with nothing recorded
+/// beside it, so that a refusal comes before its first write.
+pub(crate) fn is_plain_post(m: &Movement) -> bool {
+    m.credit.is_none() && m.idempotency.is_none() && matches!(m.action, Action::Post { .. })
+}
+
+/// How many movements at the start of `movements` are plain posts.
+pub(crate) fn plain_post_run(movements: &[Movement]) -> usize {
+    movements.iter().take_while(|m| is_plain_post(m)).count()
+}
+
+/// Applying a run of plain posts at once, where the backend gains by it.
+pub(crate) trait PostBatch {
+    /// Applies `posts` (all plain posts) in order in the current transaction, whose caller
+    /// holds their cards' row locks; one answer per movement, or `None` if this backend
+    /// applies them one by one. An `Err` means the transaction must be abandoned.
+    fn post_run(&mut self, posts: &[Movement]) -> Result<Option<Vec<Answer>>, Failure>;
+}
+
+impl PostBatch for SqliteConnection {
+    fn post_run(&mut self, _posts: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
+        Ok(None)
+    }
+}
+
+impl PostBatch for PgConnection {
+    fn post_run(&mut self, posts: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
+        let call = Call::of(posts)?;
+        let rows: Vec<Row> = call.load(self)?;
+        if rows.len() != posts.len() {
+            return Err(Failure::Lost(format!(
+                "ardoise_post_batch answered {} rows for {} movements",
+                rows.len(),
+                posts.len()
+            )));
+        }
+        let mut answers = Vec::with_capacity(posts.len());
+        for (i, (m, row)) in posts.iter().zip(rows).enumerate() {
+            if usize::try_from(row.0).ok() != Some(i + 1) {
+                return Err(Failure::Lost(format!(
+                    "ardoise_post_batch answered row {} at position {}",
+                    row.0,
+                    i + 1
+                )));
+            }
+            answers.push(answer(m, row)?);
+        }
+        Ok(Some(answers))
+    }
+}
+
+/// (ord, transaction id, card found, balance, overdraft limit, max balance, status, valid
+/// until, member, created at, replaced by): the function's row for one movement. A
+/// transaction id means applied, `balance` then being the balance after; otherwise the card
+/// as it was when the guard refused.
+type Row = (
+    i32,
+    Option<i64>,
+    bool,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// The receipt of an applied movement, or why it was refused; an `Err` if the database's
+/// refusal does not match the guard (a card created after the locks were taken, say): the
+/// batch is then applied again by the one-by-one path, which reads and retries.
+fn answer(m: &Movement, row: Row) -> Result<Answer, Failure> {
+    let Action::Post {
+        kind,
+        amount,
+        guard,
+        ..
+    } = &m.action
+    else {
+        return Err(Failure::Lost(
+            "a run of posts holds another movement".into(),
+        ));
+    };
+    let delta = kind.signed(*amount);
+    let (_, transaction, found, balance, overdraft, max, status, valid_until, member, created, by) =
+        row;
+    if let (Some(id), Some(after)) = (transaction, balance) {
+        return Ok(Ok(Receipt {
+            transaction: TransactionId(id),
+            card: m.card.clone(),
+            balance_before: Money::from_cents(after - delta.cents()),
+            balance_after: Money::from_cents(after),
+            amount: *amount,
+        }));
+    }
+    if !found {
+        return Ok(Err(DomainError::UnknownCard));
+    }
+    let (Some(balance), Some(overdraft), Some(status), Some(created)) =
+        (balance, overdraft, status, created)
+    else {
+        return Err(Failure::Corrupt(format!(
+            "ardoise_post_batch answered an incomplete card {}",
+            m.card
+        )));
+    };
+    let current = CardRow {
+        id: m.card.as_str().to_owned(),
+        balance_cents: balance,
+        overdraft_limit_cents: overdraft,
+        max_balance_cents: max,
+        status,
+        valid_until,
+        member_id: member,
+        created_at: created,
+        replaced_by: by,
+    }
+    .into_card()?;
+    if !guard_allows(&current, delta, guard, m.at) {
+        return Ok(Err(explain_refusal(&current, delta, guard, m.at)));
+    }
+    if current.balance.checked_add(delta).is_none() {
+        return Ok(Err(crate::ledger::overflow_error()));
+    }
+    Err(Failure::Lost(format!(
+        "card {} refused a post its guard allows",
+        m.card
+    )))
+}
+
+/// `SELECT … FROM ardoise_post_batch($1, …, $11)`: one array per column, one element per
+/// movement. Written by hand so that diesel keeps it prepared (see `prepared.rs`).
+#[derive(Debug)]
+struct Call<'a> {
+    cards: Vec<&'a str>,
+    deltas: Vec<i64>,
+    floor: Vec<bool>,
+    ceiling: Vec<bool>,
+    usable: Vec<bool>,
+    kinds: Vec<i16>,
+    amounts: Vec<i64>,
+    quantities: Vec<i64>,
+    products: Vec<Option<&'a str>>,
+    authors: Vec<&'a str>,
+    at: Vec<i64>,
+}
+
+impl<'a> Call<'a> {
+    fn of(posts: &'a [Movement]) -> Result<Call<'a>, Failure> {
+        let n = posts.len();
+        let mut call = Call {
+            cards: Vec::with_capacity(n),
+            deltas: Vec::with_capacity(n),
+            floor: Vec::with_capacity(n),
+            ceiling: Vec::with_capacity(n),
+            usable: Vec::with_capacity(n),
+            kinds: Vec::with_capacity(n),
+            amounts: Vec::with_capacity(n),
+            quantities: Vec::with_capacity(n),
+            products: Vec::with_capacity(n),
+            authors: Vec::with_capacity(n),
+            at: Vec::with_capacity(n),
+        };
+        for m in posts {
+            let Action::Post {
+                kind,
+                amount,
+                quantity,
+                product,
+                guard,
+            } = &m.action
+            else {
+                return Err(Failure::Lost(
+                    "a run of posts holds another movement".into(),
+                ));
+            };
+            call.cards.push(m.card.as_str());
+            call.deltas.push(kind.signed(*amount).cents());
+            call.floor.push(guard.floor);
+            call.ceiling.push(guard.ceiling);
+            call.usable.push(guard.usable);
+            call.kinds.push(kind.code());
+            call.amounts.push(amount.cents());
+            call.quantities.push(i64::from(*quantity));
+            call.products.push(product.as_deref());
+            call.authors.push(&m.author);
+            call.at.push(millis(m.at));
+        }
+        Ok(call)
+    }
+}
+
+impl QueryId for Call<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Call<'_> {
+    type SqlType = (
+        Integer,
+        Nullable<BigInt>,
+        Bool,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<Text>,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<Text>,
+    );
+}
+
+impl<Conn> RunQueryDsl<Conn> for Call<'_> {}
+
+impl QueryFragment<Pg> for Call<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT ord, transaction_id, card_found, balance, overdraft_limit, max_balance, \
+             card_status, card_valid_until, card_member_id, card_created_at, card_replaced_by \
+             FROM ardoise_post_batch(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.cards)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.deltas)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.floor)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.ceiling)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.usable)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SmallInt>, _>(&self.kinds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.amounts)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.quantities)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.products)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.authors)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.at)?;
+        out.push_sql(") ORDER BY ord");
+        Ok(())
+    }
+}
