@@ -115,6 +115,17 @@ fn apply_batch_on<C: Sql + PostBatch>(
     mode: Mode,
     unexpected: &mut bool,
 ) -> Result<BatchAnswers, Failure> {
+    if mode == Mode::Grouped && touches.is_empty() {
+        // PostgreSQL: a batch of payments and top-ups only is one statement, one round trip.
+        match conn.post_batch(movements) {
+            Ok(Some(answers)) => return Ok((answers, Ok(()))),
+            Ok(None) => {}
+            Err(failure) => {
+                *unexpected = !failure.is_batch_fatal();
+                return Err(failure);
+            }
+        }
+    }
     conn.write_transaction(|conn| {
         // A replacement touches its new card too (created by it, or already there and then
         // refused): locked in the same id order as the others.

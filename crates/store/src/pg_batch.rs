@@ -16,9 +16,14 @@
 //! - any database error aborts the call, and the writer applies the batch again one
 //!   savepoint per movement, by the one-by-one path.
 //!
-//! Other movements keep their path; the writer cuts the batch into runs, so everything is
-//! applied in the order of the batch. SQLite keeps one statement per step (it runs in
-//! process: no round trip to save).
+//! A batch made only of plain posts (no session touch either), the usual batch under
+//! payment load, is that one call outside any transaction block: the function first locks
+//! the batch's cards in id order, and PostgreSQL commits the statement on its own. One round
+//! trip per batch instead of `BEGIN`, the row locks, two per movement and `COMMIT`. Any
+//! other batch runs in its transaction as before (`BEGIN`, the row locks, `COMMIT`), and
+//! each run of consecutive plain posts in it is one call; the other movements keep their
+//! path, so everything is applied in the order of the batch. SQLite keeps one statement per
+//! step (it runs in process: no round trip to save).
 
 use ardoise_domain::bar::{explain_refusal, guard_allows};
 use ardoise_domain::ports::{Action, Movement, Receipt};
@@ -53,44 +58,61 @@ pub(crate) trait PostBatch {
     /// holds their cards' row locks; one answer per movement, or `None` if this backend
     /// applies them one by one. An `Err` means the transaction must be abandoned.
     fn post_run(&mut self, posts: &[Movement]) -> Result<Option<Vec<Answer>>, Failure>;
+
+    /// Applies a whole batch made of plain posts only as one statement outside any
+    /// transaction, which locks its cards in id order and commits on its own: one round
+    /// trip. `None` if this backend does not, or if the batch holds another movement. An
+    /// `Err` means nothing was written.
+    fn post_batch(&mut self, movements: &[Movement]) -> Result<Option<Vec<Answer>>, Failure>;
 }
 
 impl PostBatch for SqliteConnection {
     fn post_run(&mut self, _posts: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
         Ok(None)
     }
+
+    fn post_batch(&mut self, _movements: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
+        Ok(None)
+    }
 }
 
 impl PostBatch for PgConnection {
     fn post_run(&mut self, posts: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
-        let call = Call::of(posts)?;
-        let rows: Vec<Row> = call.load(self)?;
-        if rows.len() != posts.len() {
-            return Err(Failure::Lost(format!(
-                "ardoise_post_batch answered {} rows for {} movements",
-                rows.len(),
-                posts.len()
-            )));
+        let rows: Vec<Row> = Call::of(posts, Vec::new())?.load(self)?;
+        match answers(posts, rows) {
+            Ok(answers) => Ok(Some(answers)),
+            // Nothing is committed yet: abandon the transaction, the writer applies the
+            // batch again one movement at a time.
+            Err((_, problem)) => Err(problem),
         }
-        let mut answers = Vec::with_capacity(posts.len());
-        for (i, (m, row)) in posts.iter().zip(rows).enumerate() {
-            if usize::try_from(row.0).ok() != Some(i + 1) {
-                return Err(Failure::Lost(format!(
-                    "ardoise_post_batch answered row {} at position {}",
-                    row.0,
-                    i + 1
-                )));
+    }
+
+    fn post_batch(&mut self, movements: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
+        if movements.is_empty() || plain_post_run(movements) != movements.len() {
+            return Ok(None);
+        }
+        let mut lock: Vec<&str> = movements.iter().map(|m| m.card.as_str()).collect();
+        lock.sort_unstable();
+        lock.dedup();
+        // Outside a transaction block, PostgreSQL commits the statement when it ends: from
+        // here on the movements are written, and every answer must say what happened.
+        let rows: Vec<Row> = Call::of(movements, lock)?.load(self)?;
+        match answers(movements, rows) {
+            Ok(answers) => Ok(Some(answers)),
+            Err((answers, problem)) => {
+                // Cannot happen (the function answers one row per movement); the rows that
+                // came are true, the movements without one are answered as failed.
+                tracing::error!(error = ?problem, "ardoise_post_batch answered an odd set of rows");
+                Ok(Some(answers))
             }
-            answers.push(answer(m, row)?);
         }
-        Ok(Some(answers))
     }
 }
 
 /// (ord, transaction id, card found, balance, overdraft limit, max balance, status, valid
 /// until, member, created at, replaced by): the function's row for one movement. A
 /// transaction id means applied, `balance` then being the balance after; otherwise the card
-/// as it was when the guard refused.
+/// as it was, under its row lock, when the guard refused.
 type Row = (
     i32,
     Option<i64>,
@@ -105,10 +127,48 @@ type Row = (
     Option<String>,
 );
 
-/// The receipt of an applied movement, or why it was refused; an `Err` if the database's
-/// refusal does not match the guard (a card created after the locks were taken, say): the
-/// batch is then applied again by the one-by-one path, which reads and retries.
-fn answer(m: &Movement, row: Row) -> Result<Answer, Failure> {
+/// Each movement's answer from the function's rows, matched by `ord`; if the rows are not
+/// exactly one per movement in order, the answers anyway (a movement without its row gets
+/// an error) and what was wrong.
+fn answers(movements: &[Movement], rows: Vec<Row>) -> Result<Vec<Answer>, (Vec<Answer>, Failure)> {
+    let mut slots: Vec<Option<Answer>> = movements.iter().map(|_| None).collect();
+    let mut problem = (rows.len() != movements.len()).then(|| {
+        format!(
+            "ardoise_post_batch answered {} rows for {} movements",
+            rows.len(),
+            movements.len()
+        )
+    });
+    for row in rows {
+        let slot = usize::try_from(row.0)
+            .ok()
+            .and_then(|ord| ord.checked_sub(1))
+            .filter(|&i| slots.get(i).is_some_and(Option::is_none));
+        match slot {
+            Some(i) => slots[i] = Some(answer(&movements[i], row)),
+            None => problem = Some(format!("ardoise_post_batch answered row {}", row.0)),
+        }
+    }
+    let answers = slots
+        .into_iter()
+        .map(|slot| {
+            slot.unwrap_or_else(|| {
+                Err(DomainError::Internal(
+                    "the outcome of this movement is unknown".into(),
+                ))
+            })
+        })
+        .collect();
+    match problem {
+        None => Ok(answers),
+        Some(what) => Err((answers, Failure::Lost(what))),
+    }
+}
+
+/// The receipt of an applied movement, or why it was refused. The function read the
+/// refused card under its row lock right after the refusal; a refusal that the guard does
+/// not explain is an error of this movement alone (it wrote nothing).
+fn answer(m: &Movement, row: Row) -> Answer {
     let Action::Post {
         kind,
         amount,
@@ -116,24 +176,22 @@ fn answer(m: &Movement, row: Row) -> Result<Answer, Failure> {
         ..
     } = &m.action
     else {
-        return Err(Failure::Lost(
-            "a run of posts holds another movement".into(),
-        ));
+        return Err(Failure::Lost("a run of posts holds another movement".into()).into_domain());
     };
     let delta = kind.signed(*amount);
     let (_, transaction, found, balance, overdraft, max, status, valid_until, member, created, by) =
         row;
     if let (Some(id), Some(after)) = (transaction, balance) {
-        return Ok(Ok(Receipt {
+        return Ok(Receipt {
             transaction: TransactionId(id),
             card: m.card.clone(),
             balance_before: Money::from_cents(after - delta.cents()),
             balance_after: Money::from_cents(after),
             amount: *amount,
-        }));
+        });
     }
     if !found {
-        return Ok(Err(DomainError::UnknownCard));
+        return Err(DomainError::UnknownCard);
     }
     let (Some(balance), Some(overdraft), Some(status), Some(created)) =
         (balance, overdraft, status, created)
@@ -141,7 +199,8 @@ fn answer(m: &Movement, row: Row) -> Result<Answer, Failure> {
         return Err(Failure::Corrupt(format!(
             "ardoise_post_batch answered an incomplete card {}",
             m.card
-        )));
+        ))
+        .into_domain());
     };
     let current = CardRow {
         id: m.card.as_str().to_owned(),
@@ -154,23 +213,22 @@ fn answer(m: &Movement, row: Row) -> Result<Answer, Failure> {
         created_at: created,
         replaced_by: by,
     }
-    .into_card()?;
+    .into_card()
+    .map_err(Failure::into_domain)?;
     if !guard_allows(&current, delta, guard, m.at) {
-        return Ok(Err(explain_refusal(&current, delta, guard, m.at)));
+        return Err(explain_refusal(&current, delta, guard, m.at));
     }
     if current.balance.checked_add(delta).is_none() {
-        return Ok(Err(crate::ledger::overflow_error()));
+        return Err(crate::ledger::overflow_error());
     }
-    Err(Failure::Lost(format!(
-        "card {} refused a post its guard allows",
-        m.card
-    )))
+    Err(Failure::Lost(format!("card {} refused a post its guard allows", m.card)).into_domain())
 }
 
-/// `SELECT … FROM ardoise_post_batch($1, …, $11)`: one array per column, one element per
+/// `SELECT … FROM ardoise_post_batch($1, …, $12)`: one array per column, one element per
 /// movement. Written by hand so that diesel keeps it prepared (see `prepared.rs`).
 #[derive(Debug)]
 struct Call<'a> {
+    lock: Vec<&'a str>,
     cards: Vec<&'a str>,
     deltas: Vec<i64>,
     floor: Vec<bool>,
@@ -185,9 +243,10 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    fn of(posts: &'a [Movement]) -> Result<Call<'a>, Failure> {
+    fn of(posts: &'a [Movement], lock: Vec<&'a str>) -> Result<Call<'a>, Failure> {
         let n = posts.len();
         let mut call = Call {
+            lock,
             cards: Vec::with_capacity(n),
             deltas: Vec::with_capacity(n),
             floor: Vec::with_capacity(n),
@@ -259,6 +318,8 @@ impl QueryFragment<Pg> for Call<'_> {
              card_status, card_valid_until, card_member_id, card_created_at, card_replaced_by \
              FROM ardoise_post_batch(",
         );
+        out.push_bind_param::<Array<Text>, _>(&self.lock)?;
+        out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.cards)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<BigInt>, _>(&self.deltas)?;

@@ -371,20 +371,35 @@ async fn postgresql_applies_a_run_in_one_call_and_falls_back_without_the_functio
         "every ledger row of the run written by the one call"
     );
 
+    // In a batch with other movements, each run of posts is one call too.
+    db.exec("DELETE FROM seen");
+    let mixed = s.apply_batch(&[
+        pay("CAFE0001", 100),
+        set_overdraft("CAFE0001", 0),
+        pay("CAFE0001", 100),
+        top_up("CAFE0001", 100),
+    ]);
+    assert_eq!(ids(&mixed[3]), (7, 650, 750), "{mixed:?}");
+    assert_eq!(
+        db.count("seen WHERE q LIKE '%FROM ardoise_post_batch(%'"),
+        3,
+        "every ledger row of the runs written by a call"
+    );
+
     // Without the function (a database not migrated yet), the call fails and the batch is
     // applied again one movement at a time, with the same answers.
     db.exec("DELETE FROM seen; DROP FUNCTION ardoise_post_batch");
     let again = s.apply_batch(&batch);
-    assert_eq!(ids(&again[0]), (5, 850, 750), "{again:?}");
-    assert_eq!(ids(&again[1]), (6, 750, 800));
+    assert_eq!(ids(&again[0]), (8, 750, 650), "{again:?}");
+    assert_eq!(ids(&again[1]), (9, 650, 700));
     assert_eq!(
         again[2],
         Err(DomainError::InsufficientFunds {
-            balance: cents(800),
-            missing: cents(4200)
+            balance: cents(700),
+            missing: cents(4300)
         })
     );
-    assert_eq!(ids(&again[3]), (7, 800, 700));
+    assert_eq!(ids(&again[3]), (10, 700, 600));
     assert_eq!(db.count("seen WHERE q LIKE '%ardoise_post_batch%'"), 0);
     assert_eq!(db.count("seen"), 3);
     db.assert_invariants();
