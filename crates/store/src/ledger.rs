@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use crate::db::{with_conn, Db};
 use crate::error::Failure;
+use crate::pg_batch::{plain_post_run, PostBatch};
 use crate::rows::{
     millis, CardRow, CreditRow, IdempotencyRow, NewCard, NewChange, NewTransaction,
     ReplacementCard, TransactionRow,
@@ -119,13 +120,24 @@ fn needs_savepoint(m: &Movement) -> bool {
     m.credit.is_some() || m.idempotency.is_some() || !single_guarded_write
 }
 
-fn apply_batch_on<C: Sql>(
+fn apply_batch_on<C: Sql + PostBatch>(
     conn: &mut C,
     movements: &[Movement],
     touches: &[Touch],
     mode: Mode,
     unexpected: &mut bool,
 ) -> Result<BatchAnswers, Failure> {
+    if mode == Mode::Grouped && touches.is_empty() {
+        // PostgreSQL: a batch of payments and top-ups only is one statement, one round trip.
+        match conn.post_batch(movements) {
+            Ok(Some(answers)) => return Ok((answers, Ok(()))),
+            Ok(None) => {}
+            Err(failure) => {
+                *unexpected = !failure.is_batch_fatal();
+                return Err(failure);
+            }
+        }
+    }
     conn.write_transaction(|conn| {
         // A replacement touches its new card too (created by it, or already there and then
         // refused): locked in the same id order as the others.
@@ -143,7 +155,31 @@ fn apply_batch_on<C: Sql>(
         cards.dedup();
         conn.lock_cards(&cards)?;
         let mut results = Vec::with_capacity(movements.len());
-        for movement in movements {
+        // Whether runs of posts may go at once (`post_run`): never on SQLite.
+        let mut runs = mode == Mode::Grouped;
+        let mut next = 0;
+        for (i, movement) in movements.iter().enumerate() {
+            if i < next {
+                continue; // applied with its run of posts
+            }
+            if runs {
+                // PostgreSQL: a run of payments and top-ups in one round trip.
+                let run = &movements[i..i + plain_post_run(&movements[i..])];
+                if !run.is_empty() {
+                    match conn.post_run(run) {
+                        Ok(Some(answers)) => {
+                            results.extend(answers);
+                            next = i + run.len();
+                            continue;
+                        }
+                        Ok(None) => runs = false,
+                        Err(failure) => {
+                            *unexpected = !failure.is_batch_fatal();
+                            return Err(failure);
+                        }
+                    }
+                }
+            }
             if mode == Mode::Grouped && !needs_savepoint(movement) {
                 match apply_one(conn, movement) {
                     Ok(receipt) => results.push(Ok(receipt)),
@@ -221,7 +257,12 @@ fn receipt(
 }
 
 fn overflow() -> Failure {
-    Failure::Refused(DomainError::malformed("the balance would overflow"))
+    Failure::Refused(overflow_error())
+}
+
+/// The refusal of a movement that would take a balance out of range.
+pub(crate) fn overflow_error() -> DomainError {
+    DomainError::malformed("the balance would overflow")
 }
 
 fn negative_limit() -> Failure {

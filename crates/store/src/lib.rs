@@ -16,6 +16,7 @@ mod ledger;
 mod members;
 mod migrations;
 mod partners;
+mod pg_batch;
 mod prepared;
 mod rows;
 mod schema;

@@ -16,5 +16,6 @@ mod ledger;
 mod members;
 mod migrations;
 mod partners;
+mod post_runs;
 mod snapshots;
 mod staff;

@@ -1,0 +1,424 @@
+//! PostgreSQL: a batch's payments and top-ups in one round trip.
+//!
+//! On PostgreSQL the writer waits on the network, not on the CPU: the guarded `UPDATE` and
+//! the ledger `INSERT` of every movement were one round trip each. Here a run of consecutive
+//! plain posts (payments, top-ups: [`Action::Post`] without a partner's credit or an
+//! idempotency key) is sent as one call of the function `ardoise_post_batch` (migration
+//! `2026-11-26-000007_post_batch`), which runs, for each movement in order, the very same
+//! guarded `UPDATE … RETURNING` and ledger `INSERT … RETURNING id`:
+//!
+//! - each guard is decided by the database in the `UPDATE`'s `WHERE` clause, as before;
+//! - a refused movement writes nothing, and the function answers its card as it was at that
+//!   moment, so the refusal is explained from the same state as the one-by-one path would
+//!   have read (the same error); its batch mates go on;
+//! - the same card many times in one run is applied in order, each movement seeing what the
+//!   previous ones left (a floor holds after each movement, not only in total);
+//! - any database error aborts the call, and the writer applies the batch again one
+//!   savepoint per movement, by the one-by-one path.
+//!
+//! To spare PostgreSQL's CPU (executing two statements per movement in PL/pgSQL costs more
+//! than the work itself), the run is cut into segments in which no card appears twice
+//! ([`segment_ends`]); the function applies a segment of several movements as one set-based
+//! statement (the same guarded `UPDATE`, `FROM` the segment's rows, then one `INSERT` of
+//! their ledger rows in order), since none of them can depend on another, and sends any
+//! movement that statement refused through the one-by-one statements above, which explain
+//! it. A card many times in a row (pay-hot) gives segments of one: one by one, in order.
+//!
+//! A batch made only of plain posts (no session touch either), the usual batch under
+//! payment load, is that one call outside any transaction block: the function first locks
+//! the batch's cards in id order, and PostgreSQL commits the statement on its own. One round
+//! trip per batch instead of `BEGIN`, the row locks, two per movement and `COMMIT`. Any
+//! other batch runs in its transaction as before (`BEGIN`, the row locks, `COMMIT`), and
+//! each run of consecutive plain posts in it is one call; the other movements keep their
+//! path, so everything is applied in the order of the batch. SQLite keeps one statement per
+//! step (it runs in process: no round trip to save).
+
+use std::collections::HashSet;
+
+use ardoise_domain::bar::{explain_refusal, guard_allows};
+use ardoise_domain::ports::{Action, Movement, Receipt};
+use ardoise_domain::{DomainError, Money, TransactionId};
+use diesel::pg::{Pg, PgConnection};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::result::QueryResult;
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, SmallInt, Text};
+use diesel::sqlite::SqliteConnection;
+use diesel::RunQueryDsl;
+
+use crate::error::Failure;
+use crate::rows::{millis, CardRow};
+
+/// One movement's answer.
+pub(crate) type Answer = Result<Receipt, DomainError>;
+
+/// Whether a movement can go through [`PostBatch::post_run`]: a post with nothing recorded
+/// beside it, so that a refusal comes before its first write.
+pub(crate) fn is_plain_post(m: &Movement) -> bool {
+    m.credit.is_none() && m.idempotency.is_none() && matches!(m.action, Action::Post { .. })
+}
+
+/// How many movements at the start of `movements` are plain posts.
+pub(crate) fn plain_post_run(movements: &[Movement]) -> usize {
+    movements.iter().take_while(|m| is_plain_post(m)).count()
+}
+
+/// Applying a run of plain posts at once, where the backend gains by it.
+pub(crate) trait PostBatch {
+    /// Applies `posts` (all plain posts) in order in the current transaction, whose caller
+    /// holds their cards' row locks; one answer per movement, or `None` if this backend
+    /// applies them one by one. An `Err` means the transaction must be abandoned.
+    fn post_run(&mut self, posts: &[Movement]) -> Result<Option<Vec<Answer>>, Failure>;
+
+    /// Applies a whole batch made of plain posts only as one statement outside any
+    /// transaction, which locks its cards in id order and commits on its own: one round
+    /// trip. `None` if this backend does not, or if the batch holds another movement. An
+    /// `Err` means nothing was written.
+    fn post_batch(&mut self, movements: &[Movement]) -> Result<Option<Vec<Answer>>, Failure>;
+}
+
+impl PostBatch for SqliteConnection {
+    fn post_run(&mut self, _posts: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
+        Ok(None)
+    }
+
+    fn post_batch(&mut self, _movements: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
+        Ok(None)
+    }
+}
+
+impl PostBatch for PgConnection {
+    fn post_run(&mut self, posts: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
+        let rows: Vec<Row> = Call::of(posts, Vec::new())?.load(self)?;
+        match answers(posts, rows) {
+            Ok(answers) => Ok(Some(answers)),
+            // Nothing is committed yet: abandon the transaction, the writer applies the
+            // batch again one movement at a time.
+            Err((_, problem)) => Err(problem),
+        }
+    }
+
+    fn post_batch(&mut self, movements: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
+        if movements.is_empty() || plain_post_run(movements) != movements.len() {
+            return Ok(None);
+        }
+        let mut lock: Vec<&str> = movements.iter().map(|m| m.card.as_str()).collect();
+        lock.sort_unstable();
+        lock.dedup();
+        // Outside a transaction block, PostgreSQL commits the statement when it ends: from
+        // here on the movements are written, and every answer must say what happened.
+        let rows: Vec<Row> = Call::of(movements, lock)?.load(self)?;
+        match answers(movements, rows) {
+            Ok(answers) => Ok(Some(answers)),
+            Err((answers, problem)) => {
+                // Cannot happen (the function answers one row per movement); the rows that
+                // came are true, the movements without one are answered as failed.
+                tracing::error!(error = ?problem, "ardoise_post_batch answered an odd set of rows");
+                Ok(Some(answers))
+            }
+        }
+    }
+}
+
+/// (ord, transaction id, card found, balance, overdraft limit, max balance, status, valid
+/// until, member, created at, replaced by): the function's row for one movement. A
+/// transaction id means applied, `balance` then being the balance after; otherwise the card
+/// as it was, under its row lock, when the guard refused.
+type Row = (
+    i32,
+    Option<i64>,
+    bool,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// Each movement's answer from the function's rows, matched by `ord`; if the rows are not
+/// exactly one per movement in order, the answers anyway (a movement without its row gets
+/// an error) and what was wrong.
+fn answers(movements: &[Movement], rows: Vec<Row>) -> Result<Vec<Answer>, (Vec<Answer>, Failure)> {
+    let mut slots: Vec<Option<Answer>> = movements.iter().map(|_| None).collect();
+    let mut problem = (rows.len() != movements.len()).then(|| {
+        format!(
+            "ardoise_post_batch answered {} rows for {} movements",
+            rows.len(),
+            movements.len()
+        )
+    });
+    for row in rows {
+        let slot = usize::try_from(row.0)
+            .ok()
+            .and_then(|ord| ord.checked_sub(1))
+            .filter(|&i| slots.get(i).is_some_and(Option::is_none));
+        match slot {
+            Some(i) => slots[i] = Some(answer(&movements[i], row)),
+            None => problem = Some(format!("ardoise_post_batch answered row {}", row.0)),
+        }
+    }
+    let answers = slots
+        .into_iter()
+        .map(|slot| {
+            slot.unwrap_or_else(|| {
+                Err(DomainError::Internal(
+                    "the outcome of this movement is unknown".into(),
+                ))
+            })
+        })
+        .collect();
+    match problem {
+        None => Ok(answers),
+        Some(what) => Err((answers, Failure::Lost(what))),
+    }
+}
+
+/// The receipt of an applied movement, or why it was refused. The function read the
+/// refused card under its row lock right after the refusal; a refusal that the guard does
+/// not explain is an error of this movement alone (it wrote nothing).
+fn answer(m: &Movement, row: Row) -> Answer {
+    let Action::Post {
+        kind,
+        amount,
+        guard,
+        ..
+    } = &m.action
+    else {
+        return Err(Failure::Lost("a run of posts holds another movement".into()).into_domain());
+    };
+    let delta = kind.signed(*amount);
+    let (_, transaction, found, balance, overdraft, max, status, valid_until, member, created, by) =
+        row;
+    if let (Some(id), Some(after)) = (transaction, balance) {
+        return Ok(Receipt {
+            transaction: TransactionId(id),
+            card: m.card.clone(),
+            balance_before: Money::from_cents(after - delta.cents()),
+            balance_after: Money::from_cents(after),
+            amount: *amount,
+        });
+    }
+    if !found {
+        return Err(DomainError::UnknownCard);
+    }
+    let (Some(balance), Some(overdraft), Some(status), Some(created)) =
+        (balance, overdraft, status, created)
+    else {
+        return Err(Failure::Corrupt(format!(
+            "ardoise_post_batch answered an incomplete card {}",
+            m.card
+        ))
+        .into_domain());
+    };
+    let current = CardRow {
+        id: m.card.as_str().to_owned(),
+        balance_cents: balance,
+        overdraft_limit_cents: overdraft,
+        max_balance_cents: max,
+        status,
+        valid_until,
+        member_id: member,
+        created_at: created,
+        replaced_by: by,
+    }
+    .into_card()
+    .map_err(Failure::into_domain)?;
+    if !guard_allows(&current, delta, guard, m.at) {
+        return Err(explain_refusal(&current, delta, guard, m.at));
+    }
+    if current.balance.checked_add(delta).is_none() {
+        return Err(crate::ledger::overflow_error());
+    }
+    Err(Failure::Lost(format!("card {} refused a post its guard allows", m.card)).into_domain())
+}
+
+/// `SELECT … FROM ardoise_post_batch($1, …, $13)`: one array per column, one element per
+/// movement. Written by hand so that diesel keeps it prepared (see `prepared.rs`).
+#[derive(Debug)]
+struct Call<'a> {
+    lock: Vec<&'a str>,
+    ends: Vec<i32>,
+    cards: Vec<&'a str>,
+    deltas: Vec<i64>,
+    floor: Vec<bool>,
+    ceiling: Vec<bool>,
+    usable: Vec<bool>,
+    kinds: Vec<i16>,
+    amounts: Vec<i64>,
+    quantities: Vec<i64>,
+    products: Vec<Option<&'a str>>,
+    authors: Vec<&'a str>,
+    at: Vec<i64>,
+}
+
+impl<'a> Call<'a> {
+    fn of(posts: &'a [Movement], lock: Vec<&'a str>) -> Result<Call<'a>, Failure> {
+        let n = posts.len();
+        let mut call = Call {
+            lock,
+            ends: segment_ends(posts)?,
+            cards: Vec::with_capacity(n),
+            deltas: Vec::with_capacity(n),
+            floor: Vec::with_capacity(n),
+            ceiling: Vec::with_capacity(n),
+            usable: Vec::with_capacity(n),
+            kinds: Vec::with_capacity(n),
+            amounts: Vec::with_capacity(n),
+            quantities: Vec::with_capacity(n),
+            products: Vec::with_capacity(n),
+            authors: Vec::with_capacity(n),
+            at: Vec::with_capacity(n),
+        };
+        for m in posts {
+            let Action::Post {
+                kind,
+                amount,
+                quantity,
+                product,
+                guard,
+            } = &m.action
+            else {
+                return Err(Failure::Lost(
+                    "a run of posts holds another movement".into(),
+                ));
+            };
+            call.cards.push(m.card.as_str());
+            call.deltas.push(kind.signed(*amount).cents());
+            call.floor.push(guard.floor);
+            call.ceiling.push(guard.ceiling);
+            call.usable.push(guard.usable);
+            call.kinds.push(kind.code());
+            call.amounts.push(amount.cents());
+            call.quantities.push(i64::from(*quantity));
+            call.products.push(product.as_deref());
+            call.authors.push(&m.author);
+            call.at.push(millis(m.at));
+        }
+        Ok(call)
+    }
+}
+
+/// The 1-based last position of each segment of `posts`, cut greedily so that no card
+/// appears twice in a segment: the function applies a segment of several movements as one
+/// set-based statement, where no movement may depend on another.
+fn segment_ends(posts: &[Movement]) -> Result<Vec<i32>, Failure> {
+    let mut ends = Vec::new();
+    let mut cards: HashSet<&str> = HashSet::new();
+    for (i, m) in posts.iter().enumerate() {
+        if !cards.insert(m.card.as_str()) {
+            ends.push(position(i)?);
+            cards.clear();
+            cards.insert(m.card.as_str());
+        }
+    }
+    if !posts.is_empty() {
+        ends.push(position(posts.len())?);
+    }
+    Ok(ends)
+}
+
+fn position(i: usize) -> Result<i32, Failure> {
+    i32::try_from(i).map_err(|_| Failure::Lost(format!("a run of {i} posts")))
+}
+
+impl QueryId for Call<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Call<'_> {
+    type SqlType = (
+        Integer,
+        Nullable<BigInt>,
+        Bool,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<Text>,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<Text>,
+    );
+}
+
+impl<Conn> RunQueryDsl<Conn> for Call<'_> {}
+
+impl QueryFragment<Pg> for Call<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT ord, transaction_id, card_found, balance, overdraft_limit, max_balance, \
+             card_status, card_valid_until, card_member_id, card_created_at, card_replaced_by \
+             FROM ardoise_post_batch(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.lock)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.ends)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.cards)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.deltas)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.floor)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.ceiling)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.usable)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SmallInt>, _>(&self.kinds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.amounts)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.quantities)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.products)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.authors)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.at)?;
+        out.push_sql(") ORDER BY ord");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ardoise_domain::ports::Guard;
+    use ardoise_domain::{CardId, TransactionKind};
+
+    fn pay(card: &str) -> Movement {
+        Movement {
+            card: CardId::parse(card).unwrap_or_else(|e| panic!("{e:?}")),
+            author: "a".into(),
+            at: chrono::DateTime::UNIX_EPOCH,
+            action: Action::Post {
+                kind: TransactionKind::Payment,
+                amount: Money::from_cents(1),
+                quantity: 0,
+                product: None,
+                guard: Guard::default(),
+            },
+            idempotency: None,
+            credit: None,
+        }
+    }
+
+    #[test]
+    fn segments_end_before_a_card_comes_again() {
+        let ends = |cards: &[&str]| {
+            let posts: Vec<Movement> = cards.iter().map(|c| pay(c)).collect();
+            segment_ends(&posts).unwrap_or_else(|e| panic!("{e:?}"))
+        };
+        assert_eq!(ends(&[]), Vec::<i32>::new());
+        assert_eq!(ends(&["CAFE0001"]), [1]);
+        assert_eq!(ends(&["CAFE0001", "CAFE0002", "CAFE0003"]), [3]);
+        assert_eq!(ends(&["CAFE0001", "CAFE0001", "CAFE0001"]), [1, 2, 3]);
+        assert_eq!(
+            ends(&["CAFE0001", "CAFE0002", "CAFE0001", "CAFE0003", "CAFE0002", "CAFE0002"]),
+            [2, 5, 6]
+        );
+    }
+}

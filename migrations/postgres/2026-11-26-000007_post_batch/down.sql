@@ -1,0 +1,2 @@
+DROP FUNCTION ardoise_post_batch(TEXT[], INTEGER[], TEXT[], BIGINT[], BOOLEAN[], BOOLEAN[],
+    BOOLEAN[], SMALLINT[], BIGINT[], BIGINT[], TEXT[], TEXT[], BIGINT[]);
