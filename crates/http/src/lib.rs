@@ -88,15 +88,29 @@ pub fn check_origins(origins: &[String]) -> Result<(), String> {
 /// The CORS middleware for the configured browser origins: only those are allowed, and any
 /// origin only when `*` is listed. Requests without an `Origin` header (the Android app) are
 /// not affected. Invalid origins are skipped with an error in the log (use [`check_origins`]
-/// at start-up to refuse them).
+/// at start-up to refuse them). The methods and headers are those the POS and `/v1` use, and
+/// a browser may read the answers' `Location`, `Idempotency-Replayed` and `Retry-After`.
 pub fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods([Method::GET, Method::POST])
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
             header::HeaderName::from_static("token"),
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("idempotency-replayed"),
         ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {

@@ -1560,6 +1560,44 @@ async fn cors_allows_configured_origins_only() {
         a.headers.get("access-control-allow-origin").unwrap(),
         ORIGIN
     );
+    // A browser administration page: /v1's other methods and its Idempotency-Key.
+    for method in ["PATCH", "PUT", "DELETE"] {
+        let preflight = TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri("/v1/members/1")
+            .insert_header(("Origin", ORIGIN))
+            .insert_header(("Access-Control-Request-Method", method))
+            .insert_header((
+                "Access-Control-Request-Headers",
+                "authorization, content-type, idempotency-key",
+            ));
+        let a = send(&app, preflight).await;
+        assert!(a.code.is_success(), "{method}: {:?}", a.code);
+        let allowed = a.headers.get("access-control-allow-methods").unwrap();
+        assert!(allowed.to_str().unwrap().contains(method), "{allowed:?}");
+        let headers = a.headers.get("access-control-allow-headers").unwrap();
+        assert!(
+            headers.to_str().unwrap().contains("idempotency-key"),
+            "{headers:?}"
+        );
+    }
+    let a = send(
+        &app,
+        TestRequest::get()
+            .uri("/api/coucou")
+            .insert_header(("Origin", ORIGIN)),
+    )
+    .await;
+    let exposed = a
+        .headers
+        .get("access-control-expose-headers")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    for name in ["location", "idempotency-replayed", "retry-after"] {
+        assert!(exposed.contains(name), "{exposed}");
+    }
     let a = send(
         &app,
         TestRequest::get()
