@@ -92,6 +92,15 @@ pub(crate) fn touched_cards(movements: &[Movement]) -> impl Iterator<Item = &str
     })
 }
 
+/// The cards `movements` may change, each once, in the id order every writer locks them in
+/// (so that two batches never wait for each other in a cycle).
+pub(crate) fn lock_order(movements: &[Movement]) -> Vec<&str> {
+    let mut cards: Vec<&str> = touched_cards(movements).collect();
+    cards.sort_unstable();
+    cards.dedup();
+    cards
+}
+
 /// How a batch protects its movements from each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -141,19 +150,7 @@ fn apply_batch_on<C: Sql + PostBatch>(
     conn.write_transaction(|conn| {
         // A replacement touches its new card too (created by it, or already there and then
         // refused): locked in the same id order as the others.
-        let mut cards: Vec<&str> = movements
-            .iter()
-            .flat_map(|m| {
-                let new_card = match &m.action {
-                    Action::Replace { new_card } => Some(new_card.as_str()),
-                    _ => None,
-                };
-                std::iter::once(m.card.as_str()).chain(new_card)
-            })
-            .collect();
-        cards.sort_unstable();
-        cards.dedup();
-        conn.lock_cards(&cards)?;
+        conn.lock_cards(&lock_order(movements))?;
         let mut results = Vec::with_capacity(movements.len());
         // Whether runs of posts may go at once (`post_run`): never on SQLite.
         let mut runs = mode == Mode::Grouped;

@@ -46,6 +46,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::RunQueryDsl;
 
 use crate::error::Failure;
+use crate::ledger::lock_order;
 use crate::rows::{millis, CardRow};
 
 /// One movement's answer.
@@ -101,9 +102,7 @@ impl PostBatch for PgConnection {
         if movements.is_empty() || plain_post_run(movements) != movements.len() {
             return Ok(None);
         }
-        let mut lock: Vec<&str> = movements.iter().map(|m| m.card.as_str()).collect();
-        lock.sort_unstable();
-        lock.dedup();
+        let lock = lock_order(movements);
         // Outside a transaction block, PostgreSQL commits the statement when it ends: from
         // here on the movements are written, and every answer must say what happened.
         let rows: Vec<Row> = Call::of(movements, lock)?.load(self)?;
