@@ -495,6 +495,20 @@ impl Staff {
         Ok(users)
     }
 
+    /// The logins of every account with exactly `rights`, disabled ones included (their
+    /// history stays): for figures computed on the server's behalf, such as the association's
+    /// bill of the POS statistics. No rights check: the caller checked the actor's.
+    pub async fn logins_with(&self, rights: Rights) -> Result<Vec<Login>, DomainError> {
+        Ok(self
+            .directory
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| u.rights == rights)
+            .map(|u| u.login)
+            .collect())
+    }
+
     /// One active account: one's own, or anyone's with rights 3.
     pub async fn profile(&self, actor: &Actor, login: &Login) -> Result<StaffProfile, DomainError> {
         actor.check_account(login)?;

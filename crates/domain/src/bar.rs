@@ -64,7 +64,7 @@ pub struct CardSheet {
 }
 
 /// The statistics of the original web client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statistics {
     /// Money held on cards: sum of positive balances.
     pub receipts: Money,
@@ -77,6 +77,27 @@ pub struct Statistics {
     pub consumed_quantity: i64,
     /// Average balance, rounded toward zero to the cent; zero without cards.
     pub average_balance: Money,
+    /// Average of the balances above zero (what the original web page shows as `soldeMoy`),
+    /// rounded toward zero to the cent; zero without such cards.
+    pub average_positive_balance: Money,
+    /// Sum of the amounts of the valid transactions of each staff login, by login: see
+    /// [`Statistics::made_by`].
+    pub valid_amounts_by_author: Vec<(String, Money)>,
+}
+
+impl Statistics {
+    /// Sum of the amounts of the valid transactions made by `logins`: with the logins of
+    /// rights 1, what the association owes the bar (the original's `factureBDE`).
+    pub fn made_by<'a>(&self, logins: impl IntoIterator<Item = &'a str>) -> Money {
+        let logins: std::collections::BTreeSet<&str> = logins.into_iter().collect();
+        Money::from_cents(
+            self.valid_amounts_by_author
+                .iter()
+                .filter(|(author, _)| logins.contains(author.as_str()))
+                .map(|(_, amount)| amount.cents())
+                .sum(),
+        )
+    }
 }
 
 impl From<Totals> for Statistics {
@@ -87,6 +108,11 @@ impl From<Totals> for Statistics {
         } else {
             Money::ZERO
         };
+        let average_positive_balance = if t.positive_cards > 0 {
+            Money::from_cents(t.positive_balances.cents() / t.positive_cards)
+        } else {
+            Money::ZERO
+        };
         Statistics {
             receipts: t.positive_balances,
             debts: t.negative_balances,
@@ -94,6 +120,8 @@ impl From<Totals> for Statistics {
             cards: t.cards,
             consumed_quantity: t.consumed_quantity,
             average_balance,
+            average_positive_balance,
+            valid_amounts_by_author: t.valid_amounts_by_author,
         }
     }
 }

@@ -342,12 +342,21 @@ impl Ledger for MemoryLedger {
             positive_balances: balances().filter(|b| b.cents() > 0).sum(),
             negative_balances: balances().filter(|b| b.cents() < 0).sum(),
             cards: state.cards.len() as i64,
+            positive_cards: balances().filter(|b| b.cents() > 0).count() as i64,
             consumed_quantity: state
                 .transactions
                 .iter()
                 .filter(|t| t.valid && t.kind == TransactionKind::Payment)
                 .map(|t| i64::from(t.quantity))
                 .sum(),
+            valid_amounts_by_author: {
+                let mut by_author = std::collections::BTreeMap::<String, Money>::new();
+                for t in state.transactions.iter().filter(|t| t.valid) {
+                    let sum = by_author.entry(t.author.clone()).or_insert(Money::ZERO);
+                    *sum = Money::from_cents(sum.cents() + t.amount.cents());
+                }
+                by_author.into_iter().collect()
+            },
         })
     }
 

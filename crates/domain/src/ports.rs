@@ -147,15 +147,20 @@ pub struct Receipt {
 }
 
 /// Raw figures for the statistics, summed by the store.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Totals {
     /// Sum of the balances above zero.
     pub positive_balances: Money,
     /// Sum of the balances below zero (zero or negative).
     pub negative_balances: Money,
     pub cards: i64,
+    /// How many cards hold a balance above zero.
+    pub positive_cards: i64,
     /// Sum of the quantities of valid payments.
     pub consumed_quantity: i64,
+    /// Sum of the amounts of the valid transactions of each staff login that made any, by
+    /// login.
+    pub valid_amounts_by_author: Vec<(String, Money)>,
 }
 
 /// The cards and their append-only ledger.

@@ -7,7 +7,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Payload};
 use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder};
-use ardoise_domain::{Actor, DomainError, Money, PayBy, Product, Transaction, TransactionId};
+use ardoise_domain::{
+    Actor, DomainError, Login, Money, PayBy, Product, Rights, Transaction, TransactionId,
+};
 use serde::Serialize;
 
 use crate::params::{session_token, Params, MAX_BODY_BYTES};
@@ -660,7 +662,11 @@ struct StatisticsReply {
     benefices: Amount,
     clients_nb: i64,
     consommations_nb: i64,
+    /// The average of the positive balances, as the original computes it.
     solde_moy: Amount,
+    /// What the association owes the bar: the valid transactions made by rights-1 users.
+    #[serde(rename = "factureBDE")]
+    facture_bde: Amount,
 }
 
 /// `statistiques` [≥2].
@@ -669,6 +675,8 @@ async fn statistics(state: Data<AppState>, req: HttpRequest, payload: Payload) -
         async {
             let (_, actor) = session(&state, &req, payload).await?;
             let s = state.bar.statistics(&actor).await?;
+            let association = state.staff.logins_with(Rights::Association).await?;
+            let facture_bde = s.made_by(association.iter().map(Login::as_str));
             Ok(StatisticsReply {
                 status: OK,
                 recettes: s.receipts.into(),
@@ -676,7 +684,8 @@ async fn statistics(state: Data<AppState>, req: HttpRequest, payload: Payload) -
                 benefices: s.net.into(),
                 clients_nb: s.cards,
                 consommations_nb: s.consumed_quantity,
-                solde_moy: s.average_balance.into(),
+                solde_moy: s.average_positive_balance.into(),
+                facture_bde: facture_bde.into(),
             })
         }
         .await,

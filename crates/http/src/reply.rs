@@ -53,6 +53,9 @@ pub struct TransactionJson {
     pub date: i64,
     pub montant: Amount,
     pub qte: u32,
+    /// The same number as `qte`, under the name the original server sends and its web page
+    /// reads.
+    pub quantite: u32,
     pub valide: bool,
     pub utilisateur: String,
 }
@@ -66,6 +69,7 @@ impl From<Transaction> for TransactionJson {
             date: t.created_at.timestamp_millis(),
             montant: t.amount.into(),
             qte: t.quantity,
+            quantite: t.quantity,
             valide: t.valid,
             utilisateur: t.author,
         }
@@ -204,7 +208,7 @@ mod tests {
         };
         assert_eq!(
             render(&TransactionJson::from(t)),
-            r#"{"id":6,"type":3,"client":"AHS0DIEX","date":1460370161326,"montant":1.7,"qte":1,"valide":true,"utilisateur":"barman"}"#
+            r#"{"id":6,"type":3,"client":"AHS0DIEX","date":1460370161326,"montant":1.7,"qte":1,"quantite":1,"valide":true,"utilisateur":"barman"}"#
         );
     }
 

@@ -1074,9 +1074,10 @@ async fn card_sheets_have_the_seed_shape_oldest_first() {
             "decouvertMax": 0,
             "transactions": [
                 {"id": 1, "type": 1, "client": "AHS0DIEX", "date": start, "montant": 50,
-                 "qte": 0, "valide": true, "utilisateur": "prez"},
+                 "qte": 0, "quantite": 0, "valide": true, "utilisateur": "prez"},
                 {"id": 2, "type": 3, "client": "AHS0DIEX", "date": start + 277_143,
-                 "montant": 1.8, "qte": 1, "valide": true, "utilisateur": "barman"}
+                 "montant": 1.8, "qte": 1, "quantite": 1, "valide": true,
+                 "utilisateur": "barman"}
             ]
         })
     );
@@ -1494,10 +1495,38 @@ async fn statistics() {
         &with("barman", "idCarte=AHS0DIEX&quantite=3"),
     )
     .await;
+    // Cards opened by the association (rights 1) are what it owes the bar (`factureBDE`);
+    // a cancelled one no longer counts.
+    for (card, amount) in [("CAFE0001", "12.5"), ("CAFE0002", "4"), ("CAFE0003", "0.3")] {
+        let a = post(
+            &app,
+            "/api/client/ajouter",
+            &with("bde", &format!("idCarte={card}&solde={amount}")),
+        )
+        .await;
+        assert_eq!(a.status(), "ok");
+    }
+    let a = post(&app, "/api/transactions", &with("prez", "")).await;
+    let last = a.json["transactions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["client"], "CAFE0003");
+    let a = post(
+        &app,
+        "/api/annuler",
+        &with("prez", &format!("idTransaction={}", last["id"])),
+    )
+    .await;
+    assert_eq!(a.status(), "ok");
     let a = post(&app, "/api/statistiques", &with("barman", "")).await;
+    // soldeMoy averages the positive balances only: (4.6 + 12.5 + 4) / 3 = 7.03 (toward
+    // zero); BEEF0001 (-2.5) and CAFE0003 (0) are left out.
     assert_eq!(
         a.text,
-        r#"{"status":"ok","recettes":4.6,"dettes":-2.5,"benefices":2.1,"clientsNb":2,"consommationsNb":3,"soldeMoy":1.05}"#
+        r#"{"status":"ok","recettes":21.1,"dettes":-2.5,"benefices":18.6,"clientsNb":5,"consommationsNb":3,"soldeMoy":7.03,"factureBDE":16.5}"#
     );
     let a = post(&app, "/api/statistiques", &with("bde", "")).await;
     assert_eq!(a.status(), "droits_insuffisants");

@@ -703,12 +703,18 @@ impl Ledger for Store {
     async fn totals(&self) -> Result<Totals, DomainError> {
         self.blocking(|db| {
             with_conn!(db, |conn| {
-                let (positive, negative, cards, consumed) = conn.totals()?;
+                let t = conn.totals()?;
                 Ok(Totals {
-                    positive_balances: Money::from_cents(positive),
-                    negative_balances: Money::from_cents(negative),
-                    cards,
-                    consumed_quantity: consumed,
+                    positive_balances: Money::from_cents(t.positive),
+                    negative_balances: Money::from_cents(t.negative),
+                    cards: t.cards,
+                    positive_cards: t.positive_cards,
+                    consumed_quantity: t.consumed,
+                    valid_amounts_by_author: t
+                        .by_author
+                        .into_iter()
+                        .map(|(author, cents)| (author, Money::from_cents(cents)))
+                        .collect(),
                 })
             })
         })

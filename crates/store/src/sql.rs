@@ -207,8 +207,8 @@ pub(crate) trait Sql: Dialect + Sized {
         offset: i64,
         limit: i64,
     ) -> QueryResult<Vec<TransactionRow>>;
-    /// (sum of positive balances, sum of negative balances, cards, consumed quantity).
-    fn totals(&mut self) -> QueryResult<(i64, i64, i64, i64)>;
+    /// The figures of the statistics, in cents.
+    fn totals(&mut self) -> QueryResult<TotalsFigures>;
 
     // The catalog.
     fn find_product(&mut self, name: &str) -> QueryResult<Option<ProductRow>>;
@@ -245,6 +245,17 @@ pub(crate) trait Sql: Dialect + Sized {
     fn ping(&mut self) -> QueryResult<()>;
 }
 
+/// The figures of the statistics, in cents (see `Totals`).
+pub(crate) struct TotalsFigures {
+    pub positive: i64,
+    pub negative: i64,
+    pub cards: i64,
+    pub positive_cards: i64,
+    pub consumed: i64,
+    /// (login, sum of the amounts of its valid transactions).
+    pub by_author: Vec<(String, i64)>,
+}
+
 #[derive(QueryableByName)]
 struct TotalsRow {
     #[diesel(sql_type = BigInt)]
@@ -253,6 +264,16 @@ struct TotalsRow {
     negative: i64,
     #[diesel(sql_type = BigInt)]
     cards: i64,
+    #[diesel(sql_type = BigInt)]
+    positive_cards: i64,
+}
+
+#[derive(QueryableByName)]
+struct AuthorRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    author: String,
+    #[diesel(sql_type = BigInt)]
+    total: i64,
 }
 
 #[derive(QueryableByName)]
@@ -268,8 +289,12 @@ const TOTALS_SQL: &str = "SELECT \
          AS positive, \
      CAST(COALESCE(SUM(CASE WHEN balance_cents < 0 THEN balance_cents ELSE 0 END), 0) AS BIGINT) \
          AS negative, \
-     CAST(COUNT(*) AS BIGINT) AS cards \
+     CAST(COUNT(*) AS BIGINT) AS cards, \
+     CAST(COALESCE(SUM(CASE WHEN balance_cents > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         AS positive_cards \
      FROM cards";
+const BY_AUTHOR_SQL: &str = "SELECT author, CAST(SUM(amount_cents) AS BIGINT) AS total \
+     FROM transactions WHERE valid = TRUE GROUP BY author ORDER BY author";
 const CONSUMED_SQL: &str = "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) AS consumed \
      FROM transactions WHERE valid = TRUE AND kind = 3";
 
@@ -613,10 +638,18 @@ macro_rules! impl_sql {
                 query.offset(offset).limit(limit).load(self)
             }
 
-            fn totals(&mut self) -> QueryResult<(i64, i64, i64, i64)> {
+            fn totals(&mut self) -> QueryResult<TotalsFigures> {
                 let t: TotalsRow = diesel::sql_query(TOTALS_SQL).get_result(self)?;
                 let c: ConsumedRow = diesel::sql_query(CONSUMED_SQL).get_result(self)?;
-                Ok((t.positive, t.negative, t.cards, c.consumed))
+                let by_author: Vec<AuthorRow> = diesel::sql_query(BY_AUTHOR_SQL).load(self)?;
+                Ok(TotalsFigures {
+                    positive: t.positive,
+                    negative: t.negative,
+                    cards: t.cards,
+                    positive_cards: t.positive_cards,
+                    consumed: c.consumed,
+                    by_author: by_author.into_iter().map(|r| (r.author, r.total)).collect(),
+                })
             }
 
             fn find_product(&mut self, name: &str) -> QueryResult<Option<ProductRow>> {

@@ -211,7 +211,9 @@ async fn payments_record_quantity_and_product() {
                 positive_balances: cents(460),
                 negative_balances: cents(0),
                 cards: 1,
-                consumed_quantity: 3
+                positive_cards: 1,
+                consumed_quantity: 3,
+                valid_amounts_by_author: vec![("barman".into(), cents(1540))],
             }
         );
         db.assert_invariants();
@@ -411,7 +413,12 @@ async fn transactions_page_oldest_first_and_totals_add_up() {
                 positive_balances: cents(800),
                 negative_balances: cents(-250),
                 cards: 2,
-                consumed_quantity: 0
+                positive_cards: 1,
+                consumed_quantity: 0,
+                valid_amounts_by_author: vec![(
+                    "barman".into(),
+                    cents(1000 - 300 + 100 + 50 + 100)
+                )],
             }
         );
         db.assert_invariants();
