@@ -270,12 +270,19 @@ pub async fn observe(
     // The method and path are read from the request the response carries: nothing is
     // copied for a line the log level may drop.
     let req = res.request();
+    // A POS answer is HTTP 200 whatever happened: its own status string says what did.
+    let pos_status = res
+        .response()
+        .extensions()
+        .get::<crate::reply::PosStatus>()
+        .map(|s| s.0);
     tracing::info!(
         target: "ardoise::request",
         request_id = format_args!("{id:x}"),
         method = %req.method(),
         path = %req.path(),
         status,
+        pos_status,
         duration_ms = format_args!("{:.3}", elapsed.as_secs_f64() * 1000.0),
         "request"
     );

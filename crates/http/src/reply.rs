@@ -80,6 +80,10 @@ impl From<Transaction> for TransactionJson {
 #[derive(Debug, Serialize)]
 struct Refusal {
     status: &'static str,
+    /// `requete_malforme`: the field at fault and the problem, in English (the POS clients
+    /// ignore keys they do not know).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
     /// `solde_insuffisant`, `solde_maximum`: the balance now.
     #[serde(skip_serializing_if = "Option::is_none")]
     solde: Option<Amount>,
@@ -100,6 +104,7 @@ struct Refusal {
 fn refusal(error: &DomainError) -> Refusal {
     let mut r = Refusal {
         status: error.pos_status(),
+        message: None,
         solde: None,
         manque: None,
         maximum: None,
@@ -119,6 +124,7 @@ fn refusal(error: &DomainError) -> Refusal {
             retry_after_seconds,
         } => r.attente = Some(*retry_after_seconds),
         DomainError::CardNotUsable(state) => r.etat = Some(state.to_string()),
+        DomainError::Malformed(detail) => r.message = Some(detail.clone()),
         _ => {}
     }
     r
@@ -132,6 +138,19 @@ fn log(error: &DomainError) {
         DomainError::Malformed(detail) => tracing::debug!(%detail, "malformed request"),
         other => tracing::debug!(status = other.pos_status(), "request refused"),
     }
+}
+
+/// The POS status string of an answer, kept in the response's extensions for the request
+/// log line (`ops::observe`): every POS answer is HTTP 200, so the HTTP status alone does not
+/// tell a refusal from a success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PosStatus(pub &'static str);
+
+/// A POS answer with its status string recorded for the log.
+fn pos_json<T: Serialize>(status: &'static str, body: &T) -> HttpResponse {
+    let mut response = json(body);
+    response.extensions_mut().insert(PosStatus(status));
+    response
 }
 
 /// A JSON answer with HTTP 200.
@@ -157,10 +176,10 @@ pub fn json_with<T: Serialize>(code: StatusCode, body: &T) -> HttpResponse {
 /// Renders the outcome of a POS request.
 pub fn answer<T: Serialize>(outcome: Result<T, DomainError>) -> HttpResponse {
     match outcome {
-        Ok(body) => json(&body),
+        Ok(body) => pos_json(OK, &body),
         Err(error) => {
             log(&error);
-            json(&refusal(&error))
+            pos_json(error.pos_status(), &refusal(&error))
         }
     }
 }
@@ -233,8 +252,8 @@ mod tests {
             r#"{"status":"erreur_generique"}"#
         );
         assert_eq!(
-            render(&refusal(&DomainError::malformed("field x"))),
-            r#"{"status":"requete_malforme"}"#
+            render(&refusal(&DomainError::malformed("field `x` is missing"))),
+            r#"{"status":"requete_malforme","message":"field `x` is missing"}"#
         );
     }
 }
