@@ -39,7 +39,12 @@ impl Database {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}", dir.path().join("ardoise.db").display());
+                let file = dir.path().join("ardoise.db");
+                // An empty file is an empty SQLite database: commands other than `serve` and
+                // `migrate` refuse to create one (see `first_day::commands_refuse_to_create_a_database`),
+                // and each command migrates the database it opens.
+                std::fs::File::create(&file).unwrap();
+                let url = format!("sqlite://{}", file.display());
                 Database {
                     url,
                     _dir: Some(dir),

@@ -66,16 +66,45 @@ pub struct ServeArgs {
 pub enum UserCommand {
     /// Adds a staff user.
     Add {
+        /// The login: letters, digits, `.`, `_`, `-`.
         #[arg(long)]
         login: String,
+        /// The password (ardoise keeps only its argon2id hash).
         #[arg(long)]
         password: String,
         /// 0 honeypot, 1 association, 2 bar member, 3 president.
-        #[arg(long)]
+        #[arg(long, value_name = "0..3")]
         rights: i64,
         /// A staff card id that logs this user in.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         card: Option<String>,
+    },
+    /// Lists the active staff users, one JSON object per line.
+    List,
+    /// Disables a staff user: its sessions end, its history stays. The last president
+    /// cannot be disabled.
+    Disable {
+        /// The user to disable.
+        #[arg(long)]
+        login: String,
+    },
+    /// Sets a staff user's password; its sessions end.
+    Password {
+        /// The user whose password changes.
+        #[arg(long)]
+        login: String,
+        /// The new password.
+        #[arg(long)]
+        password: String,
+    },
+    /// Changes a staff user's rights. The last president cannot be demoted.
+    Rights {
+        /// The user whose rights change.
+        #[arg(long)]
+        login: String,
+        /// 0 honeypot, 1 association, 2 bar member, 3 president.
+        #[arg(long, value_name = "0..3")]
+        rights: i64,
     },
 }
 
@@ -83,51 +112,65 @@ pub enum UserCommand {
 pub enum PartnerCommand {
     /// Registers a partner and prints its credentials once, as JSON.
     Add {
+        /// The partner's name, shown to administrators.
         #[arg(long)]
         name: String,
         /// Space-separated scopes, e.g. "cards:read cards:credit members:read".
         #[arg(long)]
         scopes: String,
-        /// Let the partner send its key and secret with HTTP Basic on each call.
-        #[arg(long)]
-        allow_basic: bool,
-        /// The largest credit of one operation, in euros (default: oauth.credit_cap_operation).
+        /// Let the partner send its key and secret with HTTP Basic on each call
+        /// (`--allow-basic` alone means true).
+        #[arg(long, value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
+        allow_basic: Option<bool>,
+        /// The largest credit of one operation, in euros (default:
+        /// partners.credit_cap_operation).
         #[arg(long, value_name = "EUROS", value_parser = money)]
         credit_cap_operation: Option<Money>,
         /// The most the partner may credit in one UTC day, in euros (default:
-        /// oauth.credit_cap_day).
+        /// partners.credit_cap_day).
         #[arg(long, value_name = "EUROS", value_parser = money)]
         credit_cap_day: Option<Money>,
     },
+    /// Lists the partners (enabled or not), one JSON object per line; never their secrets.
+    List,
     /// Changes a partner's settings; what is not given is kept. Disabling it, taking away a
     /// scope or Basic authentication revokes its tokens.
     Set {
-        /// Client ids may start with `-` (their alphabet is `[A-Za-z0-9_-]`).
+        /// The partner's client id. Client ids may start with `-` (their alphabet is
+        /// `[A-Za-z0-9_-]`).
         #[arg(long, allow_hyphen_values = true)]
         client_id: String,
+        /// A new name.
         #[arg(long)]
         name: Option<String>,
         /// Space-separated scopes, replacing the current ones.
         #[arg(long)]
         scopes: Option<String>,
-        #[arg(long, value_name = "true|false")]
+        /// Whether the partner may use HTTP Basic on each call (`--allow-basic` alone means
+        /// true).
+        #[arg(long, value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
         allow_basic: Option<bool>,
-        #[arg(long, value_name = "true|false")]
+        /// Enables or disables the partner (`--enabled` alone means true).
+        #[arg(long, value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
         enabled: Option<bool>,
+        /// The largest credit of one operation, in euros.
         #[arg(long, value_name = "EUROS", value_parser = money)]
         credit_cap_operation: Option<Money>,
+        /// The most the partner may credit in one UTC day, in euros.
         #[arg(long, value_name = "EUROS", value_parser = money)]
         credit_cap_day: Option<Money>,
     },
     /// Disables a partner: its credentials stop working and its tokens are revoked.
     Disable {
-        /// Client ids may start with `-` (their alphabet is `[A-Za-z0-9_-]`).
+        /// The partner's client id. Client ids may start with `-` (their alphabet is
+        /// `[A-Za-z0-9_-]`).
         #[arg(long, allow_hyphen_values = true)]
         client_id: String,
     },
     /// Gives a partner a new secret, printed once as JSON; its tokens are revoked.
     Rotate {
-        /// Client ids may start with `-` (their alphabet is `[A-Za-z0-9_-]`).
+        /// The partner's client id. Client ids may start with `-` (their alphabet is
+        /// `[A-Za-z0-9_-]`).
         #[arg(long, allow_hyphen_values = true)]
         client_id: String,
     },
@@ -135,15 +178,33 @@ pub enum PartnerCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ProductCommand {
-    /// Creates or updates a product.
+    /// Creates or updates a product; bundle prices not named are kept.
     Set {
+        /// The product's name, e.g. biere (what POS `produit` names).
         #[arg(long)]
         name: String,
         /// Unit price in euros, e.g. 1.80.
-        #[arg(long)]
+        #[arg(long, value_name = "EUROS")]
         price: String,
+        /// The category, created if it does not exist.
         #[arg(long)]
         category: Option<String>,
+        /// A bundle price: QUANTITY=EUROS, e.g. 6=9.00 (the total for six); repeat for
+        /// several.
+        #[arg(long, value_name = "QTY=EUROS", value_parser = bundle)]
+        bundle: Vec<(u32, Money)>,
+    },
+    /// Lists the products with their bundle prices, one JSON object per line.
+    List,
+    /// Deletes a product (its past transactions keep its name), or only one of its bundle
+    /// prices with --bundle.
+    Delete {
+        /// The product.
+        #[arg(long)]
+        name: String,
+        /// Delete only the bundle price of this quantity.
+        #[arg(long, value_name = "QTY")]
+        bundle: Option<u32>,
     },
 }
 
@@ -158,11 +219,12 @@ pub enum ExportCommand {
     /// Every transaction, one row each.
     Transactions {
         /// First day included (YYYY-MM-DD).
-        #[arg(long)]
+        #[arg(long, value_name = "DATE")]
         from: Option<String>,
         /// Last day included (YYYY-MM-DD).
-        #[arg(long)]
+        #[arg(long, value_name = "DATE")]
         to: Option<String>,
+        /// csv (one header line, then one line per transaction) or json (an array).
         #[arg(long, value_enum)]
         format: ExportFormat,
         /// Write here instead of standard output.
@@ -174,4 +236,87 @@ pub enum ExportCommand {
 /// An amount in euros as the command line gives it, e.g. `250.00`.
 fn money(text: &str) -> Result<Money, String> {
     Money::parse(text).map_err(|e| e.to_string())
+}
+
+/// A bundle price as the command line gives it: `6=9.00`.
+fn bundle(text: &str) -> Result<(u32, Money), String> {
+    let (quantity, price) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not QUANTITY=EUROS, e.g. 6=9.00"))?;
+    let quantity: u32 = quantity
+        .trim()
+        .parse()
+        .ok()
+        .filter(|q| *q >= 1)
+        .ok_or_else(|| format!("`{quantity}` is not a quantity of at least 1"))?;
+    let price = money(price.trim())?;
+    if !price.is_positive() {
+        return Err(format!("`{price}`: a bundle price must be above zero"));
+    }
+    Ok((quantity, price))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// `--help` explains every flag of every command.
+    #[test]
+    fn every_flag_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && !arg.is_positional() && arg.get_help().is_none() {
+                    missing.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "ardoise", &mut missing);
+        assert!(missing.is_empty(), "flags without help: {missing:?}");
+    }
+
+    #[test]
+    fn allow_basic_reads_the_same_in_add_and_set() {
+        let parse = |args: &[&str]| -> Option<bool> {
+            let cli = Cli::try_parse_from(args).unwrap();
+            match cli.command {
+                Command::Partner(PartnerCommand::Add { allow_basic, .. })
+                | Command::Partner(PartnerCommand::Set { allow_basic, .. }) => allow_basic,
+                _ => unreachable!(),
+            }
+        };
+        let add = [
+            "ardoise",
+            "partner",
+            "add",
+            "--name",
+            "n",
+            "--scopes",
+            "cards:read",
+        ];
+        let set = ["ardoise", "partner", "set", "--client-id", "-x1"];
+        for base in [&add[..], &set[..]] {
+            let with = |extra: &[&'static str]| -> Vec<&'static str> { [base, extra].concat() };
+            assert_eq!(parse(&with(&["--allow-basic"])), Some(true));
+            assert_eq!(parse(&with(&["--allow-basic", "true"])), Some(true));
+            assert_eq!(parse(&with(&["--allow-basic", "false"])), Some(false));
+            assert_eq!(parse(&with(&["--allow-basic=false"])), Some(false));
+            assert_eq!(parse(base), None);
+        }
+    }
+
+    #[test]
+    fn bundles() {
+        assert_eq!(bundle("6=9.00"), Ok((6, Money::from_cents(900))));
+        assert!(bundle("0=1").is_err());
+        assert!(bundle("6:9").is_err());
+        assert!(bundle("6=0").is_err());
+        assert!(bundle("6=1,5").is_err());
+    }
 }

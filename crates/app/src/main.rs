@@ -14,6 +14,7 @@ use clap::Parser;
 
 use cli::{Cli, Command, ExportCommand, PartnerCommand, ProductCommand, UserCommand};
 use settings::{Overrides, Settings};
+use wiring::Create;
 
 /// mimalloc instead of glibc's malloc: glibc keeps the 19 MiB argon2 blocks of past logins
 /// in its arenas (a server peaked at 250–400 MiB after 64 logins), mimalloc gives freed
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
 
 /// `ardoise partner …`: the secrets are printed once, as JSON, and never stored in clear.
 async fn partner(settings: &Settings, command: PartnerCommand) -> anyhow::Result<()> {
-    let app = wiring::Services::build(settings).await?;
+    let app = wiring::Services::build(settings, Create::Refused).await?;
     match command {
         PartnerCommand::Add {
             name,
@@ -48,7 +49,7 @@ async fn partner(settings: &Settings, command: PartnerCommand) -> anyhow::Result
                 .register_with_caps(
                     &name,
                     &scopes,
-                    allow_basic,
+                    allow_basic.unwrap_or(false),
                     credit_cap_operation,
                     credit_cap_day,
                 )
@@ -84,18 +85,18 @@ async fn partner(settings: &Settings, command: PartnerCommand) -> anyhow::Result
                 .update(&client_id, changes)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot change {client_id}: {e}"))?;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "client_id": p.client_id,
-                    "name": p.name,
-                    "scopes": p.scopes.join(" "),
-                    "allow_basic": p.allow_basic,
-                    "enabled": p.active,
-                    "credit_cap_operation": p.credit_cap_operation.to_fixed2(),
-                    "credit_cap_day": p.credit_cap_day.to_fixed2(),
-                })
-            );
+            println!("{}", partner_json(&p));
+        }
+        PartnerCommand::List => {
+            let mut partners = app
+                .oauth
+                .partners()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot list the partners: {e}"))?;
+            partners.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+            for p in &partners {
+                println!("{}", partner_json(p));
+            }
         }
         PartnerCommand::Disable { client_id } => {
             app.oauth
@@ -119,6 +120,106 @@ async fn partner(settings: &Settings, command: PartnerCommand) -> anyhow::Result
     Ok(())
 }
 
+/// A partner as the CLI shows it: everything but its secret's hash.
+fn partner_json(p: &ardoise_domain::ports::Partner) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": p.client_id,
+        "name": p.name,
+        "scopes": p.scopes.join(" "),
+        "allow_basic": p.allow_basic,
+        "enabled": p.active,
+        "credit_cap_operation": p.credit_cap_operation.to_fixed2(),
+        "credit_cap_day": p.credit_cap_day.to_fixed2(),
+    })
+}
+
+/// `ardoise user …`: the CLI acts as the operator (a president).
+async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
+    let app = wiring::Services::build(settings, Create::Refused).await?;
+    match command {
+        UserCommand::Add {
+            login,
+            password,
+            rights,
+            card,
+        } => {
+            app.add_user(&login, &password, rights, card.as_deref())
+                .await?;
+            println!("staff user {login} added with rights {rights}");
+        }
+        UserCommand::List => {
+            for u in app.users().await? {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "login": u.login.as_str(),
+                        "rights": u.rights.level(),
+                        "card": u.card.map(|c| c.to_string()),
+                    })
+                );
+            }
+        }
+        UserCommand::Disable { login } => {
+            app.disable_user(&login).await?;
+            println!("staff user {login} disabled");
+        }
+        UserCommand::Password { login, password } => {
+            app.set_password(&login, &password).await?;
+            println!("password of {login} changed");
+        }
+        UserCommand::Rights { login, rights } => {
+            app.set_rights(&login, rights).await?;
+            println!("staff user {login} now has rights {rights}");
+        }
+    }
+    Ok(())
+}
+
+/// `ardoise product …`.
+async fn product(settings: &Settings, command: ProductCommand) -> anyhow::Result<()> {
+    let app = wiring::Services::build(settings, Create::Refused).await?;
+    match command {
+        ProductCommand::Set {
+            name,
+            price,
+            category,
+            bundle,
+        } => {
+            app.set_product(&name, &price, category, &bundle).await?;
+            println!("product {name} set at {price}");
+        }
+        ProductCommand::List => {
+            for p in app.products().await? {
+                let bundles: serde_json::Map<String, serde_json::Value> = p
+                    .bundles
+                    .iter()
+                    .map(|(q, price)| (q.to_string(), price.to_fixed2().into()))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "name": p.name,
+                        "price": p.unit_price.to_fixed2(),
+                        "category": p.category,
+                        "bundles": bundles,
+                    })
+                );
+            }
+        }
+        ProductCommand::Delete { name, bundle } => match bundle {
+            Some(quantity) => {
+                app.delete_bundle(&name, quantity).await?;
+                println!("bundle of {quantity} of {name} deleted");
+            }
+            None => {
+                app.delete_product(&name).await?;
+                println!("product {name} deleted");
+            }
+        },
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let mut overrides = Overrides {
         database_url: cli.database_url.clone(),
@@ -135,36 +236,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(_) => system.block_on(serve::serve(settings)),
         Command::Migrate => system.block_on(async {
-            let store = wiring::open_store(&settings)?;
+            let store = wiring::open_store(&settings, Create::Allowed)?;
             let applied = store.migrate()?;
             println!("{applied} migration(s) applied");
             Ok(())
         }),
-        Command::User(UserCommand::Add {
-            login,
-            password,
-            rights,
-            card,
-        }) => system.block_on(async {
-            let app = wiring::Services::build(&settings).await?;
-            app.add_user(&login, &password, rights, card.as_deref())
-                .await?;
-            println!("staff user {login} added with rights {rights}");
-            Ok(())
-        }),
-        Command::Product(ProductCommand::Set {
-            name,
-            price,
-            category,
-        }) => system.block_on(async {
-            let app = wiring::Services::build(&settings).await?;
-            app.set_product(&name, &price, category).await?;
-            println!("product {name} set at {price}");
-            Ok(())
-        }),
+        Command::User(command) => system.block_on(user(&settings, command)),
+        Command::Product(command) => system.block_on(product(&settings, command)),
         Command::Partner(command) => system.block_on(partner(&settings, command)),
         Command::Backup { to } => {
-            let store = wiring::open_store(&settings)?;
+            let store = wiring::open_store(&settings, Create::Refused)?;
             store
                 .backup_to(&to)
                 .with_context(|| format!("cannot back up to {}", to.display()))?;
@@ -179,7 +260,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }) => system.block_on(async {
             let from = from.map(|d| export::parse_day("--from", &d)).transpose()?;
             let to = to.map(|d| export::parse_day("--to", &d)).transpose()?;
-            let app = wiring::Services::build(&settings).await?;
+            let app = wiring::Services::build(&settings, Create::Refused).await?;
             let mut sink: Box<dyn std::io::Write> = match &out {
                 Some(path) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(path)

@@ -18,30 +18,21 @@ use crate::wiring::Services;
 
 /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and exits.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let services = Services::build(&settings).await?;
-    if let Some(password) = services
-        .staff
-        .ensure_first_admin()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot create the first staff user: {e}"))?
-    {
-        println!(
-            "first start: created staff user `admin` (rights 3) with password {password} \
-             (shown once: change it)"
-        );
-    }
-    let addr = settings.listen_addr()?;
+    let services = Services::build(&settings, crate::wiring::Create::Allowed).await?;
+    let addrs = settings.listen_addrs()?;
     ardoise_http::check_origins(&settings.http.cors_origins).map_err(|e| anyhow::anyhow!(e))?;
     let tls = match settings.tls() {
         Some((cert, key)) => Some(tls_config(&cert, &key)?),
         None => None,
     };
-    if tls.is_none() && !addr.ip().is_loopback() {
-        tracing::warn!(
-            %addr,
-            "serving plain HTTP on a non-loopback address: tokens and passwords cross the \
-             network in clear; configure http.tls_cert and http.tls_key"
-        );
+    if let Some(addr) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+        if tls.is_none() {
+            tracing::warn!(
+                %addr,
+                "serving plain HTTP on a non-loopback address: tokens and passwords cross the \
+                 network in clear; configure http.tls_cert and http.tls_key"
+            );
+        }
     }
     let state = web::Data::new(ardoise_http::AppState::new(
         services.bar.clone(),
@@ -66,11 +57,25 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // pool: more threads would only queue on r2d2's lock and wake each other up.
     .worker_max_blocking_threads(usize::try_from(settings.database.pool_size.max(4)).unwrap_or(4));
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let listen = &settings.http.listen;
     let server = match tls {
-        Some(config) => server.bind_rustls_0_23(addr, config),
-        None => server.bind(addr),
+        Some(config) => server.bind_rustls_0_23(&addrs[..], config),
+        None => server.bind(&addrs[..]),
     }
-    .with_context(|| format!("cannot listen on {addr} (http.listen)"))?;
+    .with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
+    // Only once the port is ours: a first start that cannot listen must not print (and
+    // lose) the first password.
+    if let Some(password) = services
+        .staff
+        .ensure_first_admin()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the first staff user: {e}"))?
+    {
+        println!(
+            "first start: created staff user `admin` (rights 3) with password {password} \
+             (shown once: change it)"
+        );
+    }
     for bound in server.addrs() {
         println!("ardoise listening on {scheme}://{bound}");
     }

@@ -1,7 +1,7 @@
 //! Typed, validated settings: built-in defaults, then `--config FILE`, then
 //! `ARDOISE__SECTION__KEY` environment variables, then command-line flags.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use ardoise_domain::Money;
@@ -161,7 +161,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
-        self.listen_addr()?;
+        self.check_listen()?;
         self.max_operation()?;
         self.overdraft_default()?;
         self.credit_caps()?;
@@ -192,17 +192,45 @@ impl Settings {
         Ok(())
     }
 
-    /// The address to listen on.
-    pub fn listen_addr(&self) -> Result<SocketAddr, SettingsError> {
-        self.http.listen.parse().map_err(|_| {
-            invalid(
+    /// Checks the form of `http.listen`: `IP:PORT`, `[IPv6]:PORT` or `HOST:PORT`, without
+    /// resolving a host name (only `serve` needs the addresses).
+    fn check_listen(&self) -> Result<(), SettingsError> {
+        let text = self.http.listen.as_str();
+        if text.parse::<SocketAddr>().is_ok() {
+            return Ok(());
+        }
+        let host_name = |host: &str| {
+            !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        };
+        match text.rsplit_once(':') {
+            Some((host, port)) if host_name(host) && port.parse::<u16>().is_ok() => Ok(()),
+            _ => Err(invalid(
                 "http.listen",
-                format!(
-                    "`{}` is not an address such as 127.0.0.1:8080",
-                    self.http.listen
-                ),
-            )
-        })
+                format!("`{text}` is not an address such as 127.0.0.1:8080 or localhost:8080"),
+            )),
+        }
+    }
+
+    /// The addresses to listen on: `http.listen`, its host name resolved (`localhost:8080`
+    /// gives the loopback addresses).
+    pub fn listen_addrs(&self) -> Result<Vec<SocketAddr>, SettingsError> {
+        self.check_listen()?;
+        let text = self.http.listen.as_str();
+        let addrs: Vec<SocketAddr> = text
+            .to_socket_addrs()
+            .map_err(|e| invalid("http.listen", format!("cannot resolve `{text}`: {e}")))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(invalid(
+                "http.listen",
+                format!("`{text}` resolves to no address"),
+            ));
+        }
+        Ok(addrs)
     }
 
     /// The largest amount of one operation.
@@ -279,6 +307,37 @@ mod tests {
         let s = Settings::load(None, &o).unwrap();
         assert_eq!(s.database.url, "sqlite://x.db");
         assert_eq!(s.http.listen, "127.0.0.1:0");
+    }
+
+    #[test]
+    fn host_names_are_listen_addresses() {
+        for (listen, ok) in [
+            ("localhost:8080", true),
+            ("127.0.0.1:8080", true),
+            ("[::1]:8080", true),
+            ("localhost", false),
+            ("localhost:http", false),
+            (":8080", false),
+            ("local host:8080", false),
+        ] {
+            let o = Overrides {
+                listen: Some(listen.into()),
+                ..Overrides::default()
+            };
+            assert_eq!(Settings::load(None, &o).is_ok(), ok, "{listen}");
+        }
+        let o = Overrides {
+            listen: Some("localhost:8080".into()),
+            ..Overrides::default()
+        };
+        let addrs = Settings::load(None, &o).unwrap().listen_addrs().unwrap();
+        assert!(!addrs.is_empty());
+        assert!(
+            addrs
+                .iter()
+                .all(|a| a.ip().is_loopback() && a.port() == 8080),
+            "{addrs:?}"
+        );
     }
 
     #[test]

@@ -35,9 +35,18 @@ pub fn init_logging(settings: &Settings) {
     };
 }
 
+/// Whether a command may create the database when it does not exist: only `serve` and
+/// `migrate` do; the others, run from the wrong folder, would otherwise work on a new empty
+/// database and report nothing wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    Allowed,
+    Refused,
+}
+
 /// Opens the database named by the settings.
-pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(&StoreSettings {
+pub fn open_store(settings: &Settings, create: Create) -> anyhow::Result<Store> {
+    let store_settings = StoreSettings {
         url: settings.database.url.clone(),
         synchronous: match settings.database.synchronous {
             Synchronous::Full => ardoise_store::Synchronous::Full,
@@ -46,8 +55,19 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         pool_size: settings.database.pool_size,
         busy_timeout_ms: settings.database.busy_timeout_ms,
         card_cache_ttl: std::time::Duration::from_millis(settings.database.card_cache_ms),
-    })
-    .with_context(|| "cannot open the database (database.url)")?;
+    };
+    if create == Create::Refused {
+        if let Some(path) = store_settings.sqlite_path() {
+            if !path.exists() {
+                anyhow::bail!(
+                    "no database at {} (run `ardoise migrate` first, or pass --database-url)",
+                    path.display()
+                );
+            }
+        }
+    }
+    let store = Store::connect(&store_settings)
+        .with_context(|| "cannot open the database (database.url)")?;
     Ok(store)
 }
 
@@ -63,8 +83,8 @@ pub struct Services {
 
 impl Services {
     /// Opens the store, applies pending migrations if configured, and wires the services.
-    pub async fn build(settings: &Settings) -> anyhow::Result<Services> {
-        let store = open_store(settings)?;
+    pub async fn build(settings: &Settings, create: Create) -> anyhow::Result<Services> {
+        let store = open_store(settings, create)?;
         if settings.database.migrate_on_start {
             store
                 .migrate()
@@ -148,12 +168,83 @@ impl Services {
         Ok(())
     }
 
-    /// `ardoise product set`: creates or updates a product, keeping its bundle prices.
+    /// `ardoise user list`: the active staff users, by login.
+    pub async fn users(&self) -> anyhow::Result<Vec<ardoise_auth::StaffProfile>> {
+        self.staff
+            .users(&Actor::operator())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot list the staff users: {e}"))
+    }
+
+    /// `ardoise user disable`.
+    pub async fn disable_user(&self, login: &str) -> anyhow::Result<()> {
+        let login = Login::parse(login).context("--login")?;
+        self.staff
+            .disable(&Actor::operator(), &login)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot disable {login}: {e}"))
+    }
+
+    /// `ardoise user password`.
+    pub async fn set_password(&self, login: &str, password: &str) -> anyhow::Result<()> {
+        let login = Login::parse(login).context("--login")?;
+        self.staff
+            .change_password(&Actor::operator(), &login, password, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot change the password of {login}: {e}"))
+    }
+
+    /// `ardoise user rights`.
+    pub async fn set_rights(&self, login: &str, rights: i64) -> anyhow::Result<()> {
+        let login = Login::parse(login).context("--login")?;
+        let rights = Rights::from_level(rights)
+            .with_context(|| format!("--rights {rights}: must be 0, 1, 2 or 3"))?;
+        self.staff
+            .set_rights(&Actor::operator(), &login, rights)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot change the rights of {login}: {e}"))
+    }
+
+    /// `ardoise product list`: every product, by name.
+    pub async fn products(&self) -> anyhow::Result<Vec<Product>> {
+        self.store.products().await.map_err(anyhow::Error::new)
+    }
+
+    /// `ardoise product delete`: the product and its bundles; its transactions keep its name.
+    pub async fn delete_product(&self, name: &str) -> anyhow::Result<()> {
+        if !self
+            .store
+            .delete_product(name)
+            .await
+            .map_err(anyhow::Error::new)?
+        {
+            anyhow::bail!("--name `{name}`: no such product");
+        }
+        Ok(())
+    }
+
+    /// `ardoise product delete --bundle`: one bundle price of a product.
+    pub async fn delete_bundle(&self, name: &str, quantity: u32) -> anyhow::Result<()> {
+        let Some(mut product) = self.store.product(name).await.map_err(anyhow::Error::new)? else {
+            anyhow::bail!("--name `{name}`: no such product");
+        };
+        if product.bundles.remove(&quantity).is_none() {
+            anyhow::bail!("--bundle {quantity}: `{name}` has no bundle price for {quantity}");
+        }
+        self.store
+            .set_product(product)
+            .await
+            .map_err(anyhow::Error::new)
+    }
+
+    /// `ardoise product set`: creates or updates a product, keeping the bundle prices that
+    /// `bundles` does not name.
     pub async fn set_product(
         &self,
         name: &str,
         price: &str,
         category: Option<String>,
+        bundles: &[(u32, Money)],
     ) -> anyhow::Result<()> {
         if !Product::valid_name(name) {
             anyhow::bail!("--name `{name}`: 1 to 64 printable characters");
@@ -180,12 +271,13 @@ impl Services {
             }
         }
         let existing = store.product(name).await.map_err(anyhow::Error::new)?;
-        let bundles = existing.map(|p| p.bundles).unwrap_or_else(BTreeMap::new);
+        let mut kept = existing.map(|p| p.bundles).unwrap_or_else(BTreeMap::new);
+        kept.extend(bundles.iter().copied());
         store
             .set_product(Product {
                 name: name.to_owned(),
                 unit_price,
-                bundles,
+                bundles: kept,
                 category,
             })
             .await

@@ -92,6 +92,15 @@ impl StoreSettings {
     pub fn redacted_url(&self) -> String {
         redact(&self.url)
     }
+
+    /// The file of an SQLite URL (`None` for PostgreSQL or an invalid URL): a command that
+    /// must not create a database checks that it exists.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match parse_url(&self.url) {
+            Ok(Target::Sqlite(path)) => Some(path),
+            _ => None,
+        }
+    }
 }
 
 impl Default for StoreSettings {
@@ -257,6 +266,10 @@ pub(crate) fn open(settings: &StoreSettings) -> Result<Db, StoreError> {
     match parse_url(&settings.url)? {
         Target::Sqlite(path) => open_sqlite(&path, settings),
         Target::Postgres(url) => {
+            // One direct connection first: a server that is down or refuses the URL fails
+            // here at once, with its own message, instead of after the pool's connection
+            // timeout and one logged error per retry.
+            PgConnection::establish(&url).map_err(|e| StoreError::Connect(one_line(&e)))?;
             let manager = ConnectionManager::<PgConnection>::new(url);
             let pool = pool_builder(settings)
                 .connection_customizer(Box::new(PgSettings {
@@ -267,6 +280,17 @@ pub(crate) fn open(settings: &StoreSettings) -> Result<Db, StoreError> {
             Ok(Db::Postgres(pool))
         }
     }
+}
+
+/// libpq's messages span several lines (`connection refused` then `Is the server running…`):
+/// one line for the operator.
+fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn open_sqlite(path: &Path, settings: &StoreSettings) -> Result<Db, StoreError> {
