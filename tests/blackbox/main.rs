@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod docs_examples;
 mod first_day;
 mod harness;
 mod oauth;
