@@ -703,7 +703,9 @@ impl Ledger for Store {
     async fn totals(&self) -> Result<Totals, DomainError> {
         self.blocking(|db| {
             with_conn!(db, |conn| {
-                let t = conn.totals()?;
+                let mut t = conn.totals()?;
+                // By login in byte order, whatever the database's collation.
+                t.by_author.sort();
                 Ok(Totals {
                     positive_balances: Money::from_cents(t.positive),
                     negative_balances: Money::from_cents(t.negative),

@@ -294,7 +294,7 @@ const TOTALS_SQL: &str = "SELECT \
          AS positive_cards \
      FROM cards";
 const BY_AUTHOR_SQL: &str = "SELECT author, CAST(SUM(amount_cents) AS BIGINT) AS total \
-     FROM transactions WHERE valid = TRUE GROUP BY author ORDER BY author";
+     FROM transactions WHERE valid = TRUE GROUP BY author";
 const CONSUMED_SQL: &str = "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) AS consumed \
      FROM transactions WHERE valid = TRUE AND kind = 3";
 
