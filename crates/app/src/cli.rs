@@ -311,6 +311,66 @@ mod tests {
         }
     }
 
+    /// Splits a shell command line's words (quotes as `sh` reads them, no expansions).
+    fn words(line: &str) -> Vec<String> {
+        let (mut words, mut word, mut quote, mut started) =
+            (Vec::new(), String::new(), None, false);
+        for c in line.chars() {
+            match (quote, c) {
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    started = true;
+                }
+                (Some(q), c) if c == q => quote = None,
+                (None, ' ') => {
+                    if started {
+                        words.push(std::mem::take(&mut word));
+                        started = false;
+                    }
+                }
+                (_, c) => {
+                    word.push(c);
+                    started = true;
+                }
+            }
+        }
+        if started {
+            words.push(word);
+        }
+        words
+    }
+
+    /// The README's `make run ARGS="…"` examples are command lines the binary accepts
+    /// (`ARGS` replaces the whole command, so `ARGS="--listen …"` would not be one), one of
+    /// them changes the port, and the README says where the binary is.
+    #[test]
+    fn the_readme_make_run_examples_parse() {
+        let readme = include_str!("../../../README.md");
+        // An example may be wrapped over two lines of prose.
+        let text = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut examples = Vec::new();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("make run ARGS=\"") {
+            let after = &rest[at + "make run ARGS=\"".len()..];
+            let end = after.find('"').expect("a closing quote");
+            examples.push(after[..end].to_owned());
+            rest = &after[end + 1..];
+        }
+        assert!(
+            examples.iter().any(|a| a.starts_with("serve --listen ")),
+            "the README shows no port change: {examples:?}"
+        );
+        for args in &examples {
+            let argv = [vec!["ardoise".to_owned()], words(args)].concat();
+            if let Err(e) = Cli::try_parse_from(&argv) {
+                panic!("README: make run ARGS=\"{args}\" does not parse: {e}");
+            }
+        }
+        assert!(Cli::try_parse_from(["ardoise", "--listen", "127.0.0.1:9000"]).is_err());
+        assert!(readme.contains("target/release/ardoise"));
+        assert!(readme.contains("several\nminutes") || readme.contains("several minutes"));
+    }
+
     #[test]
     fn bundles() {
         assert_eq!(bundle("6=9.00"), Ok((6, Money::from_cents(900))));
