@@ -224,6 +224,8 @@ fn run_backend(
         None
     };
 
+    // Only `serve` and `migrate` create a database; the other commands refuse to.
+    server::ardoise(binary, db, &["migrate"])?;
     server::ardoise(
         binary,
         db,
