@@ -11,6 +11,7 @@ mod openapi;
 mod ops;
 mod pos;
 mod pos_concurrency;
+mod staff_races;
 mod v1_admin;
 mod v1_catalog;
 mod v1_idempotency;

@@ -509,10 +509,6 @@ impl Staff {
         rights: Rights,
     ) -> Result<(), DomainError> {
         actor.check(Operation::ManageStaff)?;
-        let target = self.active_user(login).await?;
-        if rights < Rights::President {
-            self.keep_a_president(&target).await?;
-        }
         let written = self.directory.set_rights(login, rights).await;
         self.cache.invalidate();
         written
@@ -522,14 +518,14 @@ impl Staff {
     /// ended. The last active president cannot be deleted.
     pub async fn disable(&self, actor: &Actor, login: &Login) -> Result<(), DomainError> {
         actor.check(Operation::ManageStaff)?;
-        let target = self.active_user(login).await?;
-        self.keep_a_president(&target).await?;
         let written = self.directory.disable(login).await;
         self.cache.invalidate();
         written
     }
 
-    /// Refuses to take away the last president: nobody could manage staff accounts any more.
+    /// Refuses early to take away the last president, so that a several-field update changes
+    /// nothing; the directory enforces the rule atomically with the write
+    /// ([`StaffDirectory::set_rights`]).
     async fn keep_a_president(&self, target: &StaffUser) -> Result<(), DomainError> {
         if target.rights < Rights::President {
             return Ok(());
@@ -542,9 +538,7 @@ impl Staff {
             .filter(|u| u.active && u.rights == Rights::President && u.login != target.login)
             .count();
         if others == 0 {
-            return Err(DomainError::malformed(
-                "the last president cannot be demoted or deleted",
-            ));
+            return Err(DomainError::last_president());
         }
         Ok(())
     }
