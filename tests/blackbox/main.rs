@@ -12,6 +12,7 @@ mod ops;
 mod pos;
 mod pos_concurrency;
 mod staff_races;
+mod strict_input;
 mod v1_admin;
 mod v1_catalog;
 mod v1_idempotency;
