@@ -10,7 +10,7 @@ use ardoise_domain::{Actor, CardId, DomainError, Login, Operation, Rights};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::cache::{AuthCache, CachedSession};
-use crate::password::{dummy_hash, hash_password_async, verify_password_async};
+use crate::password::{check_new_password, dummy_hash, hash_password_async, verify_password_async};
 use crate::throttle::LoginThrottle;
 use crate::tokens::{constant_time_eq, is_session_token, token_hash, SESSION_TOKEN_LEN};
 
@@ -389,6 +389,7 @@ impl Staff {
         card: Option<CardId>,
     ) -> Result<(), DomainError> {
         actor.check(Operation::ManageStaff)?;
+        check_new_password(password)?;
         if self.directory.user(login).await?.is_some() {
             return Err(DomainError::UserExists);
         }
@@ -415,6 +416,7 @@ impl Staff {
         current_token: Option<&str>,
     ) -> Result<(), DomainError> {
         actor.check_account(login)?;
+        check_new_password(password)?;
         self.active_user(login).await?;
         let hash = hash_password_async(password.to_owned()).await?;
         let keep = current_token
@@ -436,8 +438,16 @@ impl Staff {
         changes: UserChanges,
         current_token: Option<&str>,
     ) -> Result<StaffProfile, DomainError> {
+        if changes == UserChanges::default() {
+            return Err(DomainError::malformed(
+                "nothing to change: give at least one of `rights`, `password`, `card`",
+            ));
+        }
         if changes.password.is_some() || changes.card.is_some() {
             actor.check_account(login)?;
+        }
+        if let Some(password) = &changes.password {
+            check_new_password(password)?;
         }
         let target = if let Some(rights) = changes.rights {
             actor.check(Operation::ManageStaff)?;

@@ -17,7 +17,58 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The fields of a POS request, each given at most once.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Params {
-    fields: HashMap<String, String>,
+    fields: HashMap<String, (String, Kind)>,
+    /// The POS dialect's JSON, where "values may be strings or numbers" (pos-api.md); `/v1`
+    /// refuses a number for a string and a string for a number.
+    lenient: bool,
+}
+
+/// How a field's value was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Form text: the field's parser decides.
+    Form,
+    /// A JSON null, or the form text `null`: a field given without a value.
+    Null,
+    JsonString,
+    JsonNumber,
+    JsonBool,
+}
+
+/// What a field holds, for [`Params::only`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    /// Text (a login, a card id, a name…): a JSON string.
+    Text,
+    /// An amount: a JSON string or number (`"12.50"`, `12.5`).
+    Money,
+    /// A whole number: a JSON number.
+    Int,
+    /// A JSON boolean.
+    Bool,
+}
+
+impl Ty {
+    fn accepts(self, kind: Kind, lenient: bool) -> bool {
+        use Kind::*;
+        match (self, kind) {
+            (_, Form | Null) => true,
+            (Ty::Text, JsonString) | (Ty::Int, JsonNumber) | (Ty::Bool, JsonBool) => true,
+            (Ty::Money, JsonString | JsonNumber) => true,
+            (Ty::Text | Ty::Int, JsonString | JsonNumber) => lenient,
+            (Ty::Bool, JsonString | JsonNumber) => lenient,
+            _ => false,
+        }
+    }
+
+    fn expected(self) -> &'static str {
+        match self {
+            Ty::Text => "a string",
+            Ty::Money => "an amount (a string or a number)",
+            Ty::Int => "a whole number",
+            Ty::Bool => "a boolean",
+        }
+    }
 }
 
 fn malformed(what: impl Into<String>) -> DomainError {
@@ -58,8 +109,41 @@ impl Params {
         Params::parse(content_type, body)
     }
 
+    /// The POS dialect's reading of JSON: strings and numbers are interchangeable, as
+    /// pos-api.md allows; booleans still only where a boolean is expected.
+    pub fn lenient(mut self) -> Params {
+        self.lenient = true;
+        self
+    }
+
+    /// Refuses a field not named in `expected` (`unknown field`), and a JSON value of another
+    /// type than its field's (`field \`x\` must be a string`): what a request may hold,
+    /// declared by its handler.
+    pub fn only(&self, expected: &[(&str, Ty)]) -> Result<(), DomainError> {
+        let mut names: Vec<&String> = self.fields.keys().collect();
+        names.sort();
+        for name in names {
+            let Some((_, ty)) = expected.iter().find(|(n, _)| n == name) else {
+                let known: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
+                return Err(malformed(format!(
+                    "unknown field `{name}` (expected: {})",
+                    known.join(", ")
+                )));
+            };
+            let kind = self.fields.get(name).map_or(Kind::Null, |(_, k)| *k);
+            if !ty.accepts(kind, self.lenient) {
+                return Err(malformed(format!(
+                    "field `{name}` must be {}",
+                    ty.expected()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Parses `application/x-www-form-urlencoded` bytes strictly: bad escapes or invalid UTF-8
-    /// are malformed, not replaced.
+    /// are malformed, not replaced. The text `null` is a field given without a value, as a
+    /// JSON null is (forms have no other way to write one): never a value named "null".
     pub fn from_form(body: &[u8]) -> Result<Params, DomainError> {
         let mut params = Params::default();
         for pair in body.split(|b| *b == b'&') {
@@ -70,7 +154,13 @@ impl Params {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
                 None => (pair, &[][..]),
             };
-            params.insert(percent_decode(key)?, percent_decode(value)?)?;
+            let (key, value) = (percent_decode(key)?, percent_decode(value)?);
+            if value == "null" {
+                params.reject_duplicate(&key)?;
+                params.absent_nulls(key);
+            } else {
+                params.insert(key, value, Kind::Form)?;
+            }
         }
         Ok(params)
     }
@@ -84,9 +174,13 @@ impl Params {
         for (key, raw) in entries {
             let text = raw.get();
             let value = match text.as_bytes().first() {
-                Some(b'"') => serde_json::from_str::<String>(text)
-                    .map_err(|e| malformed(format!("field `{key}`: {e}")))?,
-                Some(b'-' | b'0'..=b'9') | Some(b't' | b'f') => text.to_owned(),
+                Some(b'"') => (
+                    serde_json::from_str::<String>(text)
+                        .map_err(|e| malformed(format!("field `{key}`: {e}")))?,
+                    Kind::JsonString,
+                ),
+                Some(b'-' | b'0'..=b'9') => (text.to_owned(), Kind::JsonNumber),
+                Some(b't' | b'f') => (text.to_owned(), Kind::JsonBool),
                 Some(b'n') => {
                     params.reject_duplicate(&key)?;
                     params.absent_nulls(key);
@@ -94,7 +188,7 @@ impl Params {
                 }
                 _ => return Err(malformed(format!("field `{key}` is not a plain value"))),
             };
-            params.insert(key, value)?;
+            params.insert(key, value.0, value.1)?;
         }
         Ok(params)
     }
@@ -108,12 +202,12 @@ impl Params {
 
     /// A JSON null counts as given (so a second `key` is still a duplicate) but absent.
     fn absent_nulls(&mut self, key: String) {
-        self.fields.insert(key, String::new());
+        self.fields.insert(key, (String::new(), Kind::Null));
     }
 
-    fn insert(&mut self, key: String, value: String) -> Result<(), DomainError> {
+    fn insert(&mut self, key: String, value: String, kind: Kind) -> Result<(), DomainError> {
         self.reject_duplicate(&key)?;
-        self.fields.insert(key, value);
+        self.fields.insert(key, (value, kind));
         Ok(())
     }
 
@@ -122,14 +216,14 @@ impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields
             .get(name)
-            .map(String::as_str)
+            .map(|(v, _)| v.as_str())
             .filter(|v| !v.is_empty())
     }
 
     /// A field as given, even blank (an empty value or a JSON null reads `""`): `None` only
     /// when the field is absent. For edits, where a blank field unsets a value.
     pub fn given(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).map(String::as_str)
+        self.fields.get(name).map(|(v, _)| v.as_str())
     }
 
     /// The names of the given fields, in no particular order.
