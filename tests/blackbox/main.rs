@@ -11,6 +11,7 @@ mod openapi;
 mod ops;
 mod pos;
 mod pos_concurrency;
+mod pos_keys;
 mod staff_races;
 mod strict_input;
 mod v1_admin;

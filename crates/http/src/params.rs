@@ -540,6 +540,69 @@ mod tests {
     }
 
     #[test]
+    fn only_declared_fields_of_their_json_type() {
+        let fields = [
+            ("login", Ty::Text),
+            ("amount", Ty::Money),
+            ("quantity", Ty::Int),
+            ("enabled", Ty::Bool),
+        ];
+        let ok = json(r#"{"login":"u1","amount":12.5,"quantity":2,"enabled":true}"#).unwrap();
+        assert_eq!(ok.only(&fields), Ok(()));
+        assert_eq!(
+            json(r#"{"amount":"12.50","login":null}"#)
+                .unwrap()
+                .only(&fields),
+            Ok(())
+        );
+        for (body, field) in [
+            (r#"{"login":false}"#, "login"),
+            (r#"{"login":12345678}"#, "login"),
+            (r#"{"amount":true}"#, "amount"),
+            (r#"{"quantity":"2"}"#, "quantity"),
+            (r#"{"enabled":"true"}"#, "enabled"),
+            (r#"{"enabled":1}"#, "enabled"),
+            (r#"{"login":"u1","colour":"red"}"#, "colour"),
+        ] {
+            match json(body).unwrap().only(&fields) {
+                Err(DomainError::Malformed(m)) => assert!(m.contains(&format!("`{field}`")), "{m}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        // The POS dialect: strings and numbers interchangeable, booleans only for booleans.
+        let pos = |body: &str| json(body).unwrap().lenient().only(&fields);
+        assert_eq!(
+            pos(r#"{"login":12345678,"quantity":"2","enabled":"1"}"#),
+            Ok(())
+        );
+        assert!(pos(r#"{"login":false}"#).is_err());
+        assert!(pos(r#"{"other":1}"#).is_err());
+        // Forms are text: their fields' parsers decide; unknown fields are refused all the same.
+        assert_eq!(
+            form("login=u1&quantity=2&enabled=true")
+                .unwrap()
+                .only(&fields),
+            Ok(())
+        );
+        assert!(form("colour=red").unwrap().only(&fields).is_err());
+    }
+
+    #[test]
+    fn the_form_text_null_is_no_value() {
+        let p = form("first_name=null&last_name=Lovelace").unwrap();
+        assert_eq!(p.get("first_name"), None);
+        assert_eq!(p.given("first_name"), Some(""));
+        assert!(p.required("first_name").is_err());
+        assert_eq!(p.get("last_name"), Some("Lovelace"));
+        assert!(form("a=null&a=1").is_err(), "still a duplicate");
+        assert_eq!(
+            json(r#"{"a":"null"}"#).unwrap().get("a"),
+            Some("null"),
+            "a JSON string"
+        );
+    }
+
+    #[test]
     fn tokens_from_field_bearer_or_token_header() {
         let p = form("jeton=AAA").unwrap();
         let req = TestRequest::default().to_http_request();
