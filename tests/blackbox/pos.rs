@@ -630,7 +630,7 @@ async fn staff_accounts() {
                 &[
                     ("jeton", &prez),
                     ("login", "nouveau"),
-                    ("mdp", "x"),
+                    ("mdp", "x-password"),
                     ("droit", "2"),
                 ],
             )
@@ -642,7 +642,7 @@ async fn staff_accounts() {
                 &[
                     ("jeton", &prez),
                     ("login", "autre"),
-                    ("mdp", "x"),
+                    ("mdp", "x-password"),
                     ("droit", "7"),
                 ],
             )
@@ -654,7 +654,7 @@ async fn staff_accounts() {
                 &[
                     ("jeton", &barman),
                     ("login", "autre"),
-                    ("mdp", "x"),
+                    ("mdp", "x-password"),
                     ("droit", "1"),
                 ],
             )
@@ -747,14 +747,14 @@ async fn staff_accounts() {
         let v = s
             .api(
                 "utilisateur/mdp",
-                &[("jeton", &barman), ("login", "prez"), ("mdp", "x")],
+                &[("jeton", &barman), ("login", "prez"), ("mdp", "x-password")],
             )
             .await;
         assert_eq!(status(&v), "droits_insuffisants");
         let v = s
             .api(
                 "utilisateur/mdp",
-                &[("jeton", &prez), ("login", "ghost"), ("mdp", "x")],
+                &[("jeton", &prez), ("login", "ghost"), ("mdp", "x-password")],
             )
             .await;
         assert_eq!(status(&v), "utilisateur_inconnu");

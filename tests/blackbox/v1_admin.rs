@@ -411,19 +411,19 @@ async fn staff_users_are_administered_with_the_pos_rules() {
             &s,
             "/v1/users",
             &prez,
-            json!({"login": "serveuse", "password": "other"}),
+            json!({"login": "serveuse", "password": "other-pw1"}),
         )
         .await;
         refused(&dup, 409, "USER_EXISTS_ERROR");
         for (body, field) in [
             (json!({"login": "x1"}), "password"),
-            (json!({"password": "p"}), "login"),
+            (json!({"password": "p-password"}), "login"),
             (
-                json!({"login": "x1", "password": "p", "rights": 7}),
+                json!({"login": "x1", "password": "p-password", "rights": 7}),
                 "rights",
             ),
             (
-                json!({"login": "x1", "password": "p", "card": "not a card!"}),
+                json!({"login": "x1", "password": "p-password", "card": "not a card!"}),
                 "card",
             ),
         ] {
@@ -436,7 +436,7 @@ async fn staff_users_are_administered_with_the_pos_rules() {
             &s,
             "/v1/users",
             &prez,
-            json!({"login": "x2", "password": "p", "card": "BADGE001"}),
+            json!({"login": "x2", "password": "p-password", "card": "BADGE001"}),
         )
         .await;
         refused(&taken, 400, "VALIDATION_ERROR");
@@ -451,13 +451,13 @@ async fn staff_users_are_administered_with_the_pos_rules() {
             (
                 Method::POST,
                 "/v1/users",
-                Some(json!({"login": "x3", "password": "p"})),
+                Some(json!({"login": "x3", "password": "p-password"})),
             ),
             (Method::GET, "/v1/users/prez", None),
             (
                 Method::PATCH,
                 "/v1/users/bde",
-                Some(json!({"password": "hacked"})),
+                Some(json!({"password": "hacked-pw"})),
             ),
             (Method::DELETE, "/v1/users/bde", None),
         ] {
@@ -473,7 +473,7 @@ async fn staff_users_are_administered_with_the_pos_rules() {
             &s,
             "/v1/users/barman",
             &barman,
-            json!({"rights": 3, "password": "new-pw"}),
+            json!({"rights": 3, "password": "new-pw-12"}),
         )
         .await;
         refused(&answer, 403, "INSUFFICIENT_RIGHTS_ERROR");
@@ -484,14 +484,14 @@ async fn staff_users_are_administered_with_the_pos_rules() {
             &s,
             "/v1/users/barman",
             &barman,
-            json!({"password": "new-pw"}),
+            json!({"password": "new-pw-12"}),
         )
         .await;
         assert_eq!(status, 200, "{v}");
         assert_eq!(get(&s, "/v1/stats", &barman).await.0, 200);
         assert_eq!(get(&s, "/v1/stats", &barman2).await.0, 401);
         assert_eq!(login_status(&s, "barman", "secret-pw").await, 401);
-        assert_eq!(login_status(&s, "barman", "new-pw").await, 201);
+        assert_eq!(login_status(&s, "barman", "new-pw-12").await, 201);
         // A president changing it ends every session of the user.
         let (status, _, _) = patch(
             &s,
@@ -612,7 +612,13 @@ async fn a_v1_change_to_a_credential_takes_effect_on_the_very_next_request() {
             "INSUFFICIENT_RIGHTS_ERROR",
         );
         let bde = warm(session(&s, "bde").await, "/v1/products").await;
-        let (status, _, v) = patch(&s, "/v1/users/bde", &prez, json!({"password": "n3w"})).await;
+        let (status, _, v) = patch(
+            &s,
+            "/v1/users/bde",
+            &prez,
+            json!({"password": "n3w-secret"}),
+        )
+        .await;
         assert_eq!(status, 200, "{v}");
         assert_eq!(get(&s, "/v1/products", &bde).await.0, 401);
         let barman = warm(session(&s, "barman").await, "/v1/products").await;

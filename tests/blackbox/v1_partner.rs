@@ -355,6 +355,54 @@ async fn a_retried_credit_after_a_dropped_connection_is_applied_once() {
     }
 }
 
+/// Issue 14, defect 1: 16 concurrent retries of a credit that reaches the partner's daily cap
+/// (by `Idempotency-Key`, then by `reference` alone) all get the first answer, 201, never
+/// `CREDIT_CAP_EXCEEDED_ERROR` for money that landed.
+#[tokio::test]
+async fn retries_of_a_credit_reaching_the_daily_cap_all_answer_201() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let prez = session(&s, "prez").await;
+        for card in ["CAFE0001", "CAFE0002"] {
+            post(
+                &s,
+                "/v1/cards",
+                &prez,
+                json!({"card": card, "balance": "1"}),
+            )
+            .await;
+        }
+        let caps = [
+            ("ARDOISE__PARTNERS__CREDIT_CAP_OPERATION", "10.00"),
+            ("ARDOISE__PARTNERS__CREDIT_CAP_DAY", "10.00"),
+        ];
+        for (card, keyed) in [("CAFE0001", true), ("CAFE0002", false)] {
+            let p = add_partner(&s.db, card, "cards:read cards:credit", &caps);
+            let t = token(&s, &p).await;
+            let key = keyed.then_some("capping-key-0001");
+            let retries = (0..16)
+                .map(|_| {
+                    spawn_credit(
+                        &s,
+                        &t,
+                        card.into(),
+                        json!({"amount": "10.00", "reference": "capping"}),
+                        key,
+                    )
+                })
+                .collect();
+            let answers = all(retries).await;
+            for a in &answers {
+                assert_eq!(a.0, 201, "{backend:?} keyed={keyed}: {}", a.2);
+                assert_eq!(a.2["data"], answers[0].2["data"]);
+            }
+            let fresh = answers.iter().filter(|a| !replayed(&a.1)).count();
+            assert_eq!(fresh, 1, "{backend:?} keyed={keyed}");
+            assert_eq!(balance(&s, &t, card).await, "11.00");
+        }
+    }
+}
+
 #[tokio::test]
 async fn credit_caps_hold_per_operation_and_per_day_even_concurrently() {
     for backend in backends() {

@@ -74,6 +74,7 @@ pub struct Sessions {
 pub struct MoneySettings {
     pub max_operation: String,
     pub overdraft_default: String,
+    pub max_overdraft: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -164,6 +165,7 @@ impl Settings {
         self.check_listen()?;
         self.max_operation()?;
         self.overdraft_default()?;
+        self.max_overdraft()?;
         self.credit_caps()?;
         if self.http.tls_cert.is_empty() != self.http.tls_key.is_empty() {
             return Err(invalid(
@@ -248,6 +250,22 @@ impl Settings {
         Ok(m)
     }
 
+    /// The largest overdraft limit of a card; the default limit may not be above it.
+    pub fn max_overdraft(&self) -> Result<Money, SettingsError> {
+        let m = Money::parse(&self.money.max_overdraft)
+            .map_err(|e| invalid("money.max_overdraft", e))?;
+        if m.cents() < 0 {
+            return Err(invalid("money.max_overdraft", "must not be negative"));
+        }
+        if self.overdraft_default()? > m {
+            return Err(invalid(
+                "money.overdraft_default",
+                format!("must not be above money.max_overdraft ({})", m.to_fixed2()),
+            ));
+        }
+        Ok(m)
+    }
+
     /// The default partner credit caps: per operation and per day.
     pub fn credit_caps(&self) -> Result<(Money, Money), SettingsError> {
         Ok((
@@ -292,6 +310,7 @@ mod tests {
         assert_eq!(s.database.synchronous, Synchronous::Full);
         assert_eq!(s.max_operation().unwrap(), Money::from_cents(100_000));
         assert_eq!(s.overdraft_default().unwrap(), Money::from_cents(5_000));
+        assert_eq!(s.max_overdraft().unwrap(), Money::from_cents(50_000));
         assert_eq!(s.sessions.idle_seconds, 300);
         assert!(s.sessions.card_login);
         assert_eq!(s.pos.default_product, "biere");
@@ -349,6 +368,11 @@ mod tests {
             ("[database]\nsynchronous = \"fast\"\n", "synchronous"),
             ("[sessions]\nidle_seconds = \"soon\"\n", "idle_seconds"),
             ("[sessions]\nunknown_key = 1\n", "unknown_key"),
+            ("[money]\nmax_overdraft = \"-1\"\n", "money.max_overdraft"),
+            (
+                "[money]\nmax_overdraft = \"20.00\"\n",
+                "money.overdraft_default",
+            ),
         ];
         for (i, (text, key)) in cases.iter().enumerate() {
             let path = dir.path().join(format!("{i}.toml"));

@@ -94,6 +94,7 @@ impl Services {
         let policy = Policy {
             max_operation: settings.max_operation()?,
             overdraft_default: settings.overdraft_default()?,
+            max_overdraft: settings.max_overdraft()?,
             cancel_window: chrono::Duration::seconds(i64::from(settings.pos.cancel_window_seconds)),
             default_product: settings.pos.default_product.clone(),
         };

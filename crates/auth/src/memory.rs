@@ -72,6 +72,20 @@ fn active_user<'a>(state: &'a mut State, login: &Login) -> Result<&'a mut StaffU
     }
 }
 
+/// Refuses to take `login` away from the active presidents when it is the last one.
+fn keep_a_president(state: &State, login: &Login) -> Result<(), DomainError> {
+    let presidents = || {
+        state
+            .users
+            .values()
+            .filter(|u| u.active && u.rights == Rights::President)
+    };
+    if presidents().any(|u| &u.login == login) && presidents().count() == 1 {
+        return Err(DomainError::last_president());
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl StaffDirectory for MemoryStaffStore {
     async fn user(&self, login: &Login) -> Result<Option<StaffUser>, DomainError> {
@@ -145,12 +159,16 @@ impl StaffDirectory for MemoryStaffStore {
 
     async fn set_rights(&self, login: &Login, rights: Rights) -> Result<(), DomainError> {
         let mut state = self.lock()?;
+        if rights < Rights::President {
+            keep_a_president(&state, login)?;
+        }
         active_user(&mut state, login)?.rights = rights;
         Ok(())
     }
 
     async fn disable(&self, login: &Login) -> Result<(), DomainError> {
         let mut state = self.lock()?;
+        keep_a_president(&state, login)?;
         active_user(&mut state, login)?.active = false;
         state.sessions.retain(|_, s| &s.login != login);
         Ok(())

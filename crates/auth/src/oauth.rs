@@ -510,6 +510,13 @@ impl OAuth {
         client_id: &str,
         changes: PartnerChanges,
     ) -> Result<Partner, OAuthError> {
+        if changes == PartnerChanges::default() {
+            return Err(OAuthError::InvalidRequest(
+                "nothing to change: give at least one of `name`, `scopes`, `allow_basic`, \
+                 `enabled`, `credit_cap_operation`, `credit_cap_day`"
+                    .into(),
+            ));
+        }
         let old = self
             .partners
             .partner(client_id)

@@ -14,6 +14,25 @@ use rand::rngs::OsRng;
 /// the work a request can ask for).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// The shortest password a staff user may be given (NIST SP 800-63B: at least 8 characters).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Checks a new password (one being set, not one tried at login): at least
+/// [`MIN_PASSWORD_CHARS`] characters and at most [`MAX_PASSWORD_BYTES`] bytes.
+pub fn check_new_password(password: &str) -> Result<(), DomainError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(DomainError::malformed(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(DomainError::malformed(format!(
+            "the password is longer than {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// Hashes a password into an argon2id PHC string with a fresh random salt.
 /// An empty password, or one longer than [`MAX_PASSWORD_BYTES`], is `Malformed`.
 pub fn hash_password(password: &str) -> Result<String, DomainError> {

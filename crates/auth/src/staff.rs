@@ -10,7 +10,7 @@ use ardoise_domain::{Actor, CardId, DomainError, Login, Operation, Rights};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::cache::{AuthCache, CachedSession};
-use crate::password::{dummy_hash, hash_password_async, verify_password_async};
+use crate::password::{check_new_password, dummy_hash, hash_password_async, verify_password_async};
 use crate::throttle::LoginThrottle;
 use crate::tokens::{constant_time_eq, is_session_token, token_hash, SESSION_TOKEN_LEN};
 
@@ -389,6 +389,7 @@ impl Staff {
         card: Option<CardId>,
     ) -> Result<(), DomainError> {
         actor.check(Operation::ManageStaff)?;
+        check_new_password(password)?;
         if self.directory.user(login).await?.is_some() {
             return Err(DomainError::UserExists);
         }
@@ -415,6 +416,7 @@ impl Staff {
         current_token: Option<&str>,
     ) -> Result<(), DomainError> {
         actor.check_account(login)?;
+        check_new_password(password)?;
         self.active_user(login).await?;
         let hash = hash_password_async(password.to_owned()).await?;
         let keep = current_token
@@ -436,8 +438,16 @@ impl Staff {
         changes: UserChanges,
         current_token: Option<&str>,
     ) -> Result<StaffProfile, DomainError> {
+        if changes == UserChanges::default() {
+            return Err(DomainError::malformed(
+                "nothing to change: give at least one of `rights`, `password`, `card`",
+            ));
+        }
         if changes.password.is_some() || changes.card.is_some() {
             actor.check_account(login)?;
+        }
+        if let Some(password) = &changes.password {
+            check_new_password(password)?;
         }
         let target = if let Some(rights) = changes.rights {
             actor.check(Operation::ManageStaff)?;
@@ -523,10 +533,6 @@ impl Staff {
         rights: Rights,
     ) -> Result<(), DomainError> {
         actor.check(Operation::ManageStaff)?;
-        let target = self.active_user(login).await?;
-        if rights < Rights::President {
-            self.keep_a_president(&target).await?;
-        }
         let written = self.directory.set_rights(login, rights).await;
         self.cache.invalidate();
         written
@@ -536,14 +542,14 @@ impl Staff {
     /// ended. The last active president cannot be deleted.
     pub async fn disable(&self, actor: &Actor, login: &Login) -> Result<(), DomainError> {
         actor.check(Operation::ManageStaff)?;
-        let target = self.active_user(login).await?;
-        self.keep_a_president(&target).await?;
         let written = self.directory.disable(login).await;
         self.cache.invalidate();
         written
     }
 
-    /// Refuses to take away the last president: nobody could manage staff accounts any more.
+    /// Refuses early to take away the last president, so that a several-field update changes
+    /// nothing; the directory enforces the rule atomically with the write
+    /// ([`StaffDirectory::set_rights`]).
     async fn keep_a_president(&self, target: &StaffUser) -> Result<(), DomainError> {
         if target.rights < Rights::President {
             return Ok(());
@@ -556,9 +562,7 @@ impl Staff {
             .filter(|u| u.active && u.rights == Rights::President && u.login != target.login)
             .count();
         if others == 0 {
-            return Err(DomainError::malformed(
-                "the last president cannot be demoted or deleted",
-            ));
+            return Err(DomainError::last_president());
         }
         Ok(())
     }

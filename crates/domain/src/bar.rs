@@ -25,6 +25,8 @@ pub struct Policy {
     pub max_operation: Money,
     /// The overdraft limit that the POS flag `decouvert=true` sets.
     pub overdraft_default: Money,
+    /// The largest overdraft limit a card may have, whatever sets it (inclusive).
+    pub max_overdraft: Money,
     /// How long staff below rights 3 may cancel or redo their own transactions.
     pub cancel_window: Duration,
     /// The product that a payment by quantity counts when none is named.
@@ -36,6 +38,7 @@ impl Default for Policy {
         Policy {
             max_operation: Money::from_cents(100_000),
             overdraft_default: Money::from_cents(5_000),
+            max_overdraft: Money::from_cents(50_000),
             cancel_window: Duration::seconds(120),
             default_product: "biere".to_owned(),
         }
@@ -411,7 +414,7 @@ impl Bar {
         }
         self.within_max(opening)?;
         let overdraft_limit = if overdraft {
-            self.policy.overdraft_default
+            self.bounded_overdraft(self.policy.overdraft_default)?
         } else {
             Money::ZERO
         };
@@ -675,7 +678,23 @@ impl Bar {
             .await
     }
 
-    /// Sets a card's overdraft limit (rights 3). `None` means the configured default.
+    /// An overdraft limit within `0..=max_overdraft`, or why not.
+    fn bounded_overdraft(&self, limit: Money) -> Result<Money, DomainError> {
+        if limit.cents() < 0 {
+            return Err(DomainError::malformed(
+                "the overdraft limit cannot be negative",
+            ));
+        }
+        if limit > self.policy.max_overdraft {
+            return Err(DomainError::malformed(format!(
+                "the overdraft limit cannot be above {} (money.max_overdraft)",
+                self.policy.max_overdraft.to_fixed2()
+            )));
+        }
+        Ok(limit)
+    }
+
+    /// Sets a card's overdraft limit (rights 3), at most `max_overdraft`. `None` means the configured default.
     pub async fn set_overdraft(
         &self,
         actor: &Actor,
@@ -683,12 +702,7 @@ impl Bar {
         limit: Option<Money>,
     ) -> Result<Receipt, DomainError> {
         actor.check(Operation::SetOverdraft)?;
-        let limit = limit.unwrap_or(self.policy.overdraft_default);
-        if limit.cents() < 0 {
-            return Err(DomainError::malformed(
-                "the overdraft limit cannot be negative",
-            ));
-        }
+        let limit = self.bounded_overdraft(limit.unwrap_or(self.policy.overdraft_default))?;
         self.ledger
             .apply(self.movement(actor, card, Action::SetOverdraft { limit }))
             .await

@@ -83,6 +83,11 @@ impl Bar {
         changes: ProductChanges,
     ) -> Result<Product, DomainError> {
         actor.check(Operation::ManageProducts)?;
+        if changes.is_empty() {
+            return Err(DomainError::malformed(
+                "nothing to change: give at least one of `unit_price`, `bundles`, `category`",
+            ));
+        }
         let mut product = self
             .catalog
             .product(name)

@@ -197,6 +197,12 @@ impl DomainError {
     pub fn malformed(what: impl Into<String>) -> DomainError {
         DomainError::Malformed(what.into())
     }
+
+    /// The refusal of a write that would leave the bar without an active president (rights
+    /// 3): nobody could manage staff accounts any more.
+    pub fn last_president() -> DomainError {
+        DomainError::malformed("the last president cannot be demoted or deleted")
+    }
 }
 
 #[cfg(test)]

@@ -99,6 +99,11 @@ impl Members {
         changes: &[(ProfileField, Option<&str>)],
     ) -> Result<Member, DomainError> {
         actor.check(Operation::ManageMembers)?;
+        if changes.is_empty() {
+            return Err(DomainError::malformed(
+                "nothing to change: give at least one member field",
+            ));
+        }
         for _ in 0..EDIT_RETRIES {
             let current = self
                 .directory

@@ -331,9 +331,12 @@ pub trait StaffDirectory: Send + Sync {
     ) -> Result<(), DomainError>;
     /// Sets or clears a user's staff card: `Malformed` if the card is another active user's.
     async fn set_card(&self, login: &Login, card: Option<CardId>) -> Result<(), DomainError>;
-    /// Changes a user's rights.
+    /// Changes a user's rights. Never leaves the bar without an active president: demoting
+    /// the last one is refused with [`DomainError::last_president`], checked in the same
+    /// atomic step as the write (two presidents demoting each other at once: one succeeds).
     async fn set_rights(&self, login: &Login, rights: Rights) -> Result<(), DomainError>;
-    /// Disables a user (history kept) and ends their sessions.
+    /// Disables a user (history kept) and ends their sessions; refuses the last active
+    /// president as [`StaffDirectory::set_rights`] does.
     async fn disable(&self, login: &Login) -> Result<(), DomainError>;
 }
 

@@ -335,6 +335,31 @@ fn overdraft_lets_a_card_go_down_to_its_floor() {
     assert_invariant(&f.ledger);
 }
 
+/// Issue 14, defect 4: an overdraft limit is bounded by `max_overdraft` (default 500.00).
+#[test]
+fn overdraft_limits_are_bounded_by_max_overdraft() {
+    let f = with_card();
+    let id = card("AHS0DIEX");
+    for too_much in ["500.01", "1000000000000"] {
+        let refused = block_on(f.bar.set_overdraft(&prez(), &id, Some(money(too_much))));
+        assert!(
+            matches!(&refused, Err(DomainError::Malformed(m)) if m.contains("500.00")),
+            "{too_much}: {refused:?}"
+        );
+    }
+    assert_eq!(
+        block_on(f.ledger.card(&id))
+            .unwrap()
+            .unwrap()
+            .overdraft_limit,
+        Money::ZERO
+    );
+    block_on(f.bar.set_overdraft(&prez(), &id, Some(money("500.00")))).unwrap();
+    let r = block_on(f.bar.pay(&barman(), &id, PayBy::Amount(money("510")))).unwrap();
+    assert_eq!(r.balance_after, money("-500"));
+    assert_invariant(&f.ledger);
+}
+
 #[test]
 fn drain_hands_back_the_balance() {
     let f = with_card();

@@ -17,7 +17,58 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The fields of a POS request, each given at most once.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Params {
-    fields: HashMap<String, String>,
+    fields: HashMap<String, (String, Kind)>,
+    /// The POS dialect's JSON, where "values may be strings or numbers" (pos-api.md); `/v1`
+    /// refuses a number for a string and a string for a number.
+    lenient: bool,
+}
+
+/// How a field's value was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Form text: the field's parser decides.
+    Form,
+    /// A JSON null, or the form text `null`: a field given without a value.
+    Null,
+    JsonString,
+    JsonNumber,
+    JsonBool,
+}
+
+/// What a field holds, for [`Params::only`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    /// Text (a login, a card id, a name…): a JSON string.
+    Text,
+    /// An amount: a JSON string or number (`"12.50"`, `12.5`).
+    Money,
+    /// A whole number: a JSON number.
+    Int,
+    /// A JSON boolean.
+    Bool,
+}
+
+impl Ty {
+    fn accepts(self, kind: Kind, lenient: bool) -> bool {
+        use Kind::*;
+        match (self, kind) {
+            (_, Form | Null) => true,
+            (Ty::Text, JsonString) | (Ty::Int, JsonNumber) | (Ty::Bool, JsonBool) => true,
+            (Ty::Money, JsonString | JsonNumber) => true,
+            (Ty::Text | Ty::Int, JsonString | JsonNumber) => lenient,
+            (Ty::Bool, JsonString | JsonNumber) => lenient,
+            _ => false,
+        }
+    }
+
+    fn expected(self) -> &'static str {
+        match self {
+            Ty::Text => "a string",
+            Ty::Money => "an amount (a string or a number)",
+            Ty::Int => "a whole number",
+            Ty::Bool => "a boolean",
+        }
+    }
 }
 
 fn malformed(what: impl Into<String>) -> DomainError {
@@ -58,8 +109,56 @@ impl Params {
         Params::parse(content_type, body)
     }
 
+    /// The POS dialect's reading of JSON: strings and numbers are interchangeable, as
+    /// pos-api.md allows; booleans still only where a boolean is expected.
+    pub fn lenient(mut self) -> Params {
+        self.lenient = true;
+        self
+    }
+
+    /// Refuses a field not named in `expected` (`unknown field`), and a JSON value of another
+    /// type than its field's (`field \`x\` must be a string`): what a request may hold,
+    /// declared by its handler.
+    pub fn only(&self, expected: &[(&str, Ty)]) -> Result<(), DomainError> {
+        let mut names: Vec<&String> = self.fields.keys().collect();
+        names.sort();
+        if let Some(name) = names
+            .into_iter()
+            .find(|name| !expected.iter().any(|(n, _)| n == name))
+        {
+            let known: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
+            return Err(malformed(format!(
+                "unknown field `{name}` (expected: {})",
+                known.join(", ")
+            )));
+        }
+        self.typed(expected)
+    }
+
+    /// Refuses a JSON value of another type than its field's, for the fields of `expected`
+    /// that the request holds; other fields are left alone (the POS dialect ignores them, as
+    /// the original server did and its clients rely on).
+    pub fn typed(&self, expected: &[(&str, Ty)]) -> Result<(), DomainError> {
+        let mut names: Vec<&String> = self.fields.keys().collect();
+        names.sort();
+        for name in names {
+            let Some((_, ty)) = expected.iter().find(|(n, _)| n == name) else {
+                continue;
+            };
+            let kind = self.fields.get(name).map_or(Kind::Null, |(_, k)| *k);
+            if !ty.accepts(kind, self.lenient) {
+                return Err(malformed(format!(
+                    "field `{name}` must be {}",
+                    ty.expected()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Parses `application/x-www-form-urlencoded` bytes strictly: bad escapes or invalid UTF-8
-    /// are malformed, not replaced.
+    /// are malformed, not replaced. The text `null` is a field given without a value, as a
+    /// JSON null is (forms have no other way to write one): never a value named "null".
     pub fn from_form(body: &[u8]) -> Result<Params, DomainError> {
         let mut params = Params::default();
         for pair in body.split(|b| *b == b'&') {
@@ -70,7 +169,13 @@ impl Params {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
                 None => (pair, &[][..]),
             };
-            params.insert(percent_decode(key)?, percent_decode(value)?)?;
+            let (key, value) = (percent_decode(key)?, percent_decode(value)?);
+            if value == "null" {
+                params.reject_duplicate(&key)?;
+                params.absent_nulls(key);
+            } else {
+                params.insert(key, value, Kind::Form)?;
+            }
         }
         Ok(params)
     }
@@ -84,9 +189,13 @@ impl Params {
         for (key, raw) in entries {
             let text = raw.get();
             let value = match text.as_bytes().first() {
-                Some(b'"') => serde_json::from_str::<String>(text)
-                    .map_err(|e| malformed(format!("field `{key}`: {e}")))?,
-                Some(b'-' | b'0'..=b'9') | Some(b't' | b'f') => text.to_owned(),
+                Some(b'"') => (
+                    serde_json::from_str::<String>(text)
+                        .map_err(|e| malformed(format!("field `{key}`: {e}")))?,
+                    Kind::JsonString,
+                ),
+                Some(b'-' | b'0'..=b'9') => (text.to_owned(), Kind::JsonNumber),
+                Some(b't' | b'f') => (text.to_owned(), Kind::JsonBool),
                 Some(b'n') => {
                     params.reject_duplicate(&key)?;
                     params.absent_nulls(key);
@@ -94,7 +203,7 @@ impl Params {
                 }
                 _ => return Err(malformed(format!("field `{key}` is not a plain value"))),
             };
-            params.insert(key, value)?;
+            params.insert(key, value.0, value.1)?;
         }
         Ok(params)
     }
@@ -108,12 +217,12 @@ impl Params {
 
     /// A JSON null counts as given (so a second `key` is still a duplicate) but absent.
     fn absent_nulls(&mut self, key: String) {
-        self.fields.insert(key, String::new());
+        self.fields.insert(key, (String::new(), Kind::Null));
     }
 
-    fn insert(&mut self, key: String, value: String) -> Result<(), DomainError> {
+    fn insert(&mut self, key: String, value: String, kind: Kind) -> Result<(), DomainError> {
         self.reject_duplicate(&key)?;
-        self.fields.insert(key, value);
+        self.fields.insert(key, (value, kind));
         Ok(())
     }
 
@@ -122,14 +231,14 @@ impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields
             .get(name)
-            .map(String::as_str)
+            .map(|(v, _)| v.as_str())
             .filter(|v| !v.is_empty())
     }
 
     /// A field as given, even blank (an empty value or a JSON null reads `""`): `None` only
     /// when the field is absent. For edits, where a blank field unsets a value.
     pub fn given(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).map(String::as_str)
+        self.fields.get(name).map(|(v, _)| v.as_str())
     }
 
     /// The names of the given fields, in no particular order.
@@ -443,6 +552,69 @@ mod tests {
         assert_eq!(p.card("card").unwrap().as_str(), "04A2B3C4D5E6F7");
         assert!(p.card("bad").is_err());
         assert_eq!(p.card_opt("absent").unwrap(), None);
+    }
+
+    #[test]
+    fn only_declared_fields_of_their_json_type() {
+        let fields = [
+            ("login", Ty::Text),
+            ("amount", Ty::Money),
+            ("quantity", Ty::Int),
+            ("enabled", Ty::Bool),
+        ];
+        let ok = json(r#"{"login":"u1","amount":12.5,"quantity":2,"enabled":true}"#).unwrap();
+        assert_eq!(ok.only(&fields), Ok(()));
+        assert_eq!(
+            json(r#"{"amount":"12.50","login":null}"#)
+                .unwrap()
+                .only(&fields),
+            Ok(())
+        );
+        for (body, field) in [
+            (r#"{"login":false}"#, "login"),
+            (r#"{"login":12345678}"#, "login"),
+            (r#"{"amount":true}"#, "amount"),
+            (r#"{"quantity":"2"}"#, "quantity"),
+            (r#"{"enabled":"true"}"#, "enabled"),
+            (r#"{"enabled":1}"#, "enabled"),
+            (r#"{"login":"u1","colour":"red"}"#, "colour"),
+        ] {
+            match json(body).unwrap().only(&fields) {
+                Err(DomainError::Malformed(m)) => assert!(m.contains(&format!("`{field}`")), "{m}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        // The POS dialect: strings and numbers interchangeable, booleans only for booleans.
+        let pos = |body: &str| json(body).unwrap().lenient().only(&fields);
+        assert_eq!(
+            pos(r#"{"login":12345678,"quantity":"2","enabled":"1"}"#),
+            Ok(())
+        );
+        assert!(pos(r#"{"login":false}"#).is_err());
+        assert!(pos(r#"{"other":1}"#).is_err());
+        // Forms are text: their fields' parsers decide; unknown fields are refused all the same.
+        assert_eq!(
+            form("login=u1&quantity=2&enabled=true")
+                .unwrap()
+                .only(&fields),
+            Ok(())
+        );
+        assert!(form("colour=red").unwrap().only(&fields).is_err());
+    }
+
+    #[test]
+    fn the_form_text_null_is_no_value() {
+        let p = form("first_name=null&last_name=Lovelace").unwrap();
+        assert_eq!(p.get("first_name"), None);
+        assert_eq!(p.given("first_name"), Some(""));
+        assert!(p.required("first_name").is_err());
+        assert_eq!(p.get("last_name"), Some("Lovelace"));
+        assert!(form("a=null&a=1").is_err(), "still a duplicate");
+        assert_eq!(
+            json(r#"{"a":"null"}"#).unwrap().get("a"),
+            Some("null"),
+            "a JSON string"
+        );
     }
 
     #[test]

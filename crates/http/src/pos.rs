@@ -8,11 +8,12 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Payload};
 use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder};
 use ardoise_domain::{
-    Actor, DomainError, Login, Money, PayBy, Product, Rights, Transaction, TransactionId,
+    Actor, DomainError, Login, Money, PayBy, Product, Receipt, Rights, StaffMove, Transaction,
+    TransactionId,
 };
 use serde::Serialize;
 
-use crate::params::{session_token, Params, MAX_BODY_BYTES};
+use crate::params::{session_token, Params, Ty, MAX_BODY_BYTES};
 use crate::reply::{answer, json_with, Amount, OrFalse, TransactionJson, OK};
 use crate::AppState;
 
@@ -84,25 +85,73 @@ async fn hello() -> HttpResponse {
 }
 
 /// Reads and parses the body, whatever its size, without ever answering anything but JSON.
+/// In JSON, strings and numbers are interchangeable (pos-api.md).
 async fn read(req: &HttpRequest, payload: Payload) -> Result<Params, DomainError> {
     let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
         Ok(Ok(body)) => body,
         Ok(Err(_)) => return Err(DomainError::malformed("the body could not be read")),
         Err(_) => return Err(DomainError::malformed("the body is too large")),
     };
-    Params::from_request(req, &body)
+    let params = Params::from_request(req, &body)?.lenient();
+    Ok(params)
 }
 
-/// Reads the request and authenticates its session token.
+/// Refuses a field of the wrong JSON type (`requete_malforme` naming it). Unknown fields are
+/// ignored, as the original server ignored them: the existing clients may send more than a
+/// call reads. Checked once the token is, so that a caller without a valid session learns
+/// nothing but `jeton_invalide`.
+fn only(params: &Params, fields: &[(&str, Ty)]) -> Result<(), DomainError> {
+    params.typed(fields)
+}
+
+/// Reads the request (see [`read`]) and authenticates its session token.
 async fn session(
     state: &AppState,
     req: &HttpRequest,
     payload: Payload,
+    fields: &[(&str, Ty)],
 ) -> Result<(Params, Actor), DomainError> {
     let params = read(req, payload).await?;
     let token = session_token(req, &params)?;
     let actor = state.staff.authenticate(&token).await?;
+    only(&params, fields)?;
     Ok((params, actor))
+}
+
+/// A money movement of the POS, made once per idempotency key when the request carries the
+/// optional field `cle` (an ardoise extension, see docs/api-pos.md): 8 to 64 characters of
+/// `[A-Za-z0-9_-]`, with `/v1`'s semantics (`Bar::staff_once`): the same key and the same
+/// request answer the first receipt; the key with another request is
+/// `cle_idempotence_reutilisee`. Without `cle`, the movement is simply applied.
+async fn once(
+    state: &AppState,
+    req: &HttpRequest,
+    p: &Params,
+    actor: &Actor,
+    request: StaffMove,
+) -> Result<Receipt, DomainError> {
+    let key = match p.get("cle") {
+        None => None,
+        Some(key) => {
+            let valid = (8..=64).contains(&key.len())
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !valid {
+                return Err(DomainError::malformed(
+                    "field `cle` must be 8 to 64 characters of A-Z a-z 0-9 _ -",
+                ));
+            }
+            // One key on another route is another request, as on /v1.
+            let hash = ardoise_auth::token_hash(&format!(
+                "POST {}\n{}",
+                req.path(),
+                request.fingerprint()
+            ));
+            Some((key.to_owned(), hash))
+        }
+    };
+    Ok(state.bar.staff_once(actor, request, key).await?.receipt)
 }
 
 /// The address a login attempt comes from, for throttling: the TCP peer (a forwarded-for
@@ -128,6 +177,14 @@ async fn login(state: Data<AppState>, req: HttpRequest, payload: Payload) -> Htt
     answer(
         async {
             let p = read(&req, payload).await?;
+            only(
+                &p,
+                &[
+                    ("login", Ty::Text),
+                    ("mdp", Ty::Text),
+                    ("idCarte", Ty::Text),
+                ],
+            )?;
             let by_password = (p.get("login"), p.get("mdp"));
             let card = p.card_opt("idCarte")?;
             let grant = match (by_password, card) {
@@ -161,6 +218,8 @@ async fn logout(state: Data<AppState>, req: HttpRequest, payload: Payload) -> Ht
         async {
             let p = read(&req, payload).await?;
             let token = session_token(&req, &p)?;
+            state.staff.authenticate(&token).await?;
+            only(&p, &[])?;
             state.staff.logout(&token).await?;
             Ok(Status { status: OK })
         }
@@ -176,7 +235,13 @@ async fn change_password(
 ) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[("login", Ty::Text), ("mdp", Ty::Text)],
+            )
+            .await?;
             let login = p.login_opt("login")?.unwrap_or_else(|| actor.login.clone());
             let password = p.required("mdp")?;
             let token = session_token(&req, &p)?;
@@ -194,7 +259,13 @@ async fn change_password(
 async fn set_staff_card(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[("login", Ty::Text), ("idCarte", Ty::Text)],
+            )
+            .await?;
             let login = p.login_opt("login")?.unwrap_or_else(|| actor.login.clone());
             let card = p.card("idCarte")?;
             state.staff.set_card(&actor, &login, Some(card)).await?;
@@ -232,7 +303,7 @@ struct StaffListReply {
 async fn list_staff(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (_, actor) = session(&state, &req, payload).await?;
+            let (_, actor) = session(&state, &req, payload, &[]).await?;
             let users = state.staff.users(&actor).await?;
             Ok(StaffListReply {
                 status: OK,
@@ -256,7 +327,7 @@ struct StaffSheetReply {
 async fn staff_sheet(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(&state, &req, payload, &[("login", Ty::Text)]).await?;
             let login = p.login_opt("login")?.unwrap_or_else(|| actor.login.clone());
             let profile = state.staff.profile(&actor, &login).await?;
             let transactions = state.transactions_by(login.as_str()).await?;
@@ -277,7 +348,18 @@ async fn staff_sheet(state: Data<AppState>, req: HttpRequest, payload: Payload) 
 async fn add_staff(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[
+                    ("login", Ty::Text),
+                    ("mdp", Ty::Text),
+                    ("idCarte", Ty::Text),
+                    ("droit", Ty::Int),
+                ],
+            )
+            .await?;
             let login = p.login("login")?;
             let password = p.required("mdp")?;
             let card = p.card_opt("idCarte")?;
@@ -298,7 +380,13 @@ async fn add_staff(state: Data<AppState>, req: HttpRequest, payload: Payload) ->
 async fn set_rights(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[("login", Ty::Text), ("droit", Ty::Int)],
+            )
+            .await?;
             let login = p.login("login")?;
             let rights = p.rights("droit")?;
             state.staff.set_rights(&actor, &login, rights).await?;
@@ -312,7 +400,7 @@ async fn set_rights(state: Data<AppState>, req: HttpRequest, payload: Payload) -
 async fn delete_staff(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(&state, &req, payload, &[("login", Ty::Text)]).await?;
             let login = p.login("login")?;
             state.staff.disable(&actor, &login).await?;
             Ok(Status { status: OK })
@@ -335,14 +423,27 @@ struct OpenReply {
 async fn open_card(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[
+                    ("idCarte", Ty::Text),
+                    ("solde", Ty::Money),
+                    ("decouvert", Ty::Bool),
+                    ("cle", Ty::Text),
+                ],
+            )
+            .await?;
             let card = p.card("idCarte")?;
             let opening = p.money("solde")?;
             let overdraft = p.boolean_opt("decouvert")?.unwrap_or(false);
-            let r = state
-                .bar
-                .open_card(&actor, &card, opening, overdraft)
-                .await?;
+            let request = StaffMove::OpenCard {
+                card,
+                opening,
+                overdraft,
+            };
+            let r = once(&state, &req, &p, &actor, request).await?;
             Ok(OpenReply {
                 status: OK,
                 id_transaction: r.transaction.0,
@@ -377,10 +478,20 @@ impl From<ardoise_domain::Receipt> for MoveReply {
 async fn top_up(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[
+                    ("idCarte", Ty::Text),
+                    ("montant", Ty::Money),
+                    ("cle", Ty::Text),
+                ],
+            )
+            .await?;
             let card = p.card("idCarte")?;
             let amount = p.money("montant")?;
-            let r = state.bar.top_up(&actor, &card, amount).await?;
+            let r = once(&state, &req, &p, &actor, StaffMove::TopUp { card, amount }).await?;
             Ok(MoveReply::from(r))
         }
         .await,
@@ -402,7 +513,19 @@ struct PayReply {
 async fn pay(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[
+                    ("idCarte", Ty::Text),
+                    ("montant", Ty::Money),
+                    ("quantite", Ty::Int),
+                    ("produit", Ty::Text),
+                    ("cle", Ty::Text),
+                ],
+            )
+            .await?;
             let card = p.card("idCarte")?;
             let amount = p.money_opt("montant")?;
             let quantity = p.whole_opt("quantite")?;
@@ -426,7 +549,7 @@ async fn pay(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpR
                     ))
                 }
             };
-            let r = state.bar.pay(&actor, &card, by).await?;
+            let r = once(&state, &req, &p, &actor, StaffMove::Pay { card, by }).await?;
             Ok(PayReply {
                 status: OK,
                 id_transaction: r.transaction.0,
@@ -443,9 +566,15 @@ async fn pay(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpR
 async fn drain(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[("idCarte", Ty::Text), ("cle", Ty::Text)],
+            )
+            .await?;
             let card = p.card("idCarte")?;
-            let r = state.bar.drain(&actor, &card).await?;
+            let r = once(&state, &req, &p, &actor, StaffMove::Drain { card }).await?;
             Ok(MoveReply::from(r))
         }
         .await,
@@ -485,7 +614,7 @@ struct CardListReply {
 async fn list_cards(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (_, actor) = session(&state, &req, payload).await?;
+            let (_, actor) = session(&state, &req, payload, &[]).await?;
             let cards = state.bar.cards(&actor).await?;
             let show = state.bar.sees_overdraft(&actor);
             Ok(CardListReply {
@@ -509,7 +638,7 @@ struct CardSheetReply {
 async fn card_sheet(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(&state, &req, payload, &[("idCarte", Ty::Text)]).await?;
             let card = p.card("idCarte")?;
             let sheet = state.bar.card_sheet(&actor, &card).await?;
             Ok(CardSheetReply {
@@ -531,7 +660,13 @@ async fn card_sheet(state: Data<AppState>, req: HttpRequest, payload: Payload) -
 async fn set_overdraft(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[("idCarte", Ty::Text), ("decouvert", Ty::Bool)],
+            )
+            .await?;
             let card = p.card("idCarte")?;
             let limit = if p.boolean("decouvert")? {
                 None
@@ -557,7 +692,7 @@ struct CardInfoReply {
 async fn card_info(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(&state, &req, payload, &[("idCarte", Ty::Text)]).await?;
             let card = p.card("idCarte")?;
             let client = state.bar.card_exists(&actor, &card).await?;
             let holder = state.staff.card_holder(&actor, &card).await?;
@@ -599,9 +734,15 @@ impl From<ardoise_domain::Receipt> for CorrectionReply {
 async fn cancel(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[("idTransaction", Ty::Int), ("cle", Ty::Text)],
+            )
+            .await?;
             let id = p.transaction_id("idTransaction")?;
-            let r = state.bar.cancel(&actor, id).await?;
+            let r = once(&state, &req, &p, &actor, StaffMove::Cancel(id)).await?;
             Ok(CorrectionReply::from(r))
         }
         .await,
@@ -612,9 +753,15 @@ async fn cancel(state: Data<AppState>, req: HttpRequest, payload: Payload) -> Ht
 async fn redo(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[("idTransaction", Ty::Int), ("cle", Ty::Text)],
+            )
+            .await?;
             let id = p.transaction_id("idTransaction")?;
-            let r = state.bar.redo(&actor, id).await?;
+            let r = once(&state, &req, &p, &actor, StaffMove::Redo(id)).await?;
             Ok(CorrectionReply::from(r))
         }
         .await,
@@ -632,7 +779,13 @@ struct TransactionsReply {
 async fn transactions(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (p, actor) = session(&state, &req, payload).await?;
+            let (p, actor) = session(
+                &state,
+                &req,
+                payload,
+                &[("depuis", Ty::Int), ("limite", Ty::Int)],
+            )
+            .await?;
             let after = p.transaction_id_opt("depuis")?;
             let limit = match p.whole_opt("limite")? {
                 None => None,
@@ -673,7 +826,7 @@ struct StatisticsReply {
 async fn statistics(state: Data<AppState>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(
         async {
-            let (_, actor) = session(&state, &req, payload).await?;
+            let (_, actor) = session(&state, &req, payload, &[]).await?;
             let s = state.bar.statistics(&actor).await?;
             let association = state.staff.logins_with(Rights::Association).await?;
             let facture_bde = s.made_by(association.iter().map(Login::as_str));

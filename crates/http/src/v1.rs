@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::openapi::{self, operation, resources, Amount, CardParam, Operation};
-use crate::params::{Params, MAX_BODY_BYTES};
+use crate::params::{Params, Ty, MAX_BODY_BYTES};
 use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
 
@@ -220,9 +220,14 @@ pub fn reply(lang: Lang, outcome: Result<HttpResponse, DomainError>) -> HttpResp
     outcome.unwrap_or_else(|e| failure(lang, &e))
 }
 
-/// Reads a `/v1` body: JSON (strings or numbers; numbers keep their exact text) or form data;
-/// an empty body is no fields.
-pub async fn read_params(req: &HttpRequest, payload: Payload) -> Result<Params, DomainError> {
+/// Reads a `/v1` body: JSON or form data; an empty body is no fields. The body may hold
+/// `fields` only, each of its JSON type (see [`Params::only`]): an unknown field, a number for
+/// a string or a string for a number is a `VALIDATION_ERROR` naming the field.
+pub async fn read_params(
+    req: &HttpRequest,
+    payload: Payload,
+    fields: &[(&str, Ty)],
+) -> Result<Params, DomainError> {
     let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
         Ok(Ok(body)) => body,
         Ok(Err(_)) => return Err(DomainError::malformed("the body could not be read")),
@@ -231,7 +236,9 @@ pub async fn read_params(req: &HttpRequest, payload: Payload) -> Result<Params, 
     if body.is_empty() {
         return Ok(Params::default());
     }
-    Params::from_request(req, &body)
+    let params = Params::from_request(req, &body)?;
+    params.only(fields)?;
+    Ok(params)
 }
 
 /// The page asked for by `?page=&per_page=`.

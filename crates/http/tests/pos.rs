@@ -319,23 +319,28 @@ async fn changing_passwords() {
     let a = post(
         &app,
         "/api/utilisateur/mdp",
-        &with("barman", "login=bde&mdp=x"),
+        &with("barman", "login=bde&mdp=x-password"),
     )
     .await;
     assert_eq!(a.status(), "droits_insuffisants");
     let a = post(
         &app,
         "/api/utilisateur/mdp",
-        &with("prez", "login=bde&mdp=autre"),
+        &with("prez", "login=bde&mdp=autre-mdp"),
     )
     .await;
     assert_eq!(a.status(), "ok");
-    let a = post(&app, "/api/utilisateur/connexion", "login=bde&mdp=autre").await;
+    let a = post(
+        &app,
+        "/api/utilisateur/connexion",
+        "login=bde&mdp=autre-mdp",
+    )
+    .await;
     assert_eq!(a.status(), "ok");
     let a = post(
         &app,
         "/api/utilisateur/mdp",
-        &with("prez", "login=inconnu&mdp=x"),
+        &with("prez", "login=inconnu&mdp=x-password"),
     )
     .await;
     assert_eq!(a.status(), "utilisateur_inconnu");
@@ -344,7 +349,7 @@ async fn changing_passwords() {
     let a = post(
         &app,
         "/api/utilisateur/mdp",
-        &with("prez", "login=b%20de&mdp=x"),
+        &with("prez", "login=b%20de&mdp=x-password"),
     )
     .await;
     assert_eq!(a.status(), "requete_malforme");
@@ -459,21 +464,21 @@ async fn adding_staff() {
     let a = post(
         &app,
         "/api/utilisateur/ajouter",
-        &with("prez", "login=nouveau&mdp=secret&idCarte=&droit=2"),
+        &with("prez", "login=nouveau&mdp=secret-pw&idCarte=&droit=2"),
     )
     .await;
     assert_eq!(a.text, r#"{"status":"ok"}"#);
     let a = post(
         &app,
         "/api/utilisateur/connexion",
-        "login=nouveau&mdp=secret",
+        "login=nouveau&mdp=secret-pw",
     )
     .await;
     assert_eq!(a.json["droit"], json!(2));
     let a = post(
         &app,
         "/api/utilisateur/ajouter",
-        &with("prez", "login=sansdroit&mdp=x"),
+        &with("prez", "login=sansdroit&mdp=x-password"),
     )
     .await;
     assert_eq!(a.status(), "ok");
@@ -487,19 +492,31 @@ async fn adding_staff() {
     let cases = [
         (
             "prez",
-            "login=nouveau&mdp=x&droit=1",
+            "login=nouveau&mdp=x-password&droit=1",
             "utilisateur_existant",
         ),
-        ("prez", "login=autre&mdp=x&droit=4", "requete_malforme"),
-        ("prez", "login=autre&mdp=x&droit=-1", "requete_malforme"),
+        (
+            "prez",
+            "login=autre&mdp=x-password&droit=4",
+            "requete_malforme",
+        ),
+        (
+            "prez",
+            "login=autre&mdp=x-password&droit=-1",
+            "requete_malforme",
+        ),
         ("prez", "login=autre&mdp=&droit=1", "requete_malforme"),
         (
             "prez",
-            "login=autre&mdp=x&idCarte=BBBB0002",
+            "login=autre&mdp=x-password&idCarte=BBBB0002",
             "requete_malforme",
         ),
-        ("prez", "login=au%20tre&mdp=x", "requete_malforme"),
-        ("barman", "login=autre&mdp=x&droit=1", "droits_insuffisants"),
+        ("prez", "login=au%20tre&mdp=x-password", "requete_malforme"),
+        (
+            "barman",
+            "login=autre&mdp=x-password&droit=1",
+            "droits_insuffisants",
+        ),
     ];
     for (who, body, status) in cases {
         let a = post(&app, "/api/utilisateur/ajouter", &with(who, body)).await;

@@ -272,6 +272,9 @@ fn negative_limit() -> Failure {
 /// `ardoise_domain::memory`. Runs under the movement's savepoint: a refused record undoes the
 /// movement too.
 fn apply_one<C: Sql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> {
+    if let Some(credit) = &m.credit {
+        earlier_credit(conn, m, credit)?;
+    }
     let receipt = apply_action(conn, m)?;
     if let Some(credit) = &m.credit {
         record_credit(conn, m, credit, &receipt)?;
@@ -295,16 +298,41 @@ fn apply_one<C: Sql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> {
     Ok(receipt)
 }
 
+/// Refuses a partner's credit whose reference or idempotency key was used before, before
+/// anything else is checked: a retry of a credit that reached the daily cap must hear
+/// `ReferenceReused` or `IdempotencyKeyReused` (and so replay the first answer), never the
+/// cap. Takes the partner's row lock (PostgreSQL; the write transaction on SQLite), held until
+/// the commit, so that the look-up, the cap's sum and the inserts are one step.
+fn earlier_credit<C: Sql>(
+    conn: &mut C,
+    m: &Movement,
+    credit: &CreditRecord,
+) -> Result<(), Failure> {
+    conn.lock_partner(&credit.partner)?;
+    if conn
+        .find_credit(&credit.partner, &credit.reference)?
+        .is_some()
+    {
+        return Err(DomainError::ReferenceReused.into());
+    }
+    if let Some(key) = &m.idempotency {
+        if conn.find_idempotency(&key.owner, &key.key)?.is_some() {
+            return Err(DomainError::IdempotencyKeyReused.into());
+        }
+    }
+    Ok(())
+}
+
 /// Records a partner's credit: refused if its reference was used, or if the partner's credits
-/// since the start of the day would pass its daily cap. The partner's row lock (PostgreSQL)
-/// or the write transaction (SQLite) makes the sum and the insert one step.
+/// since the start of the day would pass its daily cap. The partner's row lock (PostgreSQL,
+/// taken by [`earlier_credit`]) or the write transaction (SQLite) makes the sum and the insert
+/// one step.
 fn record_credit<C: Sql>(
     conn: &mut C,
     m: &Movement,
     credit: &CreditRecord,
     receipt: &Receipt,
 ) -> Result<(), Failure> {
-    conn.lock_partner(&credit.partner)?;
     let mut today: i64 = 0;
     for cents in conn.credit_amounts_since(&credit.partner, millis(credit.day_start))? {
         today = today.checked_add(cents).ok_or_else(overflow)?;

@@ -46,6 +46,11 @@ pub(crate) trait Dialect: Connection<TransactionManager = AnsiTransactionManager
     /// partner check its daily cap one after the other. Taken after the cards' locks. A no-op
     /// on SQLite, where a write transaction locks everything.
     fn lock_partner(&mut self, client_id: &str) -> QueryResult<()>;
+
+    /// The logins of the active presidents (rights 3), locked until the end of the
+    /// transaction (PostgreSQL), so that two writes that each take one away see each other.
+    /// A plain read on SQLite, where a write transaction locks everything.
+    fn lock_presidents(&mut self) -> QueryResult<Vec<String>>;
 }
 
 impl Dialect for SqliteConnection {
@@ -68,6 +73,10 @@ impl Dialect for SqliteConnection {
 
     fn lock_partner(&mut self, _client_id: &str) -> QueryResult<()> {
         Ok(())
+    }
+
+    fn lock_presidents(&mut self) -> QueryResult<Vec<String>> {
+        presidents().load(self)
     }
 }
 
@@ -110,6 +119,38 @@ impl Dialect for PgConnection {
             .load::<String>(self)
             .map(|_| ())
     }
+
+    fn lock_presidents(&mut self) -> QueryResult<Vec<String>> {
+        // READ COMMITTED re-checks a locked row that changed meanwhile: a president demoted
+        // by the transaction this one waited for drops out of the list.
+        presidents().for_update().load(self)
+    }
+}
+
+/// The logins of the active presidents, by login (the lock order).
+type Presidents = diesel::dsl::Select<
+    diesel::dsl::Order<
+        diesel::dsl::Filter<
+            staff_users::table,
+            diesel::dsl::And<
+                diesel::dsl::Eq<staff_users::active, bool>,
+                diesel::dsl::Eq<staff_users::rights, i16>,
+            >,
+        >,
+        staff_users::login,
+    >,
+    staff_users::login,
+>;
+
+fn presidents() -> Presidents {
+    staff_users::table
+        .filter(
+            staff_users::active
+                .eq(true)
+                .and(staff_users::rights.eq(3_i16)),
+        )
+        .order(staff_users::login)
+        .select(staff_users::login)
 }
 
 /// The statements, identical on both backends.

@@ -46,6 +46,17 @@ fn touched(rows: usize) -> Result<(), Failure> {
     }
 }
 
+/// Refuses a write that takes `login` away from the active presidents when it is the last one,
+/// in the write's transaction, with the presidents' rows locked: two presidents demoting or
+/// deleting each other at the same moment cannot both succeed.
+fn keep_a_president<C: Sql>(conn: &mut C, login: &str) -> Result<(), Failure> {
+    let presidents = conn.lock_presidents()?;
+    if presidents.iter().any(|p| p == login) && presidents.len() == 1 {
+        return Err(Failure::Refused(DomainError::last_president()));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl StaffDirectory for Store {
     async fn user(&self, login: &Login) -> Result<Option<StaffUser>, DomainError> {
@@ -155,9 +166,12 @@ impl StaffDirectory for Store {
     async fn set_rights(&self, login: &Login, rights: Rights) -> Result<(), DomainError> {
         let login = login.clone();
         self.blocking(move |db| {
-            with_conn!(db, |conn| touched(
-                conn.set_rights(login.as_str(), rights.level())?
-            ))
+            with_conn!(db, |conn| conn.write_transaction(|conn| {
+                if rights < Rights::President {
+                    keep_a_president(conn, login.as_str())?;
+                }
+                touched(conn.set_rights(login.as_str(), rights.level())?)
+            }))
         })
         .await
     }
@@ -166,6 +180,7 @@ impl StaffDirectory for Store {
         let login = login.clone();
         self.blocking(move |db| {
             with_conn!(db, |conn| conn.write_transaction(|conn| {
+                keep_a_president(conn, login.as_str())?;
                 touched(conn.deactivate(login.as_str())?)?;
                 conn.delete_sessions_of(login.as_str())?;
                 Ok(())

@@ -465,7 +465,7 @@ async fn adding_users() {
         .add_user(
             &prez,
             &login("nouveau"),
-            "n0uveau",
+            "n0uveau-pw",
             Rights::BarMember,
             Some(card("EEEE0005")),
         )
@@ -473,7 +473,7 @@ async fn adding_users() {
         .unwrap();
     let grant = w
         .staff
-        .login_password("nouveau", "n0uveau", ip(HOME))
+        .login_password("nouveau", "n0uveau-pw", ip(HOME))
         .await
         .unwrap();
     assert_eq!(grant.rights, Rights::BarMember);
@@ -482,13 +482,25 @@ async fn adding_users() {
 
     assert_eq!(
         w.staff
-            .add_user(&barman, &login("autre"), "x", Rights::Honeypot, None)
+            .add_user(
+                &barman,
+                &login("autre"),
+                "x-password",
+                Rights::Honeypot,
+                None
+            )
             .await,
         Err(DomainError::InsufficientRights)
     );
     assert_eq!(
         w.staff
-            .add_user(&prez, &login("nouveau"), "x", Rights::Honeypot, None)
+            .add_user(
+                &prez,
+                &login("nouveau"),
+                "x-password",
+                Rights::Honeypot,
+                None
+            )
             .await,
         Err(DomainError::UserExists)
     );
@@ -497,20 +509,50 @@ async fn adding_users() {
             .add_user(
                 &prez,
                 &login("autre"),
-                "x",
+                "x-password",
                 Rights::Honeypot,
                 Some(card("BBBB0002")),
             )
             .await,
         Err(DomainError::Malformed(_))
     ));
-    assert!(matches!(
-        w.staff
-            .add_user(&prez, &login("autre"), "", Rights::Honeypot, None)
-            .await,
-        Err(DomainError::Malformed(_))
-    ));
-    assert_eq!(w.store.user(&login("autre")).await.unwrap(), None);
+    // Issue 14, defect 5: a new password has at least 8 characters, on every path.
+    for short in ["", "x", "1234567", "éééééééé"[..14].as_ref()] {
+        assert!(
+            matches!(
+                w.staff
+                    .add_user(&prez, &login("autre"), short, Rights::Honeypot, None)
+                    .await,
+                Err(DomainError::Malformed(_))
+            ),
+            "{short:?}"
+        );
+        assert!(matches!(
+            w.staff
+                .change_password(&prez, &login("barman"), short, None)
+                .await,
+            Err(DomainError::Malformed(_))
+        ));
+        let changes = UserChanges {
+            rights: Some(Rights::Association),
+            password: Some(short.to_owned()),
+            ..UserChanges::default()
+        };
+        assert!(matches!(
+            w.staff
+                .update_user(&prez, &login("barman"), changes, None)
+                .await,
+            Err(DomainError::Malformed(_))
+        ));
+    }
+    let barman_now = w.store.user(&login("barman")).await.unwrap().unwrap();
+    assert_eq!(barman_now.rights, Rights::BarMember, "nothing changed");
+    // Eight characters, counted as characters, not bytes.
+    w.staff
+        .add_user(&prez, &login("autre"), "éééééééé", Rights::Honeypot, None)
+        .await
+        .unwrap();
+    w.staff.disable(&prez, &login("autre")).await.unwrap();
 }
 
 #[tokio::test]
@@ -522,12 +564,12 @@ async fn changing_passwords() {
     let prez = w.actor("prez").await;
     // Anyone may change their own password.
     w.staff
-        .change_password(&honeypot, &login("honeypot"), "new-one", None)
+        .change_password(&honeypot, &login("honeypot"), "new-one-pw", None)
         .await
         .unwrap();
     assert!(w
         .staff
-        .login_password("honeypot", "new-one", ip(HOME))
+        .login_password("honeypot", "new-one-pw", ip(HOME))
         .await
         .is_ok());
     assert_eq!(
@@ -539,22 +581,22 @@ async fn changing_passwords() {
     // Someone else's: rights 3 only.
     assert_eq!(
         w.staff
-            .change_password(&barman, &login("bde"), "x", None)
+            .change_password(&barman, &login("bde"), "x-password", None)
             .await,
         Err(DomainError::InsufficientRights)
     );
     w.staff
-        .change_password(&prez, &login("bde"), "bde-new", None)
+        .change_password(&prez, &login("bde"), "bde-new-pw", None)
         .await
         .unwrap();
     assert!(w
         .staff
-        .login_password("bde", "bde-new", ip(HOME))
+        .login_password("bde", "bde-new-pw", ip(HOME))
         .await
         .is_ok());
     assert_eq!(
         w.staff
-            .change_password(&prez, &login("nobody"), "x", None)
+            .change_password(&prez, &login("nobody"), "x-password", None)
             .await,
         Err(DomainError::UnknownUser)
     );
@@ -709,7 +751,7 @@ async fn deleting_disables_keeps_the_account_and_ends_sessions() {
     );
     assert_eq!(
         w.staff
-            .add_user(&prez, &login("bde"), "x", Rights::Honeypot, None)
+            .add_user(&prez, &login("bde"), "x-password", Rights::Honeypot, None)
             .await,
         Err(DomainError::UserExists)
     );

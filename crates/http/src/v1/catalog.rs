@@ -18,6 +18,7 @@ use super::{
 };
 use crate::openapi::{Amount, AmountInput, PageParams};
 use crate::params::Params;
+use crate::params::Ty;
 use crate::principal::Principal;
 use crate::AppState;
 
@@ -266,7 +267,17 @@ pub(super) async fn create_product(
         lang,
         async {
             let actor = staff(&principal)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(
+                &req,
+                payload,
+                &[
+                    ("name", Ty::Text),
+                    ("unit_price", Ty::Money),
+                    ("bundles", Ty::Text),
+                    ("category", Ty::Text),
+                ],
+            )
+            .await?;
             let product = Product {
                 name: p.required("name")?.to_owned(),
                 unit_price: p.money("unit_price")?,
@@ -346,17 +357,21 @@ pub(super) async fn update_product(
         lang,
         async {
             let actor = staff(&principal)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(
+                &req,
+                payload,
+                &[
+                    ("unit_price", Ty::Money),
+                    ("bundles", Ty::Text),
+                    ("category", Ty::Text),
+                ],
+            )
+            .await?;
             let changes = ProductChanges {
                 unit_price: p.money_opt("unit_price")?,
                 bundles: bundles(&p)?,
                 category: category(&p),
             };
-            if changes.is_empty() {
-                return Err(DomainError::malformed(
-                    "give at least one of `unit_price`, `bundles`, `category`",
-                ));
-            }
             let product = state.bar.update_product(actor, &path, changes).await?;
             Ok(ok(lang, "PRODUCT_UPDATED", ProductJson::from(product)))
         }
@@ -462,7 +477,7 @@ pub(super) async fn create_category(
         lang,
         async {
             let actor = staff(&principal)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(&req, payload, &[("name", Ty::Text)]).await?;
             let category = state.bar.add_category(actor, p.required("name")?).await?;
             Ok(created(
                 lang,
@@ -541,7 +556,7 @@ pub(super) async fn rename_category(
         async {
             let actor = staff(&principal)?;
             let id = category_path(&path)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(&req, payload, &[("name", Ty::Text)]).await?;
             let category = state
                 .bar
                 .rename_category(actor, id, p.required("name")?)

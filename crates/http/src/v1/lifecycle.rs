@@ -13,6 +13,7 @@ use super::{
     card_path, created, keyed, mark_replayed, ok, read_params, reply, staff, Failure, Lang, Success,
 };
 use crate::openapi::{Amount, CardParam};
+use crate::params::Ty;
 use crate::principal::Principal;
 use crate::AppState;
 
@@ -196,7 +197,7 @@ pub(super) async fn set_valid_until(
         async {
             let actor = staff(&principal)?;
             let card = card_path(&path)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(&req, payload, &[("valid_until", Ty::Text)]).await?;
             let until = match p.given("valid_until") {
                 None => return Err(DomainError::malformed("field `valid_until` is missing")),
                 Some("") => None,
@@ -287,7 +288,7 @@ pub(super) async fn replace(
         async {
             let actor = staff(&principal)?;
             let card = card_path(&path)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(&req, payload, &[("new_card", Ty::Text)]).await?;
             let new_card = p.card("new_card")?;
             let request = StaffMove::Replace {
                 card: card.clone(),

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::openapi::{CardParam, MemberParam, PageParams};
 use crate::params::Params;
+use crate::params::Ty;
 use crate::principal::Principal;
 use crate::AppState;
 
@@ -33,6 +34,18 @@ pub(super) fn member_path(text: &str) -> Result<MemberId, DomainError> {
         .map(MemberId)
         .ok_or_else(|| DomainError::malformed("the member id is not a whole number ≥ 1"))
 }
+
+/// The fields of a member's body: its profile, all text.
+const PROFILE_FIELDS: [(&str, Ty); 8] = [
+    ("first_name", Ty::Text),
+    ("last_name", Ty::Text),
+    ("display_name", Ty::Text),
+    ("email", Ty::Text),
+    ("phone", Ty::Text),
+    ("mobile", Ty::Text),
+    ("keywords", Ty::Text),
+    ("notes", Ty::Text),
+];
 
 /// The profile fields of a body: each given field with its text (blank to unset). A field
 /// that is not a profile field is refused by name, so that a typo never passes unnoticed.
@@ -224,7 +237,7 @@ pub(super) async fn create(
         lang,
         async {
             let actor = staff(&principal)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(&req, payload, &PROFILE_FIELDS).await?;
             let member = state.members.create(actor, &profile_changes(&p)?).await?;
             Ok(created(
                 lang,
@@ -305,7 +318,7 @@ pub(super) async fn edit(
         async {
             let actor = staff(&principal)?;
             let id = member_path(&path)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(&req, payload, &PROFILE_FIELDS).await?;
             let member = state.members.edit(actor, id, &profile_changes(&p)?).await?;
             Ok(ok(lang, "MEMBER_UPDATED", MemberJson::from(member)))
         }
@@ -413,7 +426,7 @@ pub(super) async fn link(
         async {
             let actor = staff(&principal)?;
             let id = member_path(&path)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(&req, payload, &[("card", Ty::Text)]).await?;
             let card = p.card("card")?;
             state.members.link_card(actor, id, &card).await?;
             Ok(ok(

@@ -14,6 +14,7 @@ use super::{
     Success,
 };
 use crate::openapi::{Amount, AmountInput, CardParam};
+use crate::params::Ty;
 use crate::principal::Principal;
 use crate::AppState;
 
@@ -160,7 +161,12 @@ pub(super) async fn credit(
                 return Err(DomainError::InsufficientRights);
             };
             let card = card_path(&path)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(
+                &req,
+                payload,
+                &[("amount", Ty::Money), ("reference", Ty::Text)],
+            )
+            .await?;
             let amount = p.money("amount")?;
             let reference = p.required("reference")?;
             let key = idempotency_key(&req)?;

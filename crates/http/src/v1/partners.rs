@@ -16,6 +16,7 @@ use super::{
 };
 use crate::openapi::{Amount, AmountInput, PageParams};
 use crate::params::Params;
+use crate::params::Ty;
 use crate::principal::Principal;
 use crate::AppState;
 
@@ -201,7 +202,18 @@ pub(super) async fn create(
         lang,
         async {
             let admin = admin(&state, &principal)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(
+                &req,
+                payload,
+                &[
+                    ("name", Ty::Text),
+                    ("scopes", Ty::Text),
+                    ("allow_basic", Ty::Bool),
+                    ("credit_cap_operation", Ty::Money),
+                    ("credit_cap_day", Ty::Money),
+                ],
+            )
+            .await?;
             let name = p.required("name")?;
             let scopes = p.required("scopes")?;
             let allow_basic = p.boolean_opt("allow_basic")?.unwrap_or(false);
@@ -287,7 +299,19 @@ pub(super) async fn update(
         lang,
         async {
             let admin = admin(&state, &principal)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(
+                &req,
+                payload,
+                &[
+                    ("name", Ty::Text),
+                    ("scopes", Ty::Text),
+                    ("allow_basic", Ty::Bool),
+                    ("enabled", Ty::Bool),
+                    ("credit_cap_operation", Ty::Money),
+                    ("credit_cap_day", Ty::Money),
+                ],
+            )
+            .await?;
             let changes = PartnerChanges {
                 name: p.get("name").map(str::to_owned),
                 scopes: p.get("scopes").map(str::to_owned),
@@ -296,12 +320,6 @@ pub(super) async fn update(
                 credit_cap_operation: cap(&p, "credit_cap_operation")?,
                 credit_cap_day: cap(&p, "credit_cap_day")?,
             };
-            if changes == PartnerChanges::default() {
-                return Err(DomainError::malformed(
-                    "give at least one of `name`, `scopes`, `allow_basic`, `enabled`, \
-                     `credit_cap_operation`, `credit_cap_day`",
-                ));
-            }
             let partner = admin.update(&path, changes).await?;
             Ok(ok(lang, "PARTNER_UPDATED", PartnerJson::from(partner)))
         }

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::oauth::source;
 use crate::openapi::{Amount, AmountInput, CardParam, PageParams, TransactionParam};
+use crate::params::Ty;
 use crate::principal::Principal;
 use crate::AppState;
 
@@ -79,7 +80,16 @@ pub(super) async fn open_session(
     reply(
         lang,
         async {
-            let p = read_params(&req, payload).await?;
+            let p = read_params(
+                &req,
+                payload,
+                &[
+                    ("login", Ty::Text),
+                    ("password", Ty::Text),
+                    ("card", Ty::Text),
+                ],
+            )
+            .await?;
             let card = p.card_opt("card")?;
             let grant = match ((p.get("login"), p.get("password")), card) {
                 ((Some(login), Some(password)), None) => {
@@ -329,7 +339,16 @@ pub(super) async fn open_card(
         lang,
         async {
             let actor = staff(&principal)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(
+                &req,
+                payload,
+                &[
+                    ("card", Ty::Text),
+                    ("balance", Ty::Money),
+                    ("overdraft", Ty::Bool),
+                ],
+            )
+            .await?;
             let card = p.card("card")?;
             let opening = p.money("balance")?;
             let overdraft = p.boolean_opt("overdraft")?.unwrap_or(false);
@@ -522,7 +541,7 @@ pub(super) async fn top_up(
         async {
             let actor = staff(&principal)?;
             let card = card_path(&path)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(&req, payload, &[("amount", Ty::Money)]).await?;
             let amount = p.money("amount")?;
             let request = StaffMove::TopUp { card, amount };
             moved(&state, &req, lang, actor, "TOPUP_DONE", request).await
@@ -566,7 +585,16 @@ pub(super) async fn pay(
         async {
             let actor = staff(&principal)?;
             let card = card_path(&path)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(
+                &req,
+                payload,
+                &[
+                    ("amount", Ty::Money),
+                    ("quantity", Ty::Int),
+                    ("product", Ty::Text),
+                ],
+            )
+            .await?;
             let amount = p.money_opt("amount")?;
             let quantity = p.whole_opt("quantity")?;
             let product = p.get("product");
@@ -675,7 +703,12 @@ pub(super) async fn set_overdraft(
         async {
             let actor = staff(&principal)?;
             let card = card_path(&path)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(
+                &req,
+                payload,
+                &[("limit", Ty::Money), ("enabled", Ty::Bool)],
+            )
+            .await?;
             let limit = match (p.money_opt("limit")?, p.boolean_opt("enabled")?) {
                 (Some(limit), None) => Some(limit),
                 (None, Some(true)) => None,

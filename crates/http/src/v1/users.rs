@@ -16,6 +16,7 @@ use super::{
     Success,
 };
 use crate::openapi::PageParams;
+use crate::params::Ty;
 use crate::principal::Principal;
 use crate::AppState;
 
@@ -159,7 +160,17 @@ pub(super) async fn create(
         lang,
         async {
             let actor = staff(&principal)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(
+                &req,
+                payload,
+                &[
+                    ("login", Ty::Text),
+                    ("password", Ty::Text),
+                    ("rights", Ty::Int),
+                    ("card", Ty::Text),
+                ],
+            )
+            .await?;
             let login = p.login("login")?;
             let password = p.required("password")?;
             let rights = p.rights_opt("rights")?.unwrap_or(Rights::Honeypot);
@@ -248,7 +259,16 @@ pub(super) async fn update(
         async {
             let actor = staff(&principal)?;
             let login = login_path(&path)?;
-            let p = read_params(&req, payload).await?;
+            let p = read_params(
+                &req,
+                payload,
+                &[
+                    ("rights", Ty::Int),
+                    ("password", Ty::Text),
+                    ("card", Ty::Text),
+                ],
+            )
+            .await?;
             let password = match (p.given("password").is_some(), p.get("password")) {
                 (true, None) => return Err(DomainError::malformed("field `password` is empty")),
                 (_, password) => password.map(str::to_owned),
@@ -263,11 +283,6 @@ pub(super) async fn update(
                 password,
                 card,
             };
-            if changes == UserChanges::default() {
-                return Err(DomainError::malformed(
-                    "give at least one of `rights`, `password`, `card`",
-                ));
-            }
             let token = bearer(&req);
             let user = state
                 .staff

@@ -96,6 +96,26 @@ async fn staff_accounts() {
         s.create(session("h1", "prez", 10)).await.unwrap();
         s.create(session("h2", "prez", 10)).await.unwrap();
         s.create(session("h3", "barman", 10)).await.unwrap();
+        // The last active president can be neither demoted nor disabled.
+        for e in [
+            s.set_rights(&login("prez"), Rights::BarMember).await,
+            s.disable(&login("prez")).await,
+        ] {
+            assert_eq!(e, Err(DomainError::last_president()));
+        }
+        assert!(s.find("h1").await.unwrap().is_some());
+        s.add_user(user("second", Rights::President, None))
+            .await
+            .unwrap();
+        s.disable(&login("second")).await.unwrap();
+        assert_eq!(
+            s.disable(&login("prez")).await,
+            Err(DomainError::last_president())
+        );
+        // A president left beside it: barman, promoted.
+        s.set_rights(&login("barman"), Rights::President)
+            .await
+            .unwrap();
         s.disable(&login("prez")).await.unwrap();
         let disabled = s.user(&login("prez")).await.unwrap().unwrap();
         assert!(!disabled.active);
