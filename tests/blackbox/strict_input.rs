@@ -384,6 +384,6 @@ async fn pos_fields_are_checked_too() {
                 &[("jeton", &token), ("idCarte", "CAFE0001")],
             )
             .await;
-        assert_eq!(v["solde"].to_string(), "7.2", "{v}");
+        assert_eq!(v["solde"].to_string(), "6.2", "{v}");
     }
 }
