@@ -83,7 +83,9 @@ pub(super) async fn invite(
                 &format!("/v1/members/{}", id.0),
                 InvitationJson {
                     link: issued.link,
-                    expires_at: issued.expires_at.to_rfc3339(),
+                    expires_at: issued
+                        .expires_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
                 },
             ))
         }

@@ -558,7 +558,9 @@ impl From<MemberExport> for ExportJson {
                     },
                 )
                 .collect(),
-            exported_at: e.exported_at.to_rfc3339(),
+            exported_at: e
+                .exported_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
         }
     }
 }
