@@ -11,8 +11,8 @@ use ardoise_domain::account::{check_password, email_key, LINK_LIFE};
 use ardoise_domain::member::parse_field;
 use ardoise_domain::ports::{MemberAccounts, MemberDirectory, MemberLinkSender, SessionHolder};
 use ardoise_domain::{
-    Actor, DomainError, LinkPurpose, Member, MemberId, MemberLink, Operation, Principal,
-    ProfileField,
+    Actor, DomainError, LinkPurpose, Member, MemberId, MemberLink, MemberSpace, Operation,
+    Principal, ProfileField,
 };
 use chrono::{DateTime, Utc};
 
@@ -90,9 +90,17 @@ impl MemberAccess {
         }
     }
 
-    /// Forgets the cached sessions, after a write that ended a member's sessions (a deletion).
-    pub fn forget_sessions(&self) {
+    /// The member's deletion request ([`MemberSpace::delete`]), and their sessions forgotten
+    /// at once by this process's session cache, not only in the database: the way the web
+    /// pages and `/v1/me` delete a member.
+    pub async fn delete_member(
+        &self,
+        space: &MemberSpace,
+        principal: &Principal,
+    ) -> Result<(), DomainError> {
+        let deleted = space.delete(principal).await;
         self.staff.forget_sessions();
+        deleted
     }
 
     /// Seconds of inactivity after which a member's session ends.
@@ -264,5 +272,134 @@ impl MemberAccess {
             Principal::Member(holder) if holder == me => self.staff.end_session(token).await,
             _ => Err(DomainError::InvalidToken),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryStaffStore;
+    use crate::staff::StaffSettings;
+    use crate::tokens::OsTokens;
+    use ardoise_domain::memory::MemoryLedger;
+    use ardoise_domain::ports::{NoMemberMail, SystemClock};
+    use ardoise_domain::{Login, Profile, Rights};
+
+    const SOURCE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    async fn world() -> (MemberAccess, Staff, MemberId) {
+        let ledger = Arc::new(MemoryLedger::new());
+        let store = Arc::new(MemoryStaffStore::new());
+        let staff = Staff::new(
+            store.clone(),
+            store,
+            Arc::new(SystemClock),
+            Arc::new(OsTokens),
+            StaffSettings::default(),
+        );
+        let member = ledger
+            .add_member(
+                Profile {
+                    last_name: Some("Durand".into()),
+                    email: Some("Zoe@example.org".into()),
+                    ..Profile::default()
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        let access = MemberAccess::new(
+            staff.clone(),
+            ledger.clone(),
+            ledger,
+            Arc::new(NoMemberMail),
+        );
+        (access, staff, member.id)
+    }
+
+    fn actor(rights: Rights) -> Actor {
+        Actor {
+            login: Login::parse("bde").unwrap(),
+            rights,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_invitation_sets_a_password_once_and_opens_a_member_session_only() {
+        let (access, staff, id) = world().await;
+        assert_eq!(
+            access
+                .invite(&actor(Rights::Honeypot), id, "http://x")
+                .await
+                .map(|_| ()),
+            Err(DomainError::InsufficientRights)
+        );
+        let issued = access
+            .invite(&actor(Rights::Association), id, "https://bar.example.org/")
+            .await
+            .unwrap();
+        let token = issued
+            .link
+            .strip_prefix("https://bar.example.org/me/welcome/")
+            .unwrap();
+        assert!(!format!("{issued:?}").contains(token), "never in logs");
+        assert!(matches!(
+            access.set_password(token, "short").await,
+            Err(DomainError::Malformed(_))
+        ));
+        access.set_password(token, "correct horse").await.unwrap();
+        assert_eq!(
+            access.set_password(token, "correct horse").await,
+            Err(DomainError::InvalidLink)
+        );
+        assert_eq!(
+            access
+                .login("zoe@example.org", "wrong horse", SOURCE)
+                .await
+                .map(|_| ()),
+            Err(DomainError::InvalidCredentials)
+        );
+        let grant = access
+            .login("ZOE@EXAMPLE.ORG", "correct horse", SOURCE)
+            .await
+            .unwrap();
+        assert_eq!(grant.member.id, id);
+        // A member's token is no staff session, and the reverse.
+        assert_eq!(
+            staff.authenticate(&grant.token).await,
+            Err(DomainError::InvalidToken)
+        );
+        let me = access.authenticate(&grant.token).await.unwrap();
+        assert_eq!(me, Principal::Member(id));
+        assert_eq!(
+            access
+                .logout(&Principal::Staff(actor(Rights::President)), &grant.token)
+                .await,
+            Err(DomainError::InsufficientRights)
+        );
+        access.logout(&me, &grant.token).await.unwrap();
+        assert_eq!(
+            access.authenticate(&grant.token).await,
+            Err(DomainError::InvalidToken)
+        );
+    }
+
+    #[tokio::test]
+    async fn resets_answer_alike_and_refuse_only_malformed_addresses() {
+        let (access, _, _) = world().await;
+        assert_eq!(
+            access
+                .request_reset("nobody@example.org", "https://x")
+                .await,
+            Ok(())
+        );
+        assert_eq!(
+            access.request_reset("zoe@example.org", "https://x").await,
+            Ok(())
+        );
+        assert!(matches!(
+            access.request_reset("not an address", "https://x").await,
+            Err(DomainError::Malformed(_))
+        ));
     }
 }

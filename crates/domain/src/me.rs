@@ -243,3 +243,189 @@ impl MemberSpace {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryLedger;
+    use crate::ports::{Guard, MemberAccounts, SystemClock};
+    use crate::rights::{Actor, Rights};
+    use crate::transaction::TransactionKind;
+    use crate::{Login, Money};
+
+    async fn world() -> (MemberSpace, Arc<MemoryLedger>, MemberId, MemberId) {
+        let ledger = Arc::new(MemoryLedger::new());
+        let mut ids = Vec::new();
+        for (name, card) in [("Alpha", "0A0A0A0A"), ("Bravo", "0B0B0B0B")] {
+            let profile = Profile {
+                last_name: Some(name.into()),
+                notes: Some("paid".into()),
+                ..Profile::default()
+            };
+            let member = ledger.add_member(profile, SystemClock.now()).await.unwrap();
+            let card = CardId::parse(card).unwrap();
+            ledger
+                .apply(Movement {
+                    card: card.clone(),
+                    author: "bde".into(),
+                    at: SystemClock.now(),
+                    action: Action::Open {
+                        opening: Money::from_cents(1000),
+                        overdraft_limit: Money::ZERO,
+                    },
+                    idempotency: None,
+                    credit: None,
+                })
+                .await
+                .unwrap();
+            ledger.link_card(member.id, &card).await.unwrap();
+            ids.push(member.id);
+        }
+        let space = MemberSpace::new(
+            ledger.clone(),
+            ledger.clone(),
+            ledger.clone(),
+            Arc::new(SystemClock),
+        );
+        (space, ledger, ids[0], ids[1])
+    }
+
+    fn card(text: &str) -> CardId {
+        CardId::parse(text).unwrap()
+    }
+
+    #[test]
+    fn staff_and_partners_open_nothing_of_a_members_space() {
+        futures::executor::block_on(staff_and_partners_open_nothing_of_a_members_space_body());
+    }
+
+    async fn staff_and_partners_open_nothing_of_a_members_space_body() {
+        let (space, _, _, _) = world().await;
+        let staff = Principal::Staff(Actor {
+            login: Login::parse("prez").unwrap(),
+            rights: Rights::President,
+        });
+        let partner = Principal::Partner("office".into());
+        for p in [staff, partner] {
+            let refused = Err(DomainError::InsufficientRights);
+            assert_eq!(space.profile(&p).await.map(|_| ()), refused);
+            assert_eq!(space.cards(&p, Page::default()).await.map(|_| ()), refused);
+            assert_eq!(
+                space
+                    .history(&p, &card("0A0A0A0A"), Page::default())
+                    .await
+                    .map(|_| ()),
+                refused
+            );
+            assert_eq!(
+                space.declare_lost(&p, &card("0A0A0A0A")).await.map(|_| ()),
+                refused
+            );
+            assert_eq!(space.preferences(&p).await.map(|_| ()), refused);
+            assert_eq!(space.export(&p).await.map(|_| ()), refused);
+            assert_eq!(space.delete(&p).await, refused);
+        }
+    }
+
+    #[test]
+    fn a_member_reaches_only_their_own_cards_and_fields() {
+        futures::executor::block_on(a_member_reaches_only_their_own_cards_and_fields_body());
+    }
+
+    async fn a_member_reaches_only_their_own_cards_and_fields_body() {
+        let (space, ledger, a, b) = world().await;
+        let alpha = Principal::Member(a);
+        // Another member's card and an unknown one answer alike, and nothing changes.
+        for other in ["0B0B0B0B", "0C0C0C0C"] {
+            assert_eq!(
+                space
+                    .history(&alpha, &card(other), Page::default())
+                    .await
+                    .map(|_| ()),
+                Err(DomainError::UnknownCard)
+            );
+            assert_eq!(
+                space.declare_lost(&alpha, &card(other)).await.map(|_| ()),
+                Err(DomainError::UnknownCard)
+            );
+        }
+        let bravo_card = ledger.card(&card("0B0B0B0B")).await.unwrap().unwrap();
+        assert_eq!(bravo_card.status, CardStatus::Active);
+        assert_eq!(bravo_card.member, Some(b));
+        let (lost, state) = space.declare_lost(&alpha, &card("0A0A0A0A")).await.unwrap();
+        assert_eq!((lost.status, state), (CardStatus::Lost, CardState::Lost));
+        // The notes are the association's.
+        let e = space
+            .edit_profile(&alpha, &[(ProfileField::Notes, Some("mine"))])
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("`notes`"), "{e}");
+        let edited = space
+            .edit_profile(&alpha, &[(ProfileField::FirstName, Some("Ada"))])
+            .await
+            .unwrap();
+        assert_eq!(edited.profile.first_name.as_deref(), Some("Ada"));
+        assert_eq!(edited.profile.notes.as_deref(), Some("paid"));
+    }
+
+    #[test]
+    fn history_is_newest_first_and_deletion_keeps_the_ledger() {
+        futures::executor::block_on(history_is_newest_first_and_deletion_keeps_the_ledger_body());
+    }
+
+    async fn history_is_newest_first_and_deletion_keeps_the_ledger_body() {
+        let (space, ledger, a, _) = world().await;
+        let alpha = Principal::Member(a);
+        ledger
+            .apply(Movement {
+                card: card("0A0A0A0A"),
+                author: "barman".into(),
+                at: SystemClock.now(),
+                action: Action::Post {
+                    kind: TransactionKind::Payment,
+                    amount: Money::from_cents(250),
+                    quantity: 0,
+                    product: None,
+                    guard: Guard::default(),
+                },
+                idempotency: None,
+                credit: None,
+            })
+            .await
+            .unwrap();
+        let page = space
+            .history(&alpha, &card("0A0A0A0A"), Page::default())
+            .await
+            .unwrap();
+        let kinds: Vec<_> = page.items.iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, [TransactionKind::Payment, TransactionKind::Creation]);
+
+        let mut prefs = Preferences {
+            low_balance: Some(Money::ZERO),
+            ..Preferences::default()
+        };
+        assert!(space.set_preferences(&alpha, prefs).await.is_err());
+        prefs.low_balance = Some(Money::from_cents(500));
+        space.set_preferences(&alpha, prefs).await.unwrap();
+
+        let before = ledger.card_transactions(&card("0A0A0A0A")).await.unwrap();
+        space.delete(&alpha).await.unwrap();
+        let after = space.profile(&alpha).await.unwrap();
+        assert_eq!(after.profile.display_name.as_deref(), Some(ANONYMOUS_NAME));
+        assert_eq!((after.profile.last_name, after.profile.notes), (None, None));
+        assert_eq!(ledger.preferences(a).await.unwrap(), None);
+        assert_eq!(
+            ledger.card_transactions(&card("0A0A0A0A")).await.unwrap(),
+            before
+        );
+        assert_eq!(
+            ledger
+                .card(&card("0A0A0A0A"))
+                .await
+                .unwrap()
+                .unwrap()
+                .balance,
+            Money::from_cents(750)
+        );
+    }
+}

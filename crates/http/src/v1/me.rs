@@ -202,9 +202,10 @@ pub(super) async fn delete(
     reply(
         lang,
         async {
-            state.me.delete(&principal.domain()).await?;
-            // The deleted sessions must not live on in the session cache.
-            state.member_access.forget_sessions();
+            state
+                .member_access
+                .delete_member(&state.me, &principal.domain())
+                .await?;
             Ok(no_content())
         }
         .await,
