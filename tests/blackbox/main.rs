@@ -20,6 +20,7 @@ mod v1_admin;
 mod v1_catalog;
 mod v1_idempotency;
 mod v1_lifecycle;
+mod v1_me;
 mod v1_members;
 mod v1_partner;
 mod v1_staff;

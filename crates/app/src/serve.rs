@@ -34,12 +34,24 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             );
         }
     }
-    let state = web::Data::new(ardoise_http::AppState::new(
-        services.bar.clone(),
-        services.staff.clone(),
-        services.oauth.clone(),
-        services.members.clone(),
-    ));
+    let state = web::Data::new(
+        ardoise_http::AppState::new(
+            services.bar.clone(),
+            services.staff.clone(),
+            services.oauth.clone(),
+            services.members.clone(),
+            services.member_access.clone(),
+            services.me.clone(),
+        )
+        .with_public_url(Some(
+            settings
+                .http
+                .public_url
+                .trim()
+                .trim_end_matches('/')
+                .to_owned(),
+        )),
+    );
     let ops = web::Data::new(Ops::new(
         services.metrics.clone(),
         Arc::new(StoreProbe(services.store.clone())),

@@ -26,6 +26,7 @@ pub struct Settings {
     pub http: Http,
     pub database: Database,
     pub sessions: Sessions,
+    pub members: MembersSettings,
     pub money: MoneySettings,
     pub pos: Pos,
     pub oauth: OAuth,
@@ -40,6 +41,8 @@ pub struct Http {
     pub tls_cert: String,
     pub tls_key: String,
     pub cors_origins: Vec<String>,
+    /// The base of the links sent to members; empty: none configured.
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -67,6 +70,13 @@ pub struct Sessions {
     pub idle_seconds: u32,
     pub card_login: bool,
     pub failures_per_minute: u32,
+}
+
+/// Members' own space.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembersSettings {
+    pub idle_seconds: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -181,6 +191,19 @@ impl Settings {
         }
         if self.sessions.idle_seconds == 0 {
             return Err(invalid("sessions.idle_seconds", "must be at least 1"));
+        }
+        if self.members.idle_seconds == 0 {
+            return Err(invalid("members.idle_seconds", "must be at least 1"));
+        }
+        let public_url = self.http.public_url.trim();
+        if !public_url.is_empty() {
+            let origin = public_url.trim_end_matches('/');
+            if origin == "*" || ardoise_http::check_origins(&[origin.to_owned()]).is_err() {
+                return Err(invalid(
+                    "http.public_url",
+                    format!("`{public_url}` is not an address such as https://bar.example.org"),
+                ));
+            }
         }
         if self.oauth.token_seconds == 0 {
             return Err(invalid("oauth.token_seconds", "must be at least 1"));

@@ -5,13 +5,13 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ardoise_auth::{OAuth, OAuthSettings, OsTokens, Staff, StaffSettings};
+use ardoise_auth::{MemberAccess, OAuth, OAuthSettings, OsTokens, Staff, StaffSettings};
 use ardoise_domain::ports::{
-    AccessTokenStore, Catalog, Clock, Ledger, MemberDirectory, PartnerDirectory, SessionStore,
-    StaffDirectory, SystemClock,
+    AccessTokenStore, Catalog, Clock, Ledger, MemberAccounts, MemberDirectory, NoMemberMail,
+    PartnerDirectory, SessionStore, StaffDirectory, SystemClock,
 };
 use ardoise_domain::{
-    Actor, Bar, CardId, DomainError, Login, Members, Money, Policy, Product, Rights,
+    Actor, Bar, CardId, DomainError, Login, MemberSpace, Members, Money, Policy, Product, Rights,
 };
 use ardoise_http::ops::Metrics;
 use ardoise_store::{Store, StoreSettings};
@@ -76,6 +76,10 @@ pub struct Services {
     pub store: Store,
     pub bar: Bar,
     pub members: Members,
+    /// Members' invitations, password links and sessions.
+    pub member_access: MemberAccess,
+    /// A member's own space.
+    pub me: MemberSpace,
     pub staff: Staff,
     pub oauth: OAuth,
     pub metrics: Arc<Metrics>,
@@ -112,6 +116,12 @@ impl Services {
         );
         let members = Members::new(
             shared.clone() as Arc<dyn MemberDirectory>,
+            ledger.clone() as Arc<dyn Ledger>,
+            clock.clone(),
+        );
+        let me = MemberSpace::new(
+            shared.clone() as Arc<dyn MemberDirectory>,
+            shared.clone() as Arc<dyn MemberAccounts>,
             ledger as Arc<dyn Ledger>,
             clock.clone(),
         );
@@ -122,10 +132,18 @@ impl Services {
             Arc::new(OsTokens),
             StaffSettings {
                 idle: chrono::Duration::seconds(i64::from(settings.sessions.idle_seconds)),
+                member_idle: chrono::Duration::seconds(i64::from(settings.members.idle_seconds)),
                 card_login: settings.sessions.card_login,
                 failures_per_minute: settings.sessions.failures_per_minute,
                 ..StaffSettings::default()
             },
+        );
+        // No mail channel yet: links are shown to staff (invitations) and not sent.
+        let member_access = MemberAccess::new(
+            staff.clone(),
+            shared.clone() as Arc<dyn MemberAccounts>,
+            shared.clone() as Arc<dyn MemberDirectory>,
+            Arc::new(NoMemberMail),
         );
         let (credit_cap_operation, credit_cap_day) = settings.credit_caps()?;
         let oauth = OAuth::new(
@@ -144,6 +162,8 @@ impl Services {
             store,
             bar,
             members,
+            member_access,
+            me,
             staff,
             oauth,
             metrics,

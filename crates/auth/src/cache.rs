@@ -21,9 +21,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use ardoise_domain::Login;
-use ardoise_domain::{Actor, Rights};
 use chrono::{DateTime, Duration, Utc};
+
+use crate::staff::Holder;
 
 /// How long an entry read from the database is trusted: the delay after which a revocation
 /// made by another process takes effect here.
@@ -33,22 +33,13 @@ pub const DEFAULT_TTL: Duration = Duration::seconds(1);
 /// ever stored, so this takes that many live sessions or tokens).
 const MAX_ENTRIES: usize = 100_000;
 
-/// A staff session as last seen valid.
+/// A staff or member session as last seen valid.
 #[derive(Debug, Clone)]
 pub(crate) struct CachedSession {
-    pub login: Login,
-    pub rights: Rights,
+    /// Who holds it (a staff user with their rights as read then, or a member).
+    pub holder: Holder,
     /// `last_seen` as stored in the database (or written by this process).
     pub last_seen: DateTime<Utc>,
-}
-
-impl CachedSession {
-    pub fn actor(&self) -> Actor {
-        Actor {
-            login: self.login.clone(),
-            rights: self.rights,
-        }
-    }
 }
 
 /// A partner's access token (without `rpt`) as last seen valid, with its active holder.
@@ -189,12 +180,15 @@ impl AuthCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ardoise_domain::{Actor, Login, Rights};
     use chrono::TimeZone;
 
     fn session(at: DateTime<Utc>) -> CachedSession {
         CachedSession {
-            login: Login::parse("alice").unwrap(),
-            rights: Rights::President,
+            holder: Holder::Staff(Actor {
+                login: Login::parse("alice").unwrap(),
+                rights: Rights::President,
+            }),
             last_seen: at,
         }
     }

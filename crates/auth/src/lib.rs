@@ -4,9 +4,12 @@
 //! CSPRNG session tokens stored only as their SHA-256 ([`tokens`]), sliding-expiry sessions and
 //! the staff-account use cases ([`staff::Staff`]), and a per-address throttle of failed logins
 //! ([`throttle::LoginThrottle`]); and OAuth2 for partners ([`oauth::OAuth`]): the partner
-//! registry, client authentication, access tokens, introspection and revocation.
+//! registry, client authentication, access tokens, introspection and revocation; and members'
+//! access ([`members::MemberAccess`]): invitations, password links, member sessions (the staff
+//! sessions' mechanism with a member as holder).
 
 pub mod cache;
+pub mod members;
 pub mod memory;
 pub mod oauth;
 pub mod password;
@@ -14,6 +17,7 @@ pub mod staff;
 pub mod throttle;
 pub mod tokens;
 
+pub use members::{IssuedLink, MemberAccess, MemberGrant};
 pub use oauth::{
     Authorization, Caller, ClientCredentials, IssuedToken, OAuth, OAuthError, OAuthSettings,
     PartnerAdmin, PartnerChanges, PartnerCredentials, TokenInfo,
@@ -21,6 +25,8 @@ pub use oauth::{
 pub use password::{
     hash_password, hash_password_async, verify_password, verify_password_async, MAX_PASSWORD_BYTES,
 };
-pub use staff::{SessionGrant, SessionInfo, Staff, StaffProfile, StaffSettings, UserChanges};
+pub use staff::{
+    Holder, SessionGrant, SessionInfo, Staff, StaffProfile, StaffSettings, UserChanges,
+};
 pub use throttle::{LoginThrottle, Throttle};
 pub use tokens::{constant_time_eq, is_session_token, token_hash, OsTokens, SESSION_TOKEN_LEN};

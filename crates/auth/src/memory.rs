@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use ardoise_domain::ports::{
-    AccessToken, AccessTokenStore, Clock, Partner, PartnerDirectory, Session, SessionStore,
-    StaffDirectory, StaffUser, TokenOwner,
+    AccessToken, AccessTokenStore, Clock, Partner, PartnerDirectory, Session, SessionHolder,
+    SessionKind, SessionStore, StaffDirectory, StaffUser, TokenOwner,
 };
 use ardoise_domain::{CardId, DomainError, Login, Rights};
 use async_trait::async_trait;
@@ -63,6 +63,11 @@ fn card_taken(state: &State, card: &CardId, by_other_than: &Login) -> bool {
         .users
         .values()
         .any(|u| u.active && u.card.as_ref() == Some(card) && &u.login != by_other_than)
+}
+
+/// Whether the session is the staff user `login`'s.
+fn is_staff(session: &Session, login: &Login) -> bool {
+    matches!(&session.holder, SessionHolder::Staff(l) if l == login)
 }
 
 fn active_user<'a>(state: &'a mut State, login: &Login) -> Result<&'a mut StaffUser, DomainError> {
@@ -141,7 +146,7 @@ impl StaffDirectory for MemoryStaffStore {
         active_user(&mut state, login)?.password_hash = hash;
         state
             .sessions
-            .retain(|h, s| &s.login != login || Some(h) == keep_session.as_ref());
+            .retain(|h, s| !is_staff(s, login) || Some(h) == keep_session.as_ref());
         Ok(())
     }
 
@@ -170,7 +175,7 @@ impl StaffDirectory for MemoryStaffStore {
         let mut state = self.lock()?;
         keep_a_president(&state, login)?;
         active_user(&mut state, login)?.active = false;
-        state.sessions.retain(|_, s| &s.login != login);
+        state.sessions.retain(|_, s| !is_staff(s, login));
         Ok(())
     }
 }
@@ -202,10 +207,12 @@ impl SessionStore for MemoryStaffStore {
         Ok(())
     }
 
-    async fn purge(&self, before: DateTime<Utc>) -> Result<u64, DomainError> {
+    async fn purge(&self, kind: SessionKind, before: DateTime<Utc>) -> Result<u64, DomainError> {
         let mut state = self.lock()?;
         let count = state.sessions.len();
-        state.sessions.retain(|_, s| s.last_seen >= before);
+        state
+            .sessions
+            .retain(|_, s| s.holder.kind() != kind || s.last_seen >= before);
         Ok((count - state.sessions.len()) as u64)
     }
 }

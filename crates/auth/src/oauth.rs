@@ -13,14 +13,14 @@ use std::sync::Arc;
 use ardoise_domain::ports::{
     AccessToken, AccessTokenStore, Clock, Partner, PartnerDirectory, TokenOwner,
 };
-use ardoise_domain::{Actor, DomainError, Money, Operation};
+use ardoise_domain::{Actor, DomainError, MemberId, Money, Operation};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::OsRng;
 use rand::Rng;
 
 use crate::cache::CachedToken;
-use crate::staff::Staff;
+use crate::staff::{Holder, Staff};
 use crate::throttle::Throttle;
 use crate::tokens::{constant_time_eq, is_session_token, token_hash};
 
@@ -360,6 +360,8 @@ pub enum Caller {
     },
     /// A staff user: what they may do is decided by their rights, not by scopes.
     Staff { actor: Actor },
+    /// A member in their own space (a member's session token): no scope, no staff right.
+    Member { member: MemberId },
 }
 
 impl Caller {
@@ -367,7 +369,7 @@ impl Caller {
     pub fn has_scope(&self, scope: &str) -> bool {
         match self {
             Caller::Partner { scopes, .. } => scopes.iter().any(|s| s == scope),
-            Caller::Staff { .. } => false,
+            Caller::Staff { .. } | Caller::Member { .. } => false,
         }
     }
 
@@ -689,8 +691,9 @@ impl OAuth {
     /// access token, which spends one of its requests if it counts them.
     pub async fn authenticate_bearer(&self, token: &str) -> Result<Caller, OAuthError> {
         if is_session_token(token) {
-            return match self.staff.authenticate(token).await {
-                Ok(actor) => Ok(Caller::Staff { actor }),
+            return match self.staff.authenticate_session(token).await {
+                Ok(Holder::Staff(actor)) => Ok(Caller::Staff { actor }),
+                Ok(Holder::Member(member)) => Ok(Caller::Member { member }),
                 Err(DomainError::InvalidToken) => Err(OAuthError::InvalidToken(
                     "unknown, expired or revoked token",
                 )),

@@ -5,8 +5,13 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use ardoise_domain::ports::{Clock, Session, SessionStore, StaffDirectory, StaffUser, TokenSource};
-use ardoise_domain::{Actor, CardId, DomainError, Login, Operation, Rights};
+use std::future::Future;
+
+use ardoise_domain::ports::{
+    Clock, Session, SessionHolder, SessionKind, SessionStore, StaffDirectory, StaffUser,
+    TokenSource,
+};
+use ardoise_domain::{Actor, CardId, DomainError, Login, MemberId, Operation, Rights};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::cache::{AuthCache, CachedSession};
@@ -14,11 +19,14 @@ use crate::password::{check_new_password, dummy_hash, hash_password_async, verif
 use crate::throttle::LoginThrottle;
 use crate::tokens::{constant_time_eq, is_session_token, token_hash, SESSION_TOKEN_LEN};
 
-/// Settings of staff logins and sessions (`sessions.*` in the configuration).
+/// Settings of staff logins and sessions (`sessions.*` in the configuration), and the idle
+/// delay of members' sessions, which share the same mechanism (`members.idle_seconds`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffSettings {
     /// A session ends after this long without use (sliding expiry). Default 300 s.
     pub idle: Duration,
+    /// A member's session ends after this long without use. Default 1800 s.
+    pub member_idle: Duration,
     /// Whether staff may log in with their staff card alone. Default true.
     pub card_login: bool,
     /// Failed logins per source address and minute before further attempts are refused;
@@ -34,6 +42,7 @@ impl Default for StaffSettings {
     fn default() -> StaffSettings {
         StaffSettings {
             idle: Duration::seconds(300),
+            member_idle: Duration::seconds(1800),
             card_login: true,
             failures_per_minute: 10,
             cache_ttl: crate::cache::DEFAULT_TTL,
@@ -58,6 +67,13 @@ impl fmt::Debug for SessionGrant {
             .field("rights", &self.rights)
             .finish()
     }
+}
+
+/// Who holds a live session: a staff user with their current rights, or a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    Staff(Actor),
+    Member(MemberId),
 }
 
 /// A live staff session as introspection shows it.
@@ -153,16 +169,36 @@ impl Staff {
         password: &str,
         source: IpAddr,
     ) -> Result<SessionGrant, DomainError> {
-        let _turn = self.throttle.turn(source).await;
-        self.throttle(source)?;
-        let outcome = self.check_password(login, password).await;
-        self.settle(source, outcome).await
+        let user = self
+            .throttled(source, self.check_password(login, password))
+            .await?;
+        self.open_session(user).await
     }
 
-    fn throttle(&self, source: IpAddr) -> Result<(), DomainError> {
+    /// Runs a login attempt from `source` under the failed-login throttle shared by staff and
+    /// members: attempts from one address one at a time, refused once too many failed. A
+    /// refused login (`InvalidCredentials`, `UnknownStaffCard`) counts against the address;
+    /// other errors, such as an unavailable database, are not the caller's failure.
+    pub(crate) async fn throttled<T>(
+        &self,
+        source: IpAddr,
+        attempt: impl Future<Output = Result<T, DomainError>>,
+    ) -> Result<T, DomainError> {
+        let _turn = self.throttle.turn(source).await;
         self.throttle
             .begin(source, self.clock.now())
-            .inspect_err(|_| tracing::warn!(%source, "login refused: too many failed attempts"))
+            .inspect_err(|_| tracing::warn!(%source, "login refused: too many failed attempts"))?;
+        match attempt.await {
+            Ok(value) => {
+                self.throttle.succeeded(source);
+                Ok(value)
+            }
+            Err(e @ (DomainError::InvalidCredentials | DomainError::UnknownStaffCard)) => Err(e),
+            Err(e) => {
+                self.throttle.succeeded(source);
+                Err(e)
+            }
+        }
     }
 
     async fn check_password(&self, login: &str, password: &str) -> Result<StaffUser, DomainError> {
@@ -192,37 +228,29 @@ impl Staff {
         if !self.settings.card_login {
             return Err(DomainError::InvalidCredentials);
         }
-        let _turn = self.throttle.turn(source).await;
-        self.throttle(source)?;
-        let outcome = match self.directory.user_by_card(card).await {
-            Ok(Some(user)) if user.active => Ok(user),
-            Ok(_) => Err(DomainError::UnknownStaffCard),
-            Err(e) => Err(e),
-        };
-        self.settle(source, outcome).await
-    }
-
-    /// Counts a refused login against its address (other errors, such as an unavailable
-    /// database, are not the caller's failure), or opens the session.
-    async fn settle(
-        &self,
-        source: IpAddr,
-        outcome: Result<StaffUser, DomainError>,
-    ) -> Result<SessionGrant, DomainError> {
-        match outcome {
-            Ok(user) => {
-                self.throttle.succeeded(source);
-                self.open_session(user).await
-            }
-            Err(e @ (DomainError::InvalidCredentials | DomainError::UnknownStaffCard)) => Err(e),
-            Err(e) => {
-                self.throttle.succeeded(source);
-                Err(e)
-            }
-        }
+        let user = self
+            .throttled(source, async {
+                match self.directory.user_by_card(card).await {
+                    Ok(Some(user)) if user.active => Ok(user),
+                    Ok(_) => Err(DomainError::UnknownStaffCard),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        self.open_session(user).await
     }
 
     async fn open_session(&self, user: StaffUser) -> Result<SessionGrant, DomainError> {
+        let token = self.open(SessionHolder::Staff(user.login.clone())).await?;
+        Ok(SessionGrant {
+            token,
+            login: user.login,
+            rights: user.rights,
+        })
+    }
+
+    /// Opens a session for `holder`; its token, shown once and stored only as its hash.
+    pub(crate) async fn open(&self, holder: SessionHolder) -> Result<String, DomainError> {
         let token = self.tokens.alphanumeric(SESSION_TOKEN_LEN);
         if !is_session_token(&token) {
             return Err(DomainError::Internal(
@@ -233,37 +261,52 @@ impl Staff {
         self.sessions
             .create(Session {
                 token_hash: token_hash(&token),
-                login: user.login.clone(),
+                holder,
                 created_at: now,
                 last_seen: now,
             })
             .await?;
-        Ok(SessionGrant {
-            token,
-            login: user.login,
-            rights: user.rights,
-        })
+        Ok(token)
+    }
+
+    /// The idle delay of a kind of session.
+    fn idle(&self, kind: SessionKind) -> Duration {
+        match kind {
+            SessionKind::Staff => self.settings.idle,
+            SessionKind::Member => self.settings.member_idle,
+        }
     }
 
     /// How stale `last_seen` may get before a request writes it again: the sliding expiry does
     /// not need a database write on every request.
-    fn touch_after(&self) -> Duration {
-        std::cmp::min(Duration::seconds(5), self.settings.idle / 10)
+    fn touch_after(&self, idle: Duration) -> Duration {
+        std::cmp::min(Duration::seconds(5), idle / 10)
     }
 
-    /// Who holds this session token, with their current rights. Missing, malformed, unknown or
-    /// expired tokens, and tokens of disabled or deleted users, answer `InvalidToken`.
+    /// Who holds this staff session token, with their current rights. Missing, malformed,
+    /// unknown or expired tokens, tokens of disabled or deleted users, and members' tokens
+    /// answer `InvalidToken`.
+    pub async fn authenticate(&self, token: &str) -> Result<Actor, DomainError> {
+        match self.authenticate_session(token).await? {
+            Holder::Staff(actor) => Ok(actor),
+            Holder::Member(_) => Err(DomainError::InvalidToken),
+        }
+    }
+
+    /// Who holds this session token: a staff user (with their current rights) or a member.
+    /// Missing, malformed, unknown or expired tokens, and tokens of disabled staff users,
+    /// answer `InvalidToken`.
     ///
     /// A session found valid is kept in memory for `cache_ttl` (see [`crate::cache`]), so
     /// most requests read no database; expiry is checked on every request all the same.
-    pub async fn authenticate(&self, token: &str) -> Result<Actor, DomainError> {
+    pub async fn authenticate_session(&self, token: &str) -> Result<Holder, DomainError> {
         if !is_session_token(token) {
             return Err(DomainError::InvalidToken);
         }
         let hash = token_hash(token);
         let now = self.clock.now();
         let session = match self.cache.session(&hash, now) {
-            Some(session) if now - session.last_seen <= self.settings.idle => session,
+            Some(session) if now - session.last_seen <= self.idle_of(&session.holder) => session,
             // Expired by what this process saw: ask the database, which may know of a more
             // recent use through another process.
             Some(_) => {
@@ -272,7 +315,7 @@ impl Staff {
             }
             None => self.load_session(&hash, now).await?,
         };
-        if now - session.last_seen >= self.touch_after() {
+        if now - session.last_seen >= self.touch_after(self.idle_of(&session.holder)) {
             // The sliding expiry: a failed write only shortens the session, it does not
             // refuse this request.
             match self.sessions.touch(&hash, now).await {
@@ -280,7 +323,14 @@ impl Staff {
                 Err(e) => tracing::warn!(error = %e, "could not extend a session"),
             }
         }
-        Ok(session.actor())
+        Ok(session.holder)
+    }
+
+    fn idle_of(&self, holder: &Holder) -> Duration {
+        match holder {
+            Holder::Staff(_) => self.idle(SessionKind::Staff),
+            Holder::Member(_) => self.idle(SessionKind::Member),
+        }
     }
 
     /// Reads a session and its user from the database, and caches them when valid.
@@ -298,20 +348,27 @@ impl Staff {
         if !constant_time_eq(&session.token_hash, hash) {
             return Err(DomainError::InvalidToken);
         }
-        if now - session.last_seen > self.settings.idle {
+        if now - session.last_seen > self.idle(session.holder.kind()) {
             self.sessions.delete(hash).await?;
             return Err(DomainError::InvalidToken);
         }
-        let user = match self.directory.user(&session.login).await? {
-            Some(user) if user.active => user,
-            _ => {
-                self.sessions.delete(hash).await?;
-                return Err(DomainError::InvalidToken);
-            }
+        let holder = match session.holder {
+            SessionHolder::Staff(login) => match self.directory.user(&login).await? {
+                Some(user) if user.active => Holder::Staff(Actor {
+                    login: user.login,
+                    rights: user.rights,
+                }),
+                _ => {
+                    self.sessions.delete(hash).await?;
+                    return Err(DomainError::InvalidToken);
+                }
+            },
+            // A member's account ends (deletion, new password) with its sessions, in the
+            // same transaction: the session's existence is the whole check.
+            SessionHolder::Member(member) => Holder::Member(member),
         };
         let cached = CachedSession {
-            login: user.login,
-            rights: user.rights,
+            holder,
             last_seen: session.last_seen,
         };
         self.cache
@@ -333,12 +390,16 @@ impl Staff {
         if !constant_time_eq(&session.token_hash, &hash) {
             return Ok(None);
         }
+        // Introspection is for staff sessions; a member's is not an OAuth2 credential.
+        let SessionHolder::Staff(login) = session.holder else {
+            return Ok(None);
+        };
         let expires_at = session.last_seen + self.settings.idle;
-        if self.clock.now() > expires_at || self.actor(&session.login).await?.is_none() {
+        if self.clock.now() > expires_at || self.actor(&login).await?.is_none() {
             return Ok(None);
         }
         Ok(Some(SessionInfo {
-            login: session.login,
+            login,
             created_at: session.created_at,
             expires_at,
         }))
@@ -355,20 +416,47 @@ impl Staff {
         })
     }
 
-    /// Ends the session of this token; `InvalidToken` if there is none (or it had expired).
+    /// Ends the staff session of this token; `InvalidToken` if there is none (or it had
+    /// expired, or it is a member's).
     pub async fn logout(&self, token: &str) -> Result<(), DomainError> {
         self.authenticate(token).await?;
-        let hash = token_hash(token);
-        let deleted = self.sessions.delete(&hash).await;
+        self.end_session(token).await
+    }
+
+    /// Deletes the session of a token already authenticated, and forgets it at once.
+    pub(crate) async fn end_session(&self, token: &str) -> Result<(), DomainError> {
+        let deleted = self.sessions.delete(&token_hash(token)).await;
         self.cache.invalidate();
         deleted
     }
 
-    /// Deletes the sessions idle for longer than the setting; returns how many.
+    /// Empties the session cache after a write that ended sessions elsewhere.
+    pub(crate) fn forget_sessions(&self) {
+        self.cache.invalidate();
+    }
+
+    /// The clock and the token source, for the members' access, which shares them.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub(crate) fn tokens(&self) -> &Arc<dyn TokenSource> {
+        &self.tokens
+    }
+
+    /// Deletes the staff and member sessions idle for longer than their settings; returns
+    /// how many.
     pub async fn purge_expired(&self) -> Result<u64, DomainError> {
-        self.sessions
-            .purge(self.clock.now() - self.settings.idle)
-            .await
+        let now = self.clock.now();
+        let staff = self
+            .sessions
+            .purge(SessionKind::Staff, now - self.idle(SessionKind::Staff))
+            .await?;
+        let members = self
+            .sessions
+            .purge(SessionKind::Member, now - self.idle(SessionKind::Member))
+            .await?;
+        Ok(staff + members)
     }
 
     /// The active user `login`, or `UnknownUser`.

@@ -88,6 +88,12 @@ pub enum DomainError {
     /// take money from one card without giving it back to the other.
     #[error("this transaction cannot be cancelled or redone")]
     NotCorrectable,
+    /// A member's invitation or reset link that is unknown, used or expired.
+    #[error("this link is unknown, was already used or has expired")]
+    InvalidLink,
+    /// Member e-mail addresses are unique (case-insensitive): they are the members' logins.
+    #[error("this e-mail address is another member's")]
+    EmailTaken,
 }
 
 /// Which credit cap of a partner.
@@ -147,6 +153,8 @@ impl DomainError {
             CardNotLinked => "carte_non_liee",
             CardReplaced(_) => "carte_remplacee",
             NotCorrectable => "transaction_non_corrigeable",
+            InvalidLink => "lien_invalide",
+            EmailTaken => "email_deja_utilise",
         }
     }
 
@@ -190,6 +198,8 @@ impl DomainError {
             CardNotLinked => "CARD_NOT_LINKED_ERROR",
             CardReplaced(_) => "CARD_REPLACED_ERROR",
             NotCorrectable => "TRANSACTION_NOT_CORRECTABLE_ERROR",
+            InvalidLink => "INVALID_LINK_ERROR",
+            EmailTaken => "EMAIL_TAKEN_ERROR",
         }
     }
 
@@ -260,6 +270,8 @@ mod tests {
             CardNotLinked,
             CardReplaced("x".into()),
             NotCorrectable,
+            InvalidLink,
+            EmailTaken,
         ]
     }
 

@@ -5,11 +5,13 @@
 //! recorded), and every operation checks the actor's [`Rights`]. The rules reach storage only
 //! through the traits in [`ports`]; this crate does no I/O.
 
+pub mod account;
 pub mod bar;
 pub mod card;
 pub mod catalog;
 pub mod error;
 pub mod ids;
+pub mod me;
 pub mod member;
 pub mod members;
 pub mod memory;
@@ -20,11 +22,13 @@ pub mod product;
 pub mod rights;
 pub mod transaction;
 
+pub use account::{Channels, LinkPurpose, MemberAccount, MemberLink, Preferences};
 pub use bar::{Applied, Bar, CardSheet, CardValidity, PayBy, Policy, StaffMove, Statistics};
 pub use card::{Card, CardState, CardStatus};
 pub use catalog::ProductChanges;
 pub use error::{CapPeriod, DomainError};
 pub use ids::{CardId, IdError, Login, MemberId, TransactionId};
+pub use me::{CardHistory, MemberExport, MemberSpace};
 pub use member::{Member, Profile, ProfileField};
 pub use members::{MemberCardValidity, Members};
 pub use money::{Money, MoneyError};
@@ -34,5 +38,5 @@ pub use ports::{
     StoredCredit,
 };
 pub use product::{Category, Product};
-pub use rights::{Actor, Operation, Rights};
+pub use rights::{Actor, Operation, Principal, Rights};
 pub use transaction::{StateChange, Transaction, TransactionKind};

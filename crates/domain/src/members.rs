@@ -37,6 +37,39 @@ impl MemberCardValidity {
     }
 }
 
+/// Changes the given fields of a member's profile over the revision it was read at, reading
+/// it again if another edit committed in between: for staff and for the member themself.
+pub(crate) async fn edit_profile(
+    directory: &dyn MemberDirectory,
+    clock: &dyn Clock,
+    id: MemberId,
+    changes: &[(ProfileField, Option<&str>)],
+) -> Result<Member, DomainError> {
+    if changes.is_empty() {
+        return Err(DomainError::malformed(
+            "nothing to change: give at least one member field",
+        ));
+    }
+    for _ in 0..EDIT_RETRIES {
+        let current = directory
+            .member(id)
+            .await?
+            .ok_or(DomainError::UnknownMember)?;
+        let profile = current.profile.edited(changes)?;
+        if directory
+            .update_member(id, current.revision, profile, clock.now())
+            .await?
+        {
+            return directory
+                .member(id)
+                .await?
+                .ok_or(DomainError::UnknownMember);
+        }
+    }
+    // Only if the member is being edited without pause by others.
+    Err(DomainError::StorageUnavailable)
+}
+
 /// The members' operations.
 #[derive(Clone)]
 pub struct Members {
@@ -99,32 +132,7 @@ impl Members {
         changes: &[(ProfileField, Option<&str>)],
     ) -> Result<Member, DomainError> {
         actor.check(Operation::ManageMembers)?;
-        if changes.is_empty() {
-            return Err(DomainError::malformed(
-                "nothing to change: give at least one member field",
-            ));
-        }
-        for _ in 0..EDIT_RETRIES {
-            let current = self
-                .directory
-                .member(id)
-                .await?
-                .ok_or(DomainError::UnknownMember)?;
-            let profile = current.profile.edited(changes)?;
-            if self
-                .directory
-                .update_member(id, current.revision, profile, self.now())
-                .await?
-            {
-                return self
-                    .directory
-                    .member(id)
-                    .await?
-                    .ok_or(DomainError::UnknownMember);
-            }
-        }
-        // Only if the member is being edited without pause by others.
-        Err(DomainError::StorageUnavailable)
+        edit_profile(self.directory.as_ref(), self.clock.as_ref(), id, changes).await
     }
 
     /// Links a card to a member (a card belongs to at most one member).

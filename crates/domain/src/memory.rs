@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::account::{email_key, MemberAccount, MemberLink, Preferences};
 use crate::bar::{explain_refusal, guard_allows};
 use crate::card::{Card, CardStatus};
 use crate::error::CapPeriod;
@@ -15,6 +16,7 @@ use crate::ids::{CardId, MemberId, TransactionId};
 use crate::member::{Member, Profile};
 use crate::money::Money;
 use crate::paging::{Page, Paged};
+use crate::ports::MemberAccounts;
 use crate::ports::{
     Action, Catalog, Ledger, MemberDirectory, Movement, Receipt, StoredAnswer, StoredCredit, Totals,
 };
@@ -32,6 +34,11 @@ struct State {
     /// (partner, when, credit).
     credits: Vec<(String, DateTime<Utc>, StoredCredit)>,
     members: BTreeMap<MemberId, Member>,
+    /// Members' password hashes.
+    accounts: BTreeMap<MemberId, String>,
+    /// Links by token hash, with when they were used.
+    links: BTreeMap<String, (MemberLink, Option<DateTime<Utc>>)>,
+    preferences: BTreeMap<MemberId, Preferences>,
 }
 
 /// A ledger and catalog held in memory behind one lock.
@@ -554,10 +561,30 @@ fn check_category(state: &State, product: &Product) -> Result<(), DomainError> {
     }
 }
 
+/// `EmailTaken` if another member has the profile's e-mail address (case-insensitive).
+fn email_free(
+    members: &BTreeMap<MemberId, Member>,
+    profile: &Profile,
+    except: Option<MemberId>,
+) -> Result<(), DomainError> {
+    let Some(key) = profile.email.as_deref().map(crate::account::email_key) else {
+        return Ok(());
+    };
+    let taken = members.values().any(|m| {
+        Some(m.id) != except
+            && m.profile.email.as_deref().map(crate::account::email_key) == Some(key.clone())
+    });
+    if taken {
+        return Err(DomainError::EmailTaken);
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl MemberDirectory for MemoryLedger {
     async fn add_member(&self, profile: Profile, at: DateTime<Utc>) -> Result<Member, DomainError> {
         let mut state = self.lock()?;
+        email_free(&state.members, &profile, None)?;
         let id = MemberId(state.members.len() as i64 + 1);
         let member = Member {
             id,
@@ -586,6 +613,7 @@ impl MemberDirectory for MemoryLedger {
         at: DateTime<Utc>,
     ) -> Result<bool, DomainError> {
         let mut state = self.lock()?;
+        email_free(&state.members, &profile, Some(id))?;
         match state.members.get_mut(&id) {
             Some(member) if member.revision == revision => {
                 member.profile = profile;
@@ -641,5 +669,92 @@ impl MemberDirectory for MemoryLedger {
             .cloned()
             .collect();
         Ok(page.slice(cards))
+    }
+}
+
+/// Members' accounts, links and preferences. Sessions are not the ledger's: ending a
+/// member's sessions is left to the session store of the test.
+#[async_trait]
+impl MemberAccounts for MemoryLedger {
+    async fn account_by_email(&self, key: &str) -> Result<Option<MemberAccount>, DomainError> {
+        let state = self.lock()?;
+        Ok(state
+            .members
+            .values()
+            .find(|m| m.profile.email.as_deref().map(email_key).as_deref() == Some(key))
+            .and_then(|m| {
+                state.accounts.get(&m.id).map(|hash| MemberAccount {
+                    member: m.id,
+                    password_hash: hash.clone(),
+                })
+            }))
+    }
+
+    async fn add_link(&self, link: MemberLink) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        if !state.members.contains_key(&link.member) {
+            return Err(DomainError::UnknownMember);
+        }
+        state.links.retain(|_, (l, used)| {
+            used.is_some() || l.member != link.member || l.purpose != link.purpose
+        });
+        state.links.insert(link.token_hash.clone(), (link, None));
+        Ok(())
+    }
+
+    async fn use_link(
+        &self,
+        token_hash: &str,
+        password_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<Option<MemberId>, DomainError> {
+        let mut state = self.lock()?;
+        let member = match state.links.get_mut(token_hash) {
+            Some((link, used @ None)) if link.expires_at > now => {
+                *used = Some(now);
+                link.member
+            }
+            _ => return Ok(None),
+        };
+        state.accounts.insert(member, password_hash);
+        Ok(Some(member))
+    }
+
+    async fn preferences(&self, member: MemberId) -> Result<Option<Preferences>, DomainError> {
+        Ok(self.lock()?.preferences.get(&member).copied())
+    }
+
+    async fn set_preferences(
+        &self,
+        member: MemberId,
+        preferences: Preferences,
+        _at: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        if !state.members.contains_key(&member) {
+            return Err(DomainError::UnknownMember);
+        }
+        state.preferences.insert(member, preferences);
+        Ok(())
+    }
+
+    async fn anonymise(
+        &self,
+        member: MemberId,
+        anonymous: Profile,
+        at: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let mut state = self.lock()?;
+        let found = state
+            .members
+            .get_mut(&member)
+            .ok_or(DomainError::UnknownMember)?;
+        found.profile = anonymous;
+        found.revision += 1;
+        found.updated_at = at;
+        state.accounts.remove(&member);
+        state.preferences.remove(&member);
+        state.links.retain(|_, (l, _)| l.member != member);
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::account::{LinkPurpose, MemberAccount, MemberLink, Preferences};
 use crate::card::{Card, CardStatus};
 use crate::error::DomainError;
 use crate::ids::{CardId, Login, MemberId, TransactionId};
@@ -340,17 +341,42 @@ pub trait StaffDirectory: Send + Sync {
     async fn disable(&self, login: &Login) -> Result<(), DomainError>;
 }
 
-/// A staff session, known by the hash of its token.
+/// Whose session it is: a staff user's (the POS, staff routes) or a member's (their own
+/// space). Both kinds share the token format, the hashing and the sliding expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionHolder {
+    Staff(Login),
+    Member(MemberId),
+}
+
+/// The kind of a [`SessionHolder`], each with its own idle delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    Staff,
+    Member,
+}
+
+impl SessionHolder {
+    /// Staff or member.
+    pub fn kind(&self) -> SessionKind {
+        match self {
+            SessionHolder::Staff(_) => SessionKind::Staff,
+            SessionHolder::Member(_) => SessionKind::Member,
+        }
+    }
+}
+
+/// A session, known by the hash of its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// Hex SHA-256 of the token; the token itself is never stored.
     pub token_hash: String,
-    pub login: Login,
+    pub holder: SessionHolder,
     pub created_at: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
 }
 
-/// Staff sessions.
+/// Staff and member sessions.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait SessionStore: Send + Sync {
@@ -359,8 +385,83 @@ pub trait SessionStore: Send + Sync {
     /// Records use at `at` (sliding expiry).
     async fn touch(&self, token_hash: &str, at: DateTime<Utc>) -> Result<(), DomainError>;
     async fn delete(&self, token_hash: &str) -> Result<(), DomainError>;
-    /// Removes sessions last seen before `before`.
-    async fn purge(&self, before: DateTime<Utc>) -> Result<u64, DomainError>;
+    /// Removes the sessions of this kind last seen before `before`.
+    async fn purge(&self, kind: SessionKind, before: DateTime<Utc>) -> Result<u64, DomainError>;
+}
+
+/// Members' accounts, their one-time links and their preferences. Each write is one atomic
+/// step of the store.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait MemberAccounts: Send + Sync {
+    /// The account of the member whose e-mail address has this key
+    /// ([`crate::account::email_key`]), if that member has set a password.
+    async fn account_by_email(&self, email_key: &str)
+        -> Result<Option<MemberAccount>, DomainError>;
+    /// Stores a new link; the member's unused links of the same purpose stop working
+    /// (the newest invitation or reset is the one that counts).
+    async fn add_link(&self, link: MemberLink) -> Result<(), DomainError>;
+    /// Uses a link in one atomic step: if it is unused and not expired at `now`, marks it
+    /// used, sets the member's password hash (creating the account) and ends the member's
+    /// sessions. The member, or `None` for an unknown, used or expired link.
+    async fn use_link(
+        &self,
+        token_hash: &str,
+        password_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<Option<MemberId>, DomainError>;
+    /// The member's preferences, or `None` if never saved.
+    async fn preferences(&self, member: MemberId) -> Result<Option<Preferences>, DomainError>;
+    /// Saves the member's preferences.
+    async fn set_preferences(
+        &self,
+        member: MemberId,
+        preferences: Preferences,
+        at: DateTime<Utc>,
+    ) -> Result<(), DomainError>;
+    /// The member's deletion request, in one atomic step: the profile is replaced by
+    /// `anonymous`, and the account, links, preferences and sessions are deleted. Cards and
+    /// the ledger are untouched (money history is never deleted). `UnknownMember`.
+    async fn anonymise(
+        &self,
+        member: MemberId,
+        anonymous: Profile,
+        at: DateTime<Utc>,
+    ) -> Result<(), DomainError>;
+}
+
+/// How a member receives a one-time link: the seam of the notification channels. Today no
+/// channel exists and [`NoMemberMail`] answers `false`; staff always see an invitation's link
+/// once, so a bar without e-mail can hand it over.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait MemberLinkSender: Send + Sync {
+    /// Sends `link` to `member`; whether it was handed to a channel. Never log the link:
+    /// it carries a secret token.
+    async fn send_link(
+        &self,
+        member: &Member,
+        purpose: LinkPurpose,
+        link: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, DomainError>;
+}
+
+/// No channel configured: links are not sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMemberMail;
+
+#[async_trait]
+impl MemberLinkSender for NoMemberMail {
+    async fn send_link(
+        &self,
+        _member: &Member,
+        _purpose: LinkPurpose,
+        _link: &str,
+        _expires_at: DateTime<Utc>,
+    ) -> Result<bool, DomainError> {
+        Ok(false)
+    }
 }
 
 /// The time, injectable for tests.

@@ -1,6 +1,6 @@
 //! Staff rights levels and the table of what each operation needs (seed "Types d'utilisateur").
 
-use crate::ids::Login;
+use crate::ids::{Login, MemberId};
 
 /// A staff user's rights, from 0 (none) to 3 (everything).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -132,6 +132,32 @@ impl Actor {
     }
 }
 
+/// Who calls a use case. Staff act through their [`Actor`] and its rights; a member acts in
+/// their own space only; a partner through its token's scopes. The use cases of a member's
+/// own space take this and call [`Principal::own_member`]: the one place where a member is
+/// told apart from everyone else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Staff(Actor),
+    /// A logged-in member: opens that member's own resources, nothing else.
+    Member(MemberId),
+    /// A partner, by client id.
+    Partner(String),
+}
+
+impl Principal {
+    /// The member whose own resources this principal opens: a member, themself; staff and
+    /// partners none (`InsufficientRights`: staff have their own routes).
+    pub fn own_member(&self) -> Result<MemberId, crate::DomainError> {
+        match self {
+            Principal::Member(id) => Ok(*id),
+            Principal::Staff(_) | Principal::Partner(_) => {
+                Err(crate::DomainError::InsufficientRights)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +213,19 @@ mod tests {
                 assert_eq!(a.check(op).is_ok(), level >= needed);
             }
         }
+    }
+
+    #[test]
+    fn only_a_member_opens_a_members_own_space() {
+        assert_eq!(Principal::Member(MemberId(7)).own_member(), Ok(MemberId(7)));
+        assert_eq!(
+            Principal::Staff(actor(Rights::President)).own_member(),
+            Err(crate::DomainError::InsufficientRights)
+        );
+        assert_eq!(
+            Principal::Partner("p".into()).own_member(),
+            Err(crate::DomainError::InsufficientRights)
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@
 use actix_cors::Cors;
 use actix_web::http::{header, Method};
 use actix_web::web;
-use ardoise_auth::{OAuth, Staff};
-use ardoise_domain::{Bar, Members};
+use ardoise_auth::{MemberAccess, OAuth, Staff};
+use ardoise_domain::{Bar, MemberSpace, Members};
 
 pub mod oauth;
 pub mod openapi;
@@ -37,17 +37,40 @@ pub struct AppState {
     pub staff: Staff,
     pub oauth: OAuth,
     pub members: Members,
+    /// Members' invitations, password links and sessions.
+    pub member_access: MemberAccess,
+    /// A member's own space (`/v1/me`).
+    pub me: MemberSpace,
+    /// The site's public address (`http.public_url`), for the links sent to members; `None`:
+    /// an invitation's link uses the request's origin.
+    pub public_url: Option<String>,
 }
 
 impl AppState {
     /// Bundles the services.
-    pub fn new(bar: Bar, staff: Staff, oauth: OAuth, members: Members) -> AppState {
+    pub fn new(
+        bar: Bar,
+        staff: Staff,
+        oauth: OAuth,
+        members: Members,
+        member_access: MemberAccess,
+        me: MemberSpace,
+    ) -> AppState {
         AppState {
             bar,
             staff,
             oauth,
             members,
+            member_access,
+            me,
+            public_url: None,
         }
+    }
+
+    /// The same with the site's public address (`http.public_url`).
+    pub fn with_public_url(mut self, public_url: Option<String>) -> AppState {
+        self.public_url = public_url.filter(|u| !u.trim().is_empty());
+        self
     }
 }
 

@@ -200,6 +200,8 @@ pub fn operations() -> Vec<Operation> {
         (name = "users", description = "Staff accounts"),
         (name = "partners admin", description = "The OAuth2 partner registry, for presidents"),
         (name = "members", description = "The association's members and their cards"),
+        (name = "member accounts", description = "Members' invitations, passwords and sessions"),
+        (name = "me", description = "A member's own space: profile, cards, history, preferences, data"),
         (name = "service", description = "About the API itself"),
     ),
 )]

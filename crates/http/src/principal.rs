@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 use ardoise_auth::{Authorization, Caller, OAuthError};
-use ardoise_domain::{Actor, DomainError};
+use ardoise_domain::{Actor, DomainError, MemberId};
 
 use crate::oauth::source;
 use crate::v1::{failure, Lang};
@@ -29,6 +29,8 @@ pub enum Principal {
     },
     /// A staff user, whose rights the rules check.
     Staff { actor: Actor },
+    /// A member, in their own space (`/v1/me`): no scope, no staff right.
+    Member { member: MemberId },
 }
 
 impl From<Caller> for Principal {
@@ -36,19 +38,33 @@ impl From<Caller> for Principal {
         match caller {
             Caller::Partner { client_id, scopes } => Principal::Partner { client_id, scopes },
             Caller::Staff { actor } => Principal::Staff { actor },
+            Caller::Member { member } => Principal::Member { member },
         }
     }
 }
 
 impl Principal {
-    /// Refuses a partner without `scope` (403). Staff pass: their rights are checked by the
-    /// rules of the operation itself.
+    /// Refuses a partner without `scope`, and a member, who holds no scope (403). Staff pass:
+    /// their rights are checked by the rules of the operation itself.
     pub fn require_scope(&self, scope: &str) -> Result<(), Unauthorized> {
         match self {
-            Principal::Partner { scopes, .. } if !scopes.iter().any(|s| s == scope) => Err(
-                Unauthorized::Refused(OAuthError::InsufficientScope(scope.to_owned())),
-            ),
-            _ => Ok(()),
+            Principal::Partner { scopes, .. } if scopes.iter().any(|s| s == scope) => Ok(()),
+            Principal::Staff { .. } => Ok(()),
+            Principal::Partner { .. } | Principal::Member { .. } => Err(Unauthorized::Refused(
+                OAuthError::InsufficientScope(scope.to_owned()),
+            )),
+        }
+    }
+
+    /// The caller as the rules know it, for the use cases that check the principal
+    /// themselves (a member's own space).
+    pub fn domain(&self) -> ardoise_domain::Principal {
+        match self {
+            Principal::Staff { actor } => ardoise_domain::Principal::Staff(actor.clone()),
+            Principal::Member { member } => ardoise_domain::Principal::Member(*member),
+            Principal::Partner { client_id, .. } => {
+                ardoise_domain::Principal::Partner(client_id.clone())
+            }
         }
     }
 }

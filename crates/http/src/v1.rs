@@ -15,19 +15,24 @@ use crate::params::{Params, Ty, MAX_BODY_BYTES};
 use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
 
+mod accounts;
 mod catalog;
 mod lifecycle;
+mod me;
 mod members;
 mod partner;
 mod partners;
 mod staff;
 mod users;
 
-/// The staff user behind a principal; a partner is refused (403): staff resources.
+/// The staff user behind a principal; a partner or a member is refused (403): staff
+/// resources.
 fn staff(principal: &Principal) -> Result<&Actor, DomainError> {
     match principal {
         Principal::Staff { actor } => Ok(actor),
-        Principal::Partner { .. } => Err(DomainError::InsufficientRights),
+        Principal::Partner { .. } | Principal::Member { .. } => {
+            Err(DomainError::InsufficientRights)
+        }
     }
 }
 
@@ -73,6 +78,20 @@ pub fn operations() -> Vec<Operation> {
         operation!(members::link),
         operation!(members::unlink),
         operation!(members::card_validity),
+        operation!(accounts::invite),
+        operation!(accounts::set_password),
+        operation!(accounts::request_reset),
+        operation!(accounts::open_session),
+        operation!(accounts::close_session),
+        operation!(me::profile),
+        operation!(me::edit_profile),
+        operation!(me::delete),
+        operation!(me::cards),
+        operation!(me::history),
+        operation!(me::lost),
+        operation!(me::preferences),
+        operation!(me::set_preferences),
+        operation!(me::export),
         operation!(staff::transactions),
         operation!(staff::transaction),
         operation!(staff::cancel),
@@ -185,6 +204,23 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
             "La carte a été associée au membre.",
         ),
         "LANGUAGE_LIST" => ("Languages.", "Langues."),
+        "INVITATION_CREATED" => (
+            "The invitation link was created: hand it to the member, it is shown only once.",
+            "Le lien d'invitation a été créé : remettez-le au membre, il n'est affiché qu'une fois.",
+        ),
+        "PASSWORD_RESET_REQUESTED" => (
+            "If this address is a member's, a link to choose a new password is on its way.",
+            "Si cette adresse est celle d'un membre, un lien pour choisir un nouveau mot de passe va lui parvenir.",
+        ),
+        "PROFILE" => ("Your profile.", "Votre profil."),
+        "PROFILE_UPDATED" => ("Your profile was updated.", "Votre profil a été modifié."),
+        "MY_CARD_LIST" => ("Your cards.", "Vos cartes."),
+        "PREFERENCES" => ("Your preferences.", "Vos préférences."),
+        "PREFERENCES_SAVED" => (
+            "Your preferences were saved.",
+            "Vos préférences ont été enregistrées.",
+        ),
+        "MEMBER_EXPORT" => ("Your data.", "Vos données."),
         _ => ("Done.", "C'est fait."),
     };
     lang.pick(en, fr)
@@ -239,6 +275,62 @@ pub async fn read_params(
     let params = Params::from_request(req, &body)?;
     params.only(fields)?;
     Ok(params)
+}
+
+/// Reads a JSON body into a strict request type (`deny_unknown_fields`, no string/number
+/// coercion): a body that is not JSON, or does not fit, is refused naming the problem.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    payload: Payload,
+) -> Result<T, DomainError> {
+    let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return Err(DomainError::malformed("the body could not be read")),
+        Err(_) => return Err(DomainError::malformed("the body is too large")),
+    };
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| {
+            let v = v.trim().to_ascii_lowercase();
+            v == "application/json" || v.ends_with("+json")
+        });
+    if json == Some(false) {
+        return Err(DomainError::malformed(
+            "the body must be JSON (Content-Type: application/json)",
+        ));
+    }
+    serde_json::from_slice(&body).map_err(|e| DomainError::malformed(format!("body: {e}")))
+}
+
+/// The bearer token of the request, for a logout.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| match ardoise_auth::Authorization::parse(v) {
+            Ok(ardoise_auth::Authorization::Bearer(token)) => Some(token),
+            _ => None,
+        })
+}
+
+/// No data: `{}`.
+#[derive(Serialize, ToSchema)]
+pub struct Empty {}
+
+/// A 202 envelope: the request is taken, its outcome is not told.
+pub fn accepted(lang: Lang, code: &str) -> HttpResponse {
+    render(
+        HttpResponse::Accepted(),
+        &Success {
+            success: true,
+            code,
+            message: success_message(lang, code),
+            data: Empty {},
+        },
+    )
 }
 
 /// The page asked for by `?page=&per_page=`.
@@ -539,7 +631,9 @@ pub fn envelope_error(
 pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
     use DomainError::*;
     let status = match error {
-        Malformed(_) | NegativeBalance | NegativeTopUp | NegativePayment => StatusCode::BAD_REQUEST,
+        Malformed(_) | NegativeBalance | NegativeTopUp | NegativePayment | InvalidLink => {
+            StatusCode::BAD_REQUEST
+        }
         InvalidToken | InvalidCredentials => StatusCode::UNAUTHORIZED,
         InsufficientRights => StatusCode::FORBIDDEN,
         UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard
@@ -681,6 +775,14 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
             "A card replacement cannot be cancelled or redone.",
             "Le remplacement d'une carte ne peut être ni annulé ni rétabli.",
         ),
+        InvalidLink => (
+            "This link is no longer valid: ask for a new one.",
+            "Ce lien n'est plus valable : demandez-en un nouveau.",
+        ),
+        EmailTaken => (
+            "This e-mail address is already another member's.",
+            "Cette adresse e-mail est déjà celle d'un autre membre.",
+        ),
     };
     lang.pick(en, fr)
 }
@@ -745,6 +847,7 @@ async fn card_balance(
     let found = match &principal {
         Principal::Partner { .. } => state.bar.card_for_partner(&card).await,
         Principal::Staff { actor } => state.bar.card(actor, &card).await,
+        Principal::Member { .. } => Err(DomainError::InsufficientRights),
     };
     Ok(match found {
         Ok(found) => success(

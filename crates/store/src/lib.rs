@@ -8,6 +8,7 @@
 //! with each movement's guard in its `UPDATE`'s `WHERE` clause, and the sessions' sliding
 //! expiry in the same batches. Reads and the other writes run on tokio's blocking pool.
 
+mod accounts;
 mod backup;
 mod catalog;
 mod db;
@@ -44,8 +45,8 @@ use writer::Writer;
 pub const MAX_BATCH: usize = writer::MAX_BATCH;
 
 /// A connection pool and its writer; cheap to clone, shared by all request handlers.
-/// Implements `Ledger`, `Catalog`, `MemberDirectory`, `StaffDirectory`, `SessionStore`,
-/// `PartnerDirectory` and `AccessTokenStore`.
+/// Implements `Ledger`, `Catalog`, `MemberDirectory`, `MemberAccounts`, `StaffDirectory`,
+/// `SessionStore`, `PartnerDirectory` and `AccessTokenStore`.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,

@@ -25,6 +25,17 @@ fn total(count: i64) -> u64 {
     u64::try_from(count).unwrap_or_default()
 }
 
+/// A unique violation on `members`: the e-mail key is another member's.
+fn email_conflict(e: diesel::result::Error) -> Failure {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            Failure::Refused(DomainError::EmailTaken)
+        }
+        other => Failure::Db(other),
+    }
+}
+
 /// Why a link or an unlink matched no row: the member or the card is unknown, or `other`.
 fn explain<C: Sql>(
     conn: &mut C,
@@ -46,7 +57,9 @@ impl MemberDirectory for Store {
     async fn add_member(&self, profile: Profile, at: DateTime<Utc>) -> Result<Member, DomainError> {
         self.blocking(move |db| {
             with_conn!(db, |conn| {
-                let id = conn.insert_member(&ProfileRow::new(profile, at), millis(at))?;
+                let id = conn
+                    .insert_member(&ProfileRow::new(profile, at), millis(at))
+                    .map_err(email_conflict)?;
                 conn.find_member(id)?
                     .ok_or_else(|| Failure::Lost(format!("member {id} vanished after insert")))?
                     .into_member()
@@ -93,11 +106,10 @@ impl MemberDirectory for Store {
         at: DateTime<Utc>,
     ) -> Result<bool, DomainError> {
         self.blocking(move |db| {
-            with_conn!(db, |conn| Ok(conn.update_member(
-                id.0,
-                revision,
-                &ProfileRow::new(profile, at)
-            )? == 1))
+            with_conn!(db, |conn| Ok(conn
+                .update_member(id.0, revision, &ProfileRow::new(profile, at))
+                .map_err(email_conflict)?
+                == 1))
         })
         .await
     }

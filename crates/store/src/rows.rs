@@ -4,17 +4,20 @@
 use std::collections::BTreeMap;
 
 use ardoise_domain::card::{Card, CardStatus};
-use ardoise_domain::ports::{Receipt, Session, StaffUser, StoredAnswer, StoredCredit};
+use ardoise_domain::ports::{
+    Receipt, Session, SessionHolder, StaffUser, StoredAnswer, StoredCredit,
+};
 use ardoise_domain::Transaction;
 use ardoise_domain::{CardId, Login, Member, MemberId, Money, Product, Profile, Rights};
+use ardoise_domain::{Channels, MemberLink, Preferences};
 use ardoise_domain::{TransactionId, TransactionKind};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::error::Failure;
 use crate::schema::{
-    card_credits, cards, idempotency_keys, members, product_bundles, products, sessions,
-    staff_users, transaction_changes, transactions,
+    card_credits, cards, idempotency_keys, member_links, member_preferences, members,
+    product_bundles, products, sessions, staff_users, transaction_changes, transactions,
 };
 
 /// Unix milliseconds, as stored. Rounds toward the past, so that a stored `valid_until`
@@ -140,12 +143,15 @@ pub(crate) struct ProfileRow {
     pub mobile: Option<String>,
     pub keywords: Option<String>,
     pub notes: Option<String>,
+    /// The address's uniqueness key (`account::email_key`), under a unique index.
+    pub email_key: Option<String>,
     pub updated_at: i64,
 }
 
 impl ProfileRow {
     pub fn new(p: Profile, at: DateTime<Utc>) -> ProfileRow {
         ProfileRow {
+            email_key: p.email.as_deref().map(ardoise_domain::account::email_key),
             first_name: p.first_name,
             last_name: p.last_name,
             display_name: p.display_name,
@@ -303,25 +309,40 @@ pub(crate) struct NewStaff<'a> {
 #[diesel(table_name = sessions)]
 pub(crate) struct SessionRow {
     pub token_hash: String,
-    pub login: String,
+    pub login: Option<String>,
+    pub member_id: Option<i64>,
     pub created_at: i64,
     pub last_seen: i64,
 }
 
 impl SessionRow {
     pub fn from_session(s: &Session) -> SessionRow {
+        let (login, member_id) = match &s.holder {
+            SessionHolder::Staff(login) => (Some(login.to_string()), None),
+            SessionHolder::Member(member) => (None, Some(member.0)),
+        };
         SessionRow {
             token_hash: s.token_hash.clone(),
-            login: s.login.to_string(),
+            login,
+            member_id,
             created_at: millis(s.created_at),
             last_seen: millis(s.last_seen),
         }
     }
 
     pub fn into_session(self) -> Result<Session, Failure> {
+        let holder = match (self.login, self.member_id) {
+            (Some(text), None) => SessionHolder::Staff(login(&text)?),
+            (None, Some(id)) => SessionHolder::Member(MemberId(id)),
+            _ => {
+                return Err(Failure::Corrupt(
+                    "a session belongs to both or neither of a staff user and a member".into(),
+                ))
+            }
+        };
         Ok(Session {
             token_hash: self.token_hash,
-            login: login(&self.login)?,
+            holder,
             created_at: time(self.created_at)?,
             last_seen: time(self.last_seen)?,
         })
@@ -387,5 +408,70 @@ impl IdempotencyRow {
                 amount: Money::from_cents(self.amount_cents),
             },
         })
+    }
+}
+
+/// A member's one-time link, as stored (the token's hash only).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = member_links)]
+pub(crate) struct LinkRow {
+    pub token_hash: String,
+    pub member_id: i64,
+    pub purpose: &'static str,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl LinkRow {
+    pub fn from_link(link: &MemberLink) -> LinkRow {
+        LinkRow {
+            token_hash: link.token_hash.clone(),
+            member_id: link.member.0,
+            purpose: link.purpose.as_str(),
+            created_at: millis(link.created_at),
+            expires_at: millis(link.expires_at),
+        }
+    }
+}
+
+/// A member's preferences, as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = member_preferences, treat_none_as_null = true)]
+pub(crate) struct PreferencesRow {
+    pub member_id: i64,
+    pub email: bool,
+    pub sms: bool,
+    pub push: bool,
+    pub low_balance_cents: Option<i64>,
+    pub receipts: bool,
+    pub advertisements: bool,
+    pub updated_at: i64,
+}
+
+impl PreferencesRow {
+    pub fn new(member: MemberId, p: Preferences, at: DateTime<Utc>) -> PreferencesRow {
+        PreferencesRow {
+            member_id: member.0,
+            email: p.channels.email,
+            sms: p.channels.sms,
+            push: p.channels.push,
+            low_balance_cents: p.low_balance.map(Money::cents),
+            receipts: p.receipts,
+            advertisements: p.advertisements,
+            updated_at: millis(at),
+        }
+    }
+
+    pub fn into_preferences(self) -> Preferences {
+        Preferences {
+            channels: Channels {
+                email: self.email,
+                sms: self.sms,
+                push: self.push,
+            },
+            low_balance: self.low_balance_cents.map(Money::from_cents),
+            receipts: self.receipts,
+            advertisements: self.advertisements,
+        }
     }
 }

@@ -27,6 +27,7 @@ diesel::table! {
         keywords -> Nullable<Text>,
         notes -> Nullable<Text>,
         revision -> BigInt,
+        email_key -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
     }
@@ -86,7 +87,8 @@ diesel::table! {
 diesel::table! {
     sessions (token_hash) {
         token_hash -> Text,
-        login -> Text,
+        login -> Nullable<Text>,
+        member_id -> Nullable<BigInt>,
         created_at -> BigInt,
         last_seen -> BigInt,
     }
@@ -158,6 +160,41 @@ diesel::table! {
 
 diesel::joinable!(product_bundles -> products (product));
 
+diesel::table! {
+    member_accounts (member_id) {
+        member_id -> BigInt,
+        password_hash -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    member_links (token_hash) {
+        token_hash -> Text,
+        member_id -> BigInt,
+        purpose -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    member_preferences (member_id) {
+        member_id -> BigInt,
+        email -> Bool,
+        sms -> Bool,
+        push -> Bool,
+        low_balance_cents -> Nullable<BigInt>,
+        receipts -> Bool,
+        advertisements -> Bool,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(member_accounts -> members (member_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     cards,
     members,
@@ -172,4 +209,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     card_credits,
     idempotency_keys,
+    member_accounts,
+    member_links,
+    member_preferences,
 );

@@ -14,12 +14,14 @@ use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 
 use crate::rows::{
-    BundleRow, CardRow, CreditRow, IdempotencyRow, MemberRow, NewCard, NewChange, NewStaff,
-    NewTransaction, ProductRow, ProfileRow, ReplacementCard, SessionRow, StaffRow, TransactionRow,
+    BundleRow, CardRow, CreditRow, IdempotencyRow, LinkRow, MemberRow, NewCard, NewChange,
+    NewStaff, NewTransaction, PreferencesRow, ProductRow, ProfileRow, ReplacementCard, SessionRow,
+    StaffRow, TransactionRow,
 };
 use crate::schema::{
-    card_credits, cards, idempotency_keys, members, partners, product_bundles, products, sessions,
-    staff_users, transaction_changes, transactions,
+    card_credits, cards, idempotency_keys, member_accounts, member_links, member_preferences,
+    members, partners, product_bundles, products, sessions, staff_users, transaction_changes,
+    transactions,
 };
 
 /// The largest magnitude a balance may have (the domain's limit, also a CHECK in the schema).
@@ -280,7 +282,28 @@ pub(crate) trait Sql: Dialect + Sized {
     fn delete_sessions_of(&mut self, login: &str) -> QueryResult<usize>;
     /// Deletes a user's sessions but the one of token hash `keep`.
     fn delete_sessions_of_except(&mut self, login: &str, keep: Option<&str>) -> QueryResult<usize>;
-    fn purge_sessions(&mut self, before_ms: i64) -> QueryResult<usize>;
+    /// Deletes the staff sessions (`members: false`) or the members' sessions last seen
+    /// before `before_ms`.
+    fn purge_sessions(&mut self, members: bool, before_ms: i64) -> QueryResult<usize>;
+    fn delete_member_sessions(&mut self, member: i64) -> QueryResult<usize>;
+
+    // Members' accounts.
+    /// (member id, password hash) of the account whose member has this e-mail key.
+    fn account_by_email_key(&mut self, key: &str) -> QueryResult<Option<(i64, String)>>;
+    /// Deletes a member's unused links of one purpose.
+    fn delete_unused_links(&mut self, member: i64, purpose: &str) -> QueryResult<usize>;
+    fn insert_link(&mut self, row: &LinkRow) -> QueryResult<()>;
+    /// Marks a link used if it is unused and expires after `now_ms`; its member if it was.
+    fn use_link(&mut self, token_hash: &str, now_ms: i64) -> QueryResult<Option<i64>>;
+    /// Creates the member's account or replaces its password hash.
+    fn upsert_account(&mut self, member: i64, hash: &str, at_ms: i64) -> QueryResult<()>;
+    fn find_preferences(&mut self, member: i64) -> QueryResult<Option<PreferencesRow>>;
+    fn upsert_preferences(&mut self, row: &PreferencesRow) -> QueryResult<()>;
+    /// Writes a member's profile whatever its revision, and increments the revision; the
+    /// rows changed.
+    fn overwrite_member(&mut self, id: i64, row: &ProfileRow) -> QueryResult<usize>;
+    /// Deletes the member's account, links and preferences.
+    fn delete_account(&mut self, member: i64) -> QueryResult<()>;
 
     /// `SELECT 1`.
     fn ping(&mut self) -> QueryResult<()>;
@@ -858,9 +881,106 @@ macro_rules! impl_sql {
                 }
             }
 
-            fn purge_sessions(&mut self, before_ms: i64) -> QueryResult<usize> {
-                diesel::delete(sessions::table.filter(sessions::last_seen.lt(before_ms)))
+            fn purge_sessions(&mut self, members: bool, before_ms: i64) -> QueryResult<usize> {
+                let old = sessions::table.filter(sessions::last_seen.lt(before_ms));
+                if members {
+                    diesel::delete(old.filter(sessions::member_id.is_not_null())).execute(self)
+                } else {
+                    diesel::delete(old.filter(sessions::login.is_not_null())).execute(self)
+                }
+            }
+
+            fn delete_member_sessions(&mut self, member: i64) -> QueryResult<usize> {
+                diesel::delete(sessions::table.filter(sessions::member_id.eq(member))).execute(self)
+            }
+
+            fn account_by_email_key(&mut self, key: &str) -> QueryResult<Option<(i64, String)>> {
+                member_accounts::table
+                    .inner_join(members::table)
+                    .filter(members::email_key.eq(key))
+                    .select((member_accounts::member_id, member_accounts::password_hash))
+                    .get_result(self)
+                    .optional()
+            }
+
+            fn delete_unused_links(&mut self, member: i64, purpose: &str) -> QueryResult<usize> {
+                diesel::delete(
+                    member_links::table
+                        .filter(member_links::member_id.eq(member))
+                        .filter(member_links::purpose.eq(purpose))
+                        .filter(member_links::used_at.is_null()),
+                )
+                .execute(self)
+            }
+
+            fn insert_link(&mut self, row: &LinkRow) -> QueryResult<()> {
+                diesel::insert_into(member_links::table)
+                    .values(row)
                     .execute(self)
+                    .map(|_| ())
+            }
+
+            fn use_link(&mut self, token_hash: &str, now_ms: i64) -> QueryResult<Option<i64>> {
+                diesel::update(
+                    member_links::table
+                        .find(token_hash)
+                        .filter(member_links::used_at.is_null())
+                        .filter(member_links::expires_at.gt(now_ms)),
+                )
+                .set(member_links::used_at.eq(now_ms))
+                .returning(member_links::member_id)
+                .get_result(self)
+                .optional()
+            }
+
+            fn upsert_account(&mut self, member: i64, hash: &str, at_ms: i64) -> QueryResult<()> {
+                diesel::insert_into(member_accounts::table)
+                    .values((
+                        member_accounts::member_id.eq(member),
+                        member_accounts::password_hash.eq(hash),
+                        member_accounts::created_at.eq(at_ms),
+                        member_accounts::updated_at.eq(at_ms),
+                    ))
+                    .on_conflict(member_accounts::member_id)
+                    .do_update()
+                    .set((
+                        member_accounts::password_hash.eq(hash),
+                        member_accounts::updated_at.eq(at_ms),
+                    ))
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn find_preferences(&mut self, member: i64) -> QueryResult<Option<PreferencesRow>> {
+                member_preferences::table
+                    .find(member)
+                    .select(PreferencesRow::as_select())
+                    .get_result(self)
+                    .optional()
+            }
+
+            fn upsert_preferences(&mut self, row: &PreferencesRow) -> QueryResult<()> {
+                diesel::insert_into(member_preferences::table)
+                    .values(row)
+                    .on_conflict(member_preferences::member_id)
+                    .do_update()
+                    .set(row)
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn overwrite_member(&mut self, id: i64, row: &ProfileRow) -> QueryResult<usize> {
+                diesel::update(members::table.find(id))
+                    .set((row, members::revision.eq(members::revision + 1)))
+                    .execute(self)
+            }
+
+            fn delete_account(&mut self, member: i64) -> QueryResult<()> {
+                diesel::delete(member_links::table.filter(member_links::member_id.eq(member)))
+                    .execute(self)?;
+                diesel::delete(member_preferences::table.find(member)).execute(self)?;
+                diesel::delete(member_accounts::table.find(member)).execute(self)?;
+                Ok(())
             }
 
             fn ping(&mut self) -> QueryResult<()> {

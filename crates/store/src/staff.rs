@@ -1,6 +1,6 @@
 //! Staff accounts and their sessions, with the semantics of `ardoise_auth::memory`.
 
-use ardoise_domain::ports::{Session, SessionStore, StaffDirectory, StaffUser};
+use ardoise_domain::ports::{Session, SessionKind, SessionStore, StaffDirectory, StaffUser};
 use ardoise_domain::{CardId, DomainError, Login, Rights};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -237,10 +237,11 @@ impl SessionStore for Store {
         .await
     }
 
-    async fn purge(&self, before: DateTime<Utc>) -> Result<u64, DomainError> {
+    async fn purge(&self, kind: SessionKind, before: DateTime<Utc>) -> Result<u64, DomainError> {
+        let members = kind == SessionKind::Member;
         self.blocking(move |db| {
             with_conn!(db, |conn| conn
-                .purge_sessions(millis(before))
+                .purge_sessions(members, millis(before))
                 .map(|n| n as u64)
                 .map_err(Failure::Db))
         })

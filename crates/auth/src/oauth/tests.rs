@@ -55,7 +55,7 @@ fn creds(p: &PartnerCredentials) -> ClientCredentials {
 fn partner_of(caller: &Caller) -> &str {
     match caller {
         Caller::Partner { client_id, .. } => client_id,
-        Caller::Staff { .. } => panic!("not a partner"),
+        Caller::Staff { .. } | Caller::Member { .. } => panic!("not a partner"),
     }
 }
 
@@ -348,7 +348,7 @@ async fn staff_session_tokens_are_introspectable_and_authenticate_as_staff() {
     w.staff_store
         .create(Session {
             token_hash: token_hash(&token),
-            login: login.clone(),
+            holder: ardoise_domain::ports::SessionHolder::Staff(login.clone()),
             created_at: w.clock.now(),
             last_seen: w.clock.now(),
         })

@@ -18,11 +18,13 @@ use crate::params::Ty;
 use crate::principal::Principal;
 use crate::AppState;
 
-/// The staff user, or `None` for a partner (whose scope the handler checked).
-fn staff_or_partner(principal: &Principal) -> Option<&Actor> {
+/// The staff user, or `None` for a partner (whose scope the handler checked); a member is
+/// refused (their own cards are under `/v1/me`).
+fn staff_or_partner(principal: &Principal) -> Result<Option<&Actor>, DomainError> {
     match principal {
-        Principal::Staff { actor } => Some(actor),
-        Principal::Partner { .. } => None,
+        Principal::Staff { actor } => Ok(Some(actor)),
+        Principal::Partner { .. } => Ok(None),
+        Principal::Member { .. } => Err(DomainError::InsufficientRights),
     }
 }
 
@@ -361,7 +363,7 @@ pub(super) async fn cards(
             let page = page_of(&req)?;
             let list = state
                 .members
-                .cards(staff_or_partner(&principal), id, page)
+                .cards(staff_or_partner(&principal)?, id, page)
                 .await?;
             Ok(paged(
                 &req,
@@ -525,7 +527,7 @@ pub(super) async fn card_validity(
             let card = card_path(&path.1)?;
             let v = state
                 .members
-                .card_validity(staff_or_partner(&principal), id, &card)
+                .card_validity(staff_or_partner(&principal)?, id, &card)
                 .await?;
             let reason = match (v.card.state, v.owned) {
                 (Some(_), false) => "not_member",

@@ -64,6 +64,8 @@ pub(super) async fn card_validity(
             let actor = match &principal {
                 Principal::Staff { actor } => Some(actor),
                 Principal::Partner { .. } => None,
+                // Refused by `require_scope` already; never a partner's view.
+                Principal::Member { .. } => return Err(DomainError::InsufficientRights),
             };
             let validity = state.bar.card_validity(actor, &card).await?;
             let reason = match validity.state {

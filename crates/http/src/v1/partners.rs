@@ -24,7 +24,9 @@ use crate::AppState;
 fn admin<'a>(state: &'a AppState, principal: &Principal) -> Result<PartnerAdmin<'a>, DomainError> {
     match principal {
         Principal::Staff { actor } => state.oauth.admin(actor),
-        Principal::Partner { .. } => Err(DomainError::InsufficientRights),
+        Principal::Partner { .. } | Principal::Member { .. } => {
+            Err(DomainError::InsufficientRights)
+        }
     }
 }
 

@@ -161,7 +161,7 @@ pub async fn world_with(settings: StaffSettings) -> World {
         store
             .create(Session {
                 token_hash: token_hash(&token(login)),
-                login: Login::parse(login).unwrap(),
+                holder: ardoise_domain::ports::SessionHolder::Staff(Login::parse(login).unwrap()),
                 created_at: now,
                 last_seen: now,
             })
@@ -190,7 +190,19 @@ pub async fn world_with(settings: StaffSettings) -> World {
         OAuthSettings::default(),
     );
     let members = Members::new(ledger.clone(), faulty.clone(), clock.clone());
-    let state = AppState::new(bar, staff, oauth, members);
+    let member_access = ardoise_auth::MemberAccess::new(
+        staff.clone(),
+        ledger.clone(),
+        ledger.clone(),
+        Arc::new(ardoise_domain::ports::NoMemberMail),
+    );
+    let me = ardoise_domain::MemberSpace::new(
+        ledger.clone(),
+        ledger.clone(),
+        faulty.clone(),
+        clock.clone(),
+    );
+    let state = AppState::new(bar, staff, oauth, members, member_access, me);
     World {
         ledger,
         faulty,

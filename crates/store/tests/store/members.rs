@@ -3,8 +3,15 @@
 
 use std::sync::Arc;
 
-use ardoise_domain::ports::{Action, Ledger, MemberDirectory, Movement};
-use ardoise_domain::{CardStatus, DomainError, MemberId, Page, Profile, TransactionKind};
+use ardoise_domain::account::email_key;
+use ardoise_domain::ports::{
+    Action, Ledger, MemberAccounts, MemberDirectory, Movement, Session, SessionHolder, SessionKind,
+    SessionStore,
+};
+use ardoise_domain::{
+    CardStatus, DomainError, LinkPurpose, MemberId, MemberLink, Money, Page, Preferences, Profile,
+    TransactionKind,
+};
 
 use crate::common::*;
 
@@ -349,5 +356,187 @@ async fn replacing_during_payments_loses_and_creates_nothing() {
         assert_eq!(db.balance("BEEF0002"), OPENING - accepted);
         assert_eq!(r.amount.cents(), OPENING - accepted);
         db.assert_invariants();
+    }
+}
+
+fn with_email(last_name: &str, email: &str) -> Profile {
+    Profile {
+        email: Some(email.into()),
+        ..profile(last_name)
+    }
+}
+
+fn link(hash: &str, member: MemberId, purpose: LinkPurpose, expires: i64) -> MemberLink {
+    MemberLink {
+        token_hash: hash.into(),
+        member,
+        purpose,
+        created_at: at(0),
+        expires_at: at(expires),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_emails_are_unique_whatever_their_case() {
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        let zoe = s
+            .add_member(with_email("Durand", "Zoe@example.org"), at(0))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.add_member(with_email("Other", "zoe@EXAMPLE.org"), at(0))
+                .await,
+            Err(DomainError::EmailTaken)
+        );
+        let other = s.add_member(profile("Other"), at(0)).await.unwrap();
+        assert_eq!(
+            s.update_member(other.id, 1, with_email("Other", "ZOE@example.org"), at(1))
+                .await,
+            Err(DomainError::EmailTaken)
+        );
+        // Members without an address are many; the owner may change the case of theirs.
+        s.add_member(profile("Third"), at(0)).await.unwrap();
+        assert_eq!(
+            s.update_member(zoe.id, 1, with_email("Durand", "zoe@example.org"), at(1))
+                .await,
+            Ok(true)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_are_used_once_before_they_expire_and_end_the_members_sessions() {
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        let zoe = s
+            .add_member(with_email("Durand", "zoe@example.org"), at(0))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.account_by_email(&email_key("zoe@example.org")).await,
+            Ok(None)
+        );
+        assert_eq!(
+            s.add_link(link("l0", MemberId(999), LinkPurpose::Welcome, 100))
+                .await,
+            Err(DomainError::UnknownMember)
+        );
+        s.add_link(link("l1", zoe.id, LinkPurpose::Welcome, 100))
+            .await
+            .unwrap();
+        // A newer invitation replaces the unused older one.
+        s.add_link(link("l2", zoe.id, LinkPurpose::Welcome, 100))
+            .await
+            .unwrap();
+        assert_eq!(s.use_link("l1", "h1".into(), at(10)).await, Ok(None));
+        s.create(Session {
+            token_hash: "s1".into(),
+            holder: SessionHolder::Member(zoe.id),
+            created_at: at(0),
+            last_seen: at(0),
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            s.use_link("l2", "h2".into(), at(10)).await,
+            Ok(Some(zoe.id))
+        );
+        assert_eq!(
+            s.find("s1").await,
+            Ok(None),
+            "a new password ends the sessions"
+        );
+        assert_eq!(
+            s.use_link("l2", "h3".into(), at(11)).await,
+            Ok(None),
+            "used"
+        );
+        let account = s
+            .account_by_email(&email_key("ZOE@example.org"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (account.member, account.password_hash.as_str()),
+            (zoe.id, "h2")
+        );
+        // Expired at 100.
+        s.add_link(link("l3", zoe.id, LinkPurpose::Reset, 100))
+            .await
+            .unwrap();
+        assert_eq!(s.use_link("l3", "h4".into(), at(100)).await, Ok(None));
+        assert_eq!(s.use_link("nope", "h4".into(), at(1)).await, Ok(None));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preferences_sessions_by_kind_and_anonymisation() {
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        let zoe = s
+            .add_member(with_email("Durand", "zoe@example.org"), at(0))
+            .await
+            .unwrap();
+        assert_eq!(s.preferences(zoe.id).await, Ok(None));
+        let mut prefs = Preferences::default();
+        prefs.channels.sms = true;
+        prefs.low_balance = Some(Money::from_cents(500));
+        prefs.advertisements = true;
+        s.set_preferences(zoe.id, prefs, at(1)).await.unwrap();
+        assert_eq!(s.preferences(zoe.id).await, Ok(Some(prefs)));
+        prefs.low_balance = None;
+        s.set_preferences(zoe.id, prefs, at(2)).await.unwrap();
+        assert_eq!(s.preferences(zoe.id).await, Ok(Some(prefs)));
+        assert_eq!(
+            s.set_preferences(MemberId(999), prefs, at(2)).await,
+            Err(DomainError::UnknownMember)
+        );
+
+        s.add_link(link("l1", zoe.id, LinkPurpose::Welcome, 100))
+            .await
+            .unwrap();
+        s.use_link("l1", "h".into(), at(1)).await.unwrap();
+        s.create(Session {
+            token_hash: "m1".into(),
+            holder: SessionHolder::Member(zoe.id),
+            created_at: at(0),
+            last_seen: at(0),
+        })
+        .await
+        .unwrap();
+        // Purging staff sessions leaves members' alone.
+        assert_eq!(s.purge(SessionKind::Staff, at(10)).await, Ok(0));
+        assert!(s.find("m1").await.unwrap().is_some());
+
+        s.apply(open("04A1B2C3", 1000, 0)).await.unwrap();
+        s.link_card(zoe.id, &card("04A1B2C3")).await.unwrap();
+        let anonymous = Profile {
+            display_name: Some("deleted member".into()),
+            ..Profile::default()
+        };
+        s.anonymise(zoe.id, anonymous.clone(), at(5)).await.unwrap();
+        let after = s.member(zoe.id).await.unwrap().unwrap();
+        assert_eq!(after.profile, anonymous);
+        assert_eq!(s.find("m1").await, Ok(None));
+        assert_eq!(s.preferences(zoe.id).await, Ok(None));
+        assert_eq!(
+            s.account_by_email(&email_key("zoe@example.org")).await,
+            Ok(None)
+        );
+        // The card and its money stay.
+        let kept = s.card(&card("04A1B2C3")).await.unwrap().unwrap();
+        assert_eq!(
+            (kept.balance, kept.member),
+            (Money::from_cents(1000), Some(zoe.id))
+        );
+        db.assert_invariants();
+        assert_eq!(
+            s.anonymise(MemberId(999), anonymous, at(5)).await,
+            Err(DomainError::UnknownMember)
+        );
     }
 }

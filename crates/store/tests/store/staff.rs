@@ -1,4 +1,6 @@
-use ardoise_domain::ports::{Session, SessionStore, StaffDirectory, StaffUser};
+use ardoise_domain::ports::{
+    Session, SessionHolder, SessionKind, SessionStore, StaffDirectory, StaffUser,
+};
 use ardoise_domain::{DomainError, Login, Rights};
 
 use crate::common::*;
@@ -20,7 +22,7 @@ fn user(name: &str, rights: Rights, card_id: Option<&str>) -> StaffUser {
 fn session(hash: &str, name: &str, seen: i64) -> Session {
     Session {
         token_hash: hash.into(),
-        login: login(name),
+        holder: SessionHolder::Staff(login(name)),
         created_at: at(0),
         last_seen: at(seen),
     }
@@ -183,8 +185,9 @@ async fn sessions() {
         s.create(session("bb22", "barman", 50)).await.unwrap();
         s.create(session("cc33", "barman", 200)).await.unwrap();
         // Last seen before 150: bb22 (50) and aa11 (100).
-        assert_eq!(s.purge(at(150)).await.unwrap(), 2);
-        assert_eq!(s.purge(at(150)).await.unwrap(), 0);
+        assert_eq!(s.purge(SessionKind::Member, at(150)).await.unwrap(), 0);
+        assert_eq!(s.purge(SessionKind::Staff, at(150)).await.unwrap(), 2);
+        assert_eq!(s.purge(SessionKind::Staff, at(150)).await.unwrap(), 0);
         assert!(s.find("cc33").await.unwrap().is_some());
         s.delete("cc33").await.unwrap();
         s.delete("cc33").await.unwrap();

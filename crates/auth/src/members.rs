@@ -1,0 +1,405 @@
+//! Members' access (members.md, "Accounts"): invitations and reset links, passwords, and
+//! member sessions. Sessions, their tokens, hashing, sliding expiry, cache and the
+//! failed-login throttle are the staff ones ([`Staff`]): a member's session is a session whose
+//! holder is a member, with its own idle delay (`members.idle_seconds`).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ardoise_domain::account::{check_password, email_key, LINK_LIFE};
+use ardoise_domain::member::parse_field;
+use ardoise_domain::ports::{MemberAccounts, MemberDirectory, MemberLinkSender, SessionHolder};
+use ardoise_domain::{
+    Actor, DomainError, LinkPurpose, Member, MemberId, MemberLink, MemberSpace, Operation,
+    Principal, ProfileField,
+};
+use chrono::{DateTime, Utc};
+
+use crate::password::{dummy_hash, hash_password_async, verify_password_async};
+use crate::staff::{Holder, Staff};
+use crate::tokens::token_hash;
+
+/// The length of a link's token: 43 characters of `[0-9A-Za-z]` (~256 bits).
+pub const LINK_TOKEN_LEN: usize = 43;
+
+/// The path of the page a link opens, after the site's address.
+pub const WELCOME_PATH: &str = "/me/welcome/";
+
+/// A one-time link, shown once (to staff, for an invitation).
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedLink {
+    /// `{base}/me/welcome/{token}`.
+    pub link: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for IssuedLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedLink")
+            .field("link", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A member's successful login. The token is shown once and stored only as its hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MemberGrant {
+    /// 30 characters of `[0-9A-Za-z]`, like a staff session's.
+    pub token: String,
+    pub member: Member,
+}
+
+impl fmt::Debug for MemberGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemberGrant")
+            .field("token", &"<redacted>")
+            .field("member", &self.member.id)
+            .finish()
+    }
+}
+
+/// Members' access. Cheap to clone.
+#[derive(Clone)]
+pub struct MemberAccess {
+    staff: Staff,
+    accounts: Arc<dyn MemberAccounts>,
+    directory: Arc<dyn MemberDirectory>,
+    sender: Arc<dyn MemberLinkSender>,
+}
+
+/// Whether `text` has the shape of a link's token; anything else is refused before any lookup.
+fn is_link_token(text: &str) -> bool {
+    text.len() == LINK_TOKEN_LEN && text.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+impl MemberAccess {
+    /// Wires members' access to the staff sessions and to its ports.
+    pub fn new(
+        staff: Staff,
+        accounts: Arc<dyn MemberAccounts>,
+        directory: Arc<dyn MemberDirectory>,
+        sender: Arc<dyn MemberLinkSender>,
+    ) -> MemberAccess {
+        MemberAccess {
+            staff,
+            accounts,
+            directory,
+            sender,
+        }
+    }
+
+    /// The member's deletion request ([`MemberSpace::delete`]), and their sessions forgotten
+    /// at once by this process's session cache, not only in the database: the way the web
+    /// pages and `/v1/me` delete a member.
+    pub async fn delete_member(
+        &self,
+        space: &MemberSpace,
+        principal: &Principal,
+    ) -> Result<(), DomainError> {
+        let deleted = space.delete(principal).await;
+        self.staff.forget_sessions();
+        deleted
+    }
+
+    /// Seconds of inactivity after which a member's session ends.
+    pub fn idle_seconds(&self) -> i64 {
+        self.staff.settings().member_idle.num_seconds()
+    }
+
+    /// Creates a one-time link for `member` and hands it to the channel, if any.
+    async fn issue(
+        &self,
+        member: &Member,
+        purpose: LinkPurpose,
+        base: &str,
+    ) -> Result<IssuedLink, DomainError> {
+        let token = self.staff.tokens().alphanumeric(LINK_TOKEN_LEN);
+        if !is_link_token(&token) {
+            return Err(DomainError::Internal(
+                "the token source returned a malformed token".into(),
+            ));
+        }
+        let now = self.staff.clock().now();
+        let expires_at = now + LINK_LIFE;
+        self.accounts
+            .add_link(MemberLink {
+                token_hash: token_hash(&token),
+                member: member.id,
+                purpose,
+                created_at: now,
+                expires_at,
+            })
+            .await?;
+        let link = format!("{}{WELCOME_PATH}{token}", base.trim_end_matches('/'));
+        match self
+            .sender
+            .send_link(member, purpose, &link, expires_at)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => tracing::info!(
+                member = member.id.0,
+                purpose = purpose.as_str(),
+                "member link created; no mail channel to send it"
+            ),
+            Err(e) => tracing::warn!(
+                member = member.id.0,
+                purpose = purpose.as_str(),
+                error = %e,
+                "member link created but not sent"
+            ),
+        }
+        Ok(IssuedLink { link, expires_at })
+    }
+
+    /// Staff (rights ≥ 1) invite a member: a one-time link, valid 72 h, that sets the
+    /// member's password; a newer invitation replaces an unused older one. The member needs
+    /// an e-mail address (their login). `base` is the site's address (`http.public_url`, or
+    /// the request's origin).
+    pub async fn invite(
+        &self,
+        actor: &Actor,
+        member: MemberId,
+        base: &str,
+    ) -> Result<IssuedLink, DomainError> {
+        actor.check(Operation::ManageMembers)?;
+        let member = self
+            .directory
+            .member(member)
+            .await?
+            .ok_or(DomainError::UnknownMember)?;
+        if member.profile.email.is_none() {
+            return Err(DomainError::malformed(
+                "field `email` is missing: a member logs in with their e-mail address; set one \
+                 before inviting them",
+            ));
+        }
+        self.issue(&member, LinkPurpose::Welcome, base).await
+    }
+
+    /// Sets a member's password with a link's token (an invitation or a reset): the link is
+    /// used once, and the member's other sessions end. An unknown, used or expired link is
+    /// `InvalidLink`; a password under 8 characters `Malformed`, and the link stays usable.
+    pub async fn set_password(&self, token: &str, password: &str) -> Result<(), DomainError> {
+        check_password(password)?;
+        if !is_link_token(token) {
+            return Err(DomainError::InvalidLink);
+        }
+        let hash = hash_password_async(password.to_owned()).await?;
+        let now = self.staff.clock().now();
+        let used = self
+            .accounts
+            .use_link(&token_hash(token), hash, now)
+            .await?;
+        self.staff.forget_sessions();
+        used.map(|_| ()).ok_or(DomainError::InvalidLink)
+    }
+
+    /// A member asks for a password reset: if `email` is a member's login, a reset link is
+    /// created and handed to the mail channel. The outcome is the same whether the address
+    /// exists or not; only a malformed address is refused.
+    pub async fn request_reset(&self, email: &str, base: &str) -> Result<(), DomainError> {
+        let email = self.check_reset_address(email)?;
+        let Some(account) = self.accounts.account_by_email(&email_key(&email)).await? else {
+            return Ok(());
+        };
+        let Some(member) = self.directory.member(account.member).await? else {
+            return Ok(());
+        };
+        self.issue(&member, LinkPurpose::Reset, base).await?;
+        Ok(())
+    }
+
+    /// The address of a reset request, checked: only a malformed one is refused.
+    pub fn check_reset_address(&self, email: &str) -> Result<String, DomainError> {
+        parse_field(ProfileField::Email, email)?
+            .ok_or_else(|| DomainError::malformed("field `email` is missing"))
+    }
+
+    /// Logs a member in with their e-mail address and password. A wrong password and an
+    /// unknown address answer `InvalidCredentials` after the same argon2 work, under the
+    /// staff logins' throttle.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        source: IpAddr,
+    ) -> Result<MemberGrant, DomainError> {
+        let member = self
+            .staff
+            .throttled(source, self.check_password(email, password))
+            .await?;
+        let token = self.staff.open(SessionHolder::Member(member)).await?;
+        let member = self
+            .directory
+            .member(member)
+            .await?
+            .ok_or(DomainError::UnknownMember)?;
+        Ok(MemberGrant { token, member })
+    }
+
+    async fn check_password(&self, email: &str, password: &str) -> Result<MemberId, DomainError> {
+        let account = match parse_field(ProfileField::Email, email) {
+            Ok(Some(email)) => self.accounts.account_by_email(&email_key(&email)).await?,
+            _ => None,
+        };
+        let hash = match &account {
+            Some(a) => a.password_hash.clone(),
+            None => dummy_hash().to_owned(),
+        };
+        let matches = verify_password_async(password.to_owned(), hash).await;
+        match account {
+            Some(a) if matches => Ok(a.member),
+            _ => Err(DomainError::InvalidCredentials),
+        }
+    }
+
+    /// The member holding this session token; staff tokens and anything else that is not a
+    /// live member session answer `InvalidToken`.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, DomainError> {
+        match self.staff.authenticate_session(token).await? {
+            Holder::Member(member) => Ok(Principal::Member(member)),
+            Holder::Staff(_) => Err(DomainError::InvalidToken),
+        }
+    }
+
+    /// Ends the member's session of this token: only a member's own token.
+    pub async fn logout(&self, principal: &Principal, token: &str) -> Result<(), DomainError> {
+        let me = principal.own_member()?;
+        match self.authenticate(token).await? {
+            Principal::Member(holder) if holder == me => self.staff.end_session(token).await,
+            _ => Err(DomainError::InvalidToken),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryStaffStore;
+    use crate::staff::StaffSettings;
+    use crate::tokens::OsTokens;
+    use ardoise_domain::memory::MemoryLedger;
+    use ardoise_domain::ports::{NoMemberMail, SystemClock};
+    use ardoise_domain::{Login, Profile, Rights};
+
+    const SOURCE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    async fn world() -> (MemberAccess, Staff, MemberId) {
+        let ledger = Arc::new(MemoryLedger::new());
+        let store = Arc::new(MemoryStaffStore::new());
+        let staff = Staff::new(
+            store.clone(),
+            store,
+            Arc::new(SystemClock),
+            Arc::new(OsTokens),
+            StaffSettings::default(),
+        );
+        let member = ledger
+            .add_member(
+                Profile {
+                    last_name: Some("Durand".into()),
+                    email: Some("Zoe@example.org".into()),
+                    ..Profile::default()
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        let access = MemberAccess::new(
+            staff.clone(),
+            ledger.clone(),
+            ledger,
+            Arc::new(NoMemberMail),
+        );
+        (access, staff, member.id)
+    }
+
+    fn actor(rights: Rights) -> Actor {
+        Actor {
+            login: Login::parse("bde").unwrap(),
+            rights,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_invitation_sets_a_password_once_and_opens_a_member_session_only() {
+        let (access, staff, id) = world().await;
+        assert_eq!(
+            access
+                .invite(&actor(Rights::Honeypot), id, "http://x")
+                .await
+                .map(|_| ()),
+            Err(DomainError::InsufficientRights)
+        );
+        let issued = access
+            .invite(&actor(Rights::Association), id, "https://bar.example.org/")
+            .await
+            .unwrap();
+        let token = issued
+            .link
+            .strip_prefix("https://bar.example.org/me/welcome/")
+            .unwrap();
+        assert!(!format!("{issued:?}").contains(token), "never in logs");
+        assert!(matches!(
+            access.set_password(token, "short").await,
+            Err(DomainError::Malformed(_))
+        ));
+        access.set_password(token, "correct horse").await.unwrap();
+        assert_eq!(
+            access.set_password(token, "correct horse").await,
+            Err(DomainError::InvalidLink)
+        );
+        assert_eq!(
+            access
+                .login("zoe@example.org", "wrong horse", SOURCE)
+                .await
+                .map(|_| ()),
+            Err(DomainError::InvalidCredentials)
+        );
+        let grant = access
+            .login("ZOE@EXAMPLE.ORG", "correct horse", SOURCE)
+            .await
+            .unwrap();
+        assert_eq!(grant.member.id, id);
+        // A member's token is no staff session, and the reverse.
+        assert_eq!(
+            staff.authenticate(&grant.token).await,
+            Err(DomainError::InvalidToken)
+        );
+        let me = access.authenticate(&grant.token).await.unwrap();
+        assert_eq!(me, Principal::Member(id));
+        assert_eq!(
+            access
+                .logout(&Principal::Staff(actor(Rights::President)), &grant.token)
+                .await,
+            Err(DomainError::InsufficientRights)
+        );
+        access.logout(&me, &grant.token).await.unwrap();
+        assert_eq!(
+            access.authenticate(&grant.token).await,
+            Err(DomainError::InvalidToken)
+        );
+    }
+
+    #[tokio::test]
+    async fn resets_answer_alike_and_refuse_only_malformed_addresses() {
+        let (access, _, _) = world().await;
+        assert_eq!(
+            access
+                .request_reset("nobody@example.org", "https://x")
+                .await,
+            Ok(())
+        );
+        assert_eq!(
+            access.request_reset("zoe@example.org", "https://x").await,
+            Ok(())
+        );
+        assert!(matches!(
+            access.request_reset("not an address", "https://x").await,
+            Err(DomainError::Malformed(_))
+        ));
+    }
+}
