@@ -158,6 +158,19 @@ diesel::table! {
 
 diesel::joinable!(product_bundles -> products (product));
 
+diesel::table! {
+    imports (id) {
+        id -> BigInt,
+        source -> Text,
+        imported_at -> BigInt,
+        cards -> BigInt,
+        transactions -> BigInt,
+        users -> BigInt,
+        adjustments -> BigInt,
+        adjustment_total_cents -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     cards,
     members,
@@ -172,4 +185,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     card_credits,
     idempotency_keys,
+    imports,
 );
