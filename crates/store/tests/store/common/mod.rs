@@ -71,7 +71,7 @@ impl TestDb {
     /// A database whose settings `adjust` may change before connecting.
     pub fn with(backend: Backend, adjust: impl FnOnce(&mut StoreSettings)) -> TestDb {
         let db = TestDb::unmigrated(backend, adjust);
-        assert_eq!(db.store.migrate().unwrap(), 7, "every migration applies");
+        assert_eq!(db.store.migrate().unwrap(), 8, "every migration applies");
         db
     }
 
