@@ -6,6 +6,7 @@
 
 mod cli;
 mod harness;
+mod import;
 mod oauth;
 mod openapi;
 mod ops;
