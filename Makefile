@@ -10,14 +10,21 @@ ARGS ?= serve
 run:
 	$(CARGO) run --release --bin ardoise -- $(ARGS)
 
-## The whole test suite. PostgreSQL tests run when ARDOISE_TEST_POSTGRES_URL is set.
+## The whole test suite. PostgreSQL tests run when ARDOISE_TEST_POSTGRES_URL is set, MariaDB
+## tests (ardoise-import) when ARDOISE_TEST_MARIADB_URL is set.
 test:
 	@if [ -z "$$ARDOISE_TEST_POSTGRES_URL" ]; then \
 	  echo "make test: ARDOISE_TEST_POSTGRES_URL is not set: PostgreSQL tests will be skipped (SQLite only)."; \
 	fi
+	@if [ -z "$$ARDOISE_TEST_MARIADB_URL" ]; then \
+	  echo "make test: ARDOISE_TEST_MARIADB_URL is not set: the MariaDB tests of ardoise-import will be skipped."; \
+	fi
 	$(CARGO) test --workspace --all-features
 	@if [ -z "$$ARDOISE_TEST_POSTGRES_URL" ]; then \
 	  echo "make test: PostgreSQL was skipped (set ARDOISE_TEST_POSTGRES_URL, or run .ci/run)."; \
+	fi
+	@if [ -z "$$ARDOISE_TEST_MARIADB_URL" ]; then \
+	  echo "make test: MariaDB was skipped (set ARDOISE_TEST_MARIADB_URL, or run .ci/run, which starts one with .ci/mariadb)."; \
 	fi
 
 ## Formatting and lints, as CI checks them.

@@ -209,6 +209,16 @@ impl ImportPlan {
         if !problems.is_empty() {
             return Err(problems);
         }
+        if !users
+            .iter()
+            .any(|u| u.active && u.rights == crate::Rights::President)
+        {
+            warnings.push(
+                "no active user with rights 3 is imported: create one (`ardoise user add \
+                 --rights 3`) before serving, or nobody can manage staff"
+                    .to_owned(),
+            );
+        }
         for user in users.iter().filter(|u| !u.active) {
             warnings.push(format!(
                 "user {} is imported disabled: it cannot log in until enabled",
