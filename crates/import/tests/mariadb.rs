@@ -112,13 +112,16 @@ impl Drop for SourceDb {
     }
 }
 
+/// A transaction as (id, kind, amount, quantity, valid, author, unix seconds).
+type Line = (i64, TransactionKind, Money, u32, bool, String, i64);
+
 /// What the generated 10p5 data should become in ardoise.
 #[derive(Debug, Default)]
 struct Expected {
     /// Card id as ardoise spells it → (balance, overdraft limit).
     cards: BTreeMap<String, (Money, Money)>,
     /// Card id → its history as (id, kind, amount, quantity, valid, author, unix seconds).
-    history: BTreeMap<String, Vec<(i64, TransactionKind, Money, u32, bool, String, i64)>>,
+    history: BTreeMap<String, Vec<Line>>,
     /// Card id → (stored balance, sum of its valid history).
     disagreeing: BTreeMap<String, (Money, Money)>,
     transactions: usize,
