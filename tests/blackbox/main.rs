@@ -8,6 +8,7 @@ mod cli;
 mod docs_examples;
 mod first_day;
 mod harness;
+mod import;
 mod oauth;
 mod openapi;
 mod ops;

@@ -150,6 +150,22 @@ impl StaffDirectory for MemoryStaffStore {
         Ok(())
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        login: &Login,
+        old: String,
+        new: String,
+    ) -> Result<bool, DomainError> {
+        let mut state = self.lock()?;
+        match state.users.get_mut(login) {
+            Some(user) if user.active && user.password_hash == old => {
+                user.password_hash = new;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn set_card(&self, login: &Login, card: Option<CardId>) -> Result<(), DomainError> {
         let mut state = self.lock()?;
         active_user(&mut state, login)?;

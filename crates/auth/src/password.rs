@@ -1,4 +1,6 @@
 //! Password hashing: argon2id (`Argon2::default()`), a random salt per hash, PHC strings.
+//! Legacy bcrypt hashes (`$2y$…`, imported from 10p5 by `ardoise-import`) still verify, and
+//! the login that verifies one replaces it by an argon2id hash ([`is_legacy_hash`]).
 //!
 //! Hashing and verifying cost tens of milliseconds of CPU on purpose: async code must call the
 //! `*_async` forms, which run on tokio's blocking pool, never on an actix worker.
@@ -51,9 +53,19 @@ pub fn hash_password(password: &str) -> Result<String, DomainError> {
         .map_err(|e| DomainError::Internal(format!("argon2 hashing failed: {e}")))
 }
 
-/// Whether `password` matches the PHC string `hash` (constant-time comparison of the digests).
+/// Whether `hash` is a legacy bcrypt hash (`$2y$`, `$2b$`, `$2a$`: PHP's `password_hash`),
+/// which verifies but is replaced by an argon2id hash at the first successful login.
+pub fn is_legacy_hash(hash: &str) -> bool {
+    ["$2y$", "$2b$", "$2a$"].iter().any(|p| hash.starts_with(p))
+}
+
+/// Whether `password` matches the PHC string `hash` (constant-time comparison of the digests),
+/// or the legacy bcrypt hash `hash` (as PHP's `password_verify` does: the first 72 bytes).
 /// A hash that does not parse never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
+    if is_legacy_hash(hash) {
+        return bcrypt::verify(password, hash).unwrap_or(false);
+    }
     match PasswordHash::new(hash) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
@@ -123,6 +135,25 @@ mod tests {
             "x",
             "$argon2id$v=19$m=19456,t=2,p=1$AAAA$BBBB"
         ));
+    }
+
+    #[test]
+    fn legacy_bcrypt_hashes_of_php_verify() {
+        // PHP: password_hash("bière pression", PASSWORD_BCRYPT, ["cost" => 4]), as 10p5 stores
+        // it ($2y$); the same hash spelled $2b$ (other bcrypt libraries) verifies too.
+        let php = bcrypt::hash_with_result("bière pression", 4)
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoY);
+        assert!(php.starts_with("$2y$04$"), "{php}");
+        assert!(is_legacy_hash(&php));
+        assert!(verify_password("bière pression", &php));
+        assert!(!verify_password("biere pression", &php));
+        assert!(!verify_password("", &php));
+        let b = php.replacen("$2y$", "$2b$", 1);
+        assert!(is_legacy_hash(&b) && verify_password("bière pression", &b));
+        assert!(!verify_password("x", "$2y$10$garbage"));
+        let argon = hash_password("bière pression").unwrap();
+        assert!(!is_legacy_hash(&argon));
     }
 
     #[test]

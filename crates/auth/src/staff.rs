@@ -15,7 +15,9 @@ use ardoise_domain::{Actor, CardId, DomainError, Login, MemberId, Operation, Rig
 use chrono::{DateTime, Duration, Utc};
 
 use crate::cache::{AuthCache, CachedSession};
-use crate::password::{check_new_password, dummy_hash, hash_password_async, verify_password_async};
+use crate::password::{
+    check_new_password, dummy_hash, hash_password_async, is_legacy_hash, verify_password_async,
+};
 use crate::throttle::LoginThrottle;
 use crate::tokens::{constant_time_eq, is_session_token, token_hash, SESSION_TOKEN_LEN};
 
@@ -212,8 +214,36 @@ impl Staff {
         };
         let matches = verify_password_async(password.to_owned(), hash).await;
         match user {
-            Some(u) if matches && u.active => Ok(u),
+            Some(u) if matches && u.active => {
+                if is_legacy_hash(&u.password_hash) {
+                    self.upgrade_hash(&u, password).await;
+                }
+                Ok(u)
+            }
             _ => Err(DomainError::InvalidCredentials),
+        }
+    }
+
+    /// Replaces a user's legacy bcrypt hash (imported from 10p5) by an argon2id hash of the
+    /// password that just verified. A failure is logged and the login goes on: the old hash
+    /// still works, and the next login tries again.
+    async fn upgrade_hash(&self, user: &StaffUser, password: &str) {
+        let upgraded = match hash_password_async(password.to_owned()).await {
+            Ok(new) => {
+                self.directory
+                    .upgrade_password_hash(&user.login, user.password_hash.clone(), new)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match upgraded {
+            Ok(true) => {
+                tracing::info!(login = %user.login, "legacy password hash upgraded to argon2id")
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(login = %user.login, error = %e, "legacy password hash not upgraded")
+            }
         }
     }
 

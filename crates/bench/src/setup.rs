@@ -367,7 +367,7 @@ pub async fn verify(addr: SocketAddr, expect: &Expectations<'_>) -> anyhow::Resu
             }
             if valid {
                 sum += match kind {
-                    1 | 2 | 6 => amount,
+                    1 | 2 | 6 | 7 => amount,
                     3..=5 => -amount,
                     other => {
                         v.problems

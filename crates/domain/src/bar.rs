@@ -45,6 +45,17 @@ impl Default for Policy {
     }
 }
 
+impl Policy {
+    /// The overdraft limit the POS flag `decouvert` stands for: the default limit, or none.
+    pub fn overdraft_limit(&self, flag: bool) -> Money {
+        if flag {
+            self.overdraft_default
+        } else {
+            Money::ZERO
+        }
+    }
+}
+
 /// How a payment is priced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PayBy {
@@ -413,11 +424,7 @@ impl Bar {
             actor.check(Operation::CreateCardWithOverdraft)?;
         }
         self.within_max(opening)?;
-        let overdraft_limit = if overdraft {
-            self.bounded_overdraft(self.policy.overdraft_default)?
-        } else {
-            Money::ZERO
-        };
+        let overdraft_limit = self.bounded_overdraft(self.policy.overdraft_limit(overdraft))?;
         if !overdraft && !opening.is_positive() {
             return Err(DomainError::NegativeBalance);
         }
@@ -968,7 +975,7 @@ pub fn check_correction(
     now: DateTime<Utc>,
     window: Duration,
 ) -> Result<(), DomainError> {
-    if tx.kind.is_transfer() {
+    if !tx.kind.is_correctable() {
         return Err(DomainError::NotCorrectable);
     }
     if !actor.may(Operation::CorrectOthersAnyTime) {

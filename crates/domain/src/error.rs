@@ -85,7 +85,8 @@ pub enum DomainError {
     #[error("this card was replaced by card {0}")]
     CardReplaced(String),
     /// A card-to-card transfer (a replacement) cannot be cancelled or redone alone: it would
-    /// take money from one card without giving it back to the other.
+    /// take money from one card without giving it back to the other. Nor can an import
+    /// adjustment: it records what the old system held.
     #[error("this transaction cannot be cancelled or redone")]
     NotCorrectable,
     /// A member's invitation or reset link that is unknown, used or expired.

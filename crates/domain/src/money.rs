@@ -20,7 +20,15 @@ pub enum MoneyError {
     TooManyDecimals(String),
     #[error("the amount `{0}` is too large")]
     TooLarge(String),
+    /// A legacy FLOAT amount further than [`LEGACY_FLOAT_TOLERANCE`] from any whole cent.
+    #[error("the amount `{0}` is not within 0.001 of a whole cent")]
+    NotACent(String),
 }
+
+/// How far (in euros) a legacy FLOAT amount may be from a whole cent and still be that cent:
+/// a FLOAT(7,2) column holds 15.80 as 15.7999999…, never further than this from the cent that
+/// was meant.
+pub const LEGACY_FLOAT_TOLERANCE: Decimal = Decimal::from_parts(1, 0, 0, false, 3);
 
 /// An amount of euros, exact to the cent. Negative values exist (balances in overdraft).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -111,6 +119,26 @@ impl Money {
             .filter(|c| c.abs() <= MAX_CENTS)
             .map(Money)
             .ok_or_else(too_large)
+    }
+
+    /// The whole cent nearest to `value` (half away from zero), whatever its distance.
+    pub fn nearest_cent(value: Decimal) -> Result<Money, MoneyError> {
+        Money::from_decimal(
+            value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+        )
+    }
+
+    /// An amount read from a legacy FLOAT column (given as the decimal the column's text or
+    /// its binary value denotes): the whole cent within [`LEGACY_FLOAT_TOLERANCE`] of it, or
+    /// `NotACent` when none is — an amount the old system really held off the cent, which an
+    /// operator must look at rather than have rounded silently.
+    pub fn from_legacy_float(value: Decimal) -> Result<Money, MoneyError> {
+        let cent = Money::nearest_cent(value)?;
+        if (value - cent.to_decimal()).abs() <= LEGACY_FLOAT_TOLERANCE {
+            Ok(cent)
+        } else {
+            Err(MoneyError::NotACent(value.to_string()))
+        }
     }
 
     /// The exact decimal value in euros.
@@ -260,6 +288,28 @@ mod tests {
         );
         assert!(Money::from_decimal(Decimal::from_str("0.001").unwrap()).is_err());
         assert!(Money::from_decimal(Decimal::MAX).is_err());
+    }
+
+    #[test]
+    fn legacy_floats_within_a_thousandth_of_a_cent_are_that_cent() {
+        let d = |t: &str| Decimal::from_str(t).unwrap();
+        assert_eq!(Money::from_legacy_float(d("15.799999")), Ok(Money(1580)));
+        assert_eq!(Money::from_legacy_float(d("15.8000001")), Ok(Money(1580)));
+        assert_eq!(Money::from_legacy_float(d("-3.0500004")), Ok(Money(-305)));
+        assert_eq!(Money::from_legacy_float(d("1.80")), Ok(Money(180)));
+        assert_eq!(Money::from_legacy_float(d("0.001")), Ok(Money(0)));
+        assert_eq!(Money::from_legacy_float(d("2.339")), Ok(Money(234)));
+        assert_eq!(
+            Money::from_legacy_float(d("2.345")),
+            Err(MoneyError::NotACent("2.345".into()))
+        );
+        assert_eq!(
+            Money::from_legacy_float(d("0.0015")),
+            Err(MoneyError::NotACent("0.0015".into()))
+        );
+        assert_eq!(Money::nearest_cent(d("2.345")), Ok(Money(235)));
+        assert_eq!(Money::nearest_cent(d("-2.345")), Ok(Money(-235)));
+        assert!(Money::from_legacy_float(Decimal::MAX).is_err());
     }
 
     #[test]

@@ -330,6 +330,15 @@ pub trait StaffDirectory: Send + Sync {
         hash: String,
         keep_session: Option<String>,
     ) -> Result<(), DomainError>;
+    /// Replaces a user's password hash by a stronger one of the same password (a legacy hash
+    /// upgraded at login), only if it is still `old`, keeping the user's sessions: whether it
+    /// was replaced (`false` if the password changed meanwhile or the user is disabled).
+    async fn upgrade_password_hash(
+        &self,
+        login: &Login,
+        old: String,
+        new: String,
+    ) -> Result<bool, DomainError>;
     /// Sets or clears a user's staff card: `Malformed` if the card is another active user's.
     async fn set_card(&self, login: &Login, card: Option<CardId>) -> Result<(), DomainError>;
     /// Changes a user's rights. Never leaves the bar without an active president: demoting

@@ -21,6 +21,11 @@ pub enum TransactionKind {
     TransferOut,
     /// 6: the balance received from the card this one replaces (the credit half).
     TransferIn,
+    /// 7: the difference between a card's balance in the system it was imported from and the
+    /// sum of its imported history (`amount` is signed: positive when the old system held more
+    /// than its history explains). Written once per card by `ardoise-import`, never by a
+    /// request, and never cancelled.
+    ImportAdjustment,
 }
 
 impl TransactionKind {
@@ -33,6 +38,7 @@ impl TransactionKind {
             TransactionKind::Drain => 4,
             TransactionKind::TransferOut => 5,
             TransactionKind::TransferIn => 6,
+            TransactionKind::ImportAdjustment => 7,
         }
     }
 
@@ -45,6 +51,7 @@ impl TransactionKind {
             4 => Some(TransactionKind::Drain),
             5 => Some(TransactionKind::TransferOut),
             6 => Some(TransactionKind::TransferIn),
+            7 => Some(TransactionKind::ImportAdjustment),
             _ => None,
         }
     }
@@ -58,6 +65,7 @@ impl TransactionKind {
             TransactionKind::Drain => "drain",
             TransactionKind::TransferOut => "transfer_out",
             TransactionKind::TransferIn => "transfer_in",
+            TransactionKind::ImportAdjustment => "import_adjustment",
         }
     }
 
@@ -69,13 +77,20 @@ impl TransactionKind {
         )
     }
 
+    /// Whether a cancel or a redo may flip it: not a transfer (a replacement cannot be undone
+    /// half-way) nor an import adjustment (it records what the old system held).
+    pub fn is_correctable(self) -> bool {
+        !self.is_transfer() && self != TransactionKind::ImportAdjustment
+    }
+
     /// The effect on the balance of a transaction of this kind recording `amount`:
     /// credits add, debits subtract.
     pub fn signed(self, amount: Money) -> Money {
         match self {
-            TransactionKind::Creation | TransactionKind::TopUp | TransactionKind::TransferIn => {
-                amount
-            }
+            TransactionKind::Creation
+            | TransactionKind::TopUp
+            | TransactionKind::TransferIn
+            | TransactionKind::ImportAdjustment => amount,
             TransactionKind::Payment | TransactionKind::Drain | TransactionKind::TransferOut => {
                 amount.negated()
             }
@@ -84,7 +99,8 @@ impl TransactionKind {
 }
 
 /// One line of the ledger. `amount` is as the clients show it: positive for top-ups, payments
-/// and drains; the opening balance (possibly negative with overdraft) for a creation.
+/// and drains; the opening balance (possibly negative with overdraft) for a creation; the signed
+/// difference for an import adjustment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transaction {
     pub id: TransactionId,
@@ -124,12 +140,23 @@ mod tests {
     #[test]
     fn codes_round_trip() {
         use TransactionKind::*;
-        for k in [Creation, TopUp, Payment, Drain, TransferOut, TransferIn] {
+        for k in [
+            Creation,
+            TopUp,
+            Payment,
+            Drain,
+            TransferOut,
+            TransferIn,
+            ImportAdjustment,
+        ] {
             assert_eq!(TransactionKind::from_code(i64::from(k.code())), Some(k));
         }
         assert_eq!(TransactionKind::from_code(0), None);
-        assert_eq!(TransactionKind::from_code(7), None);
+        assert_eq!(TransactionKind::from_code(8), None);
         assert_eq!(Payment.name(), "payment");
+        assert_eq!(ImportAdjustment.name(), "import_adjustment");
+        assert!(Payment.is_correctable() && Creation.is_correctable());
+        assert!(!TransferIn.is_correctable() && !ImportAdjustment.is_correctable());
     }
 
     #[test]
@@ -141,6 +168,12 @@ mod tests {
         assert_eq!(TransactionKind::Drain.signed(m), m.negated());
         assert_eq!(TransactionKind::TransferOut.signed(m), m.negated());
         assert_eq!(TransactionKind::TransferIn.signed(m), m);
+        // An adjustment carries its sign: the old system may have lost or created money.
+        assert_eq!(TransactionKind::ImportAdjustment.signed(m), m);
+        assert_eq!(
+            TransactionKind::ImportAdjustment.signed(m.negated()),
+            m.negated()
+        );
         // A negative opening balance (overdraft) stays negative.
         assert_eq!(
             TransactionKind::Creation.signed(Money::from_cents(-500)),

@@ -25,6 +25,10 @@ pub enum StoreError {
     /// A migration failed; the database keeps the migrations applied before it.
     #[error("migration failed: {0}")]
     Migration(String),
+    /// An import (`ardoise-import`) that this database cannot take: already imported, or
+    /// not empty; nothing was written.
+    #[error("import refused: {0}")]
+    ImportRefused(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] DieselError),

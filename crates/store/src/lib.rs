@@ -13,6 +13,7 @@ mod backup;
 mod catalog;
 mod db;
 mod error;
+mod import;
 mod ledger;
 mod members;
 mod migrations;
@@ -34,6 +35,7 @@ use ardoise_domain::DomainError;
 pub use backup::PoolState;
 pub use db::{Backend, StoreSettings, Synchronous, DEFAULT_CARD_CACHE_TTL};
 pub use error::StoreError;
+pub use import::{ImportRecord, ImportStep, ImportSummary};
 
 use db::{with_conn, Db};
 use error::Failure;

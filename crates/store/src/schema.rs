@@ -195,6 +195,18 @@ diesel::table! {
 
 diesel::joinable!(member_accounts -> members (member_id));
 
+    imports (id) {
+        id -> BigInt,
+        source -> Text,
+        imported_at -> BigInt,
+        cards -> BigInt,
+        transactions -> BigInt,
+        users -> BigInt,
+        adjustments -> BigInt,
+        adjustment_total_cents -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     cards,
     members,
@@ -212,4 +224,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_accounts,
     member_links,
     member_preferences,
+    imports,
 );

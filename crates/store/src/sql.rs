@@ -270,6 +270,8 @@ pub(crate) trait Sql: Dialect + Sized {
     fn insert_staff(&mut self, row: &NewStaff<'_>) -> QueryResult<()>;
     /// The updates below touch active users only; they return the number of rows changed.
     fn set_password_hash(&mut self, login: &str, hash: &str) -> QueryResult<usize>;
+    /// Replaces the hash only if it is still `old` (a guarded update).
+    fn replace_password_hash(&mut self, login: &str, old: &str, new: &str) -> QueryResult<usize>;
     fn set_staff_card(&mut self, login: &str, card: Option<&str>) -> QueryResult<usize>;
     fn set_rights(&mut self, login: &str, rights: i16) -> QueryResult<usize>;
     fn deactivate(&mut self, login: &str) -> QueryResult<usize>;
@@ -815,6 +817,17 @@ macro_rules! impl_sql {
             fn set_password_hash(&mut self, login: &str, hash: &str) -> QueryResult<usize> {
                 diesel::update(active_user(login))
                     .set(staff_users::password_hash.eq(hash))
+                    .execute(self)
+            }
+
+            fn replace_password_hash(
+                &mut self,
+                login: &str,
+                old: &str,
+                new: &str,
+            ) -> QueryResult<usize> {
+                diesel::update(active_user(login).filter(staff_users::password_hash.eq(old)))
+                    .set(staff_users::password_hash.eq(new))
                     .execute(self)
             }
 

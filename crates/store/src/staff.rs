@@ -141,6 +141,23 @@ impl StaffDirectory for Store {
         .await
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        login: &Login,
+        old: String,
+        new: String,
+    ) -> Result<bool, DomainError> {
+        let login = login.clone();
+        self.blocking(move |db| {
+            with_conn!(db, |conn| Ok(conn.replace_password_hash(
+                login.as_str(),
+                &old,
+                &new
+            )? == 1))
+        })
+        .await
+    }
+
     async fn set_card(&self, login: &Login, card: Option<CardId>) -> Result<(), DomainError> {
         let login = login.clone();
         self.blocking(move |db| {

@@ -12,6 +12,7 @@ mod concurrency;
 mod credits;
 mod differential;
 mod failures;
+mod import;
 mod ledger;
 mod members;
 mod migrations;

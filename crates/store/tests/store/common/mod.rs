@@ -174,7 +174,7 @@ impl TestDb {
     pub fn assert_invariants(&self) {
         let wrong_balances = self.value(
             "SELECT CAST(COUNT(*) AS BIGINT) AS v FROM cards c WHERE c.balance_cents <> (\
-               SELECT CAST(COALESCE(SUM(CASE WHEN t.kind IN (1, 2, 6) THEN t.amount_cents \
+               SELECT CAST(COALESCE(SUM(CASE WHEN t.kind IN (1, 2, 6, 7) THEN t.amount_cents \
                                              ELSE -t.amount_cents END), 0) AS BIGINT) \
                FROM transactions t WHERE t.card_id = c.id AND t.valid = TRUE)",
         );
