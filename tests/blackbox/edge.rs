@@ -386,3 +386,47 @@ async fn over_tls_a_slow_body_is_closed_and_answers_carry_hsts() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.contains("requete_malforme"), "{text}");
 }
+
+#[tokio::test]
+async fn malformed_requests_are_counted_and_logged_once_in_a_while() {
+    let s = Server::start(Backend::Sqlite);
+    let to = addr(&s);
+    let garbage: [&[u8]; 4] = [
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
+        b"GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /api/coucou HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+    ];
+    for i in 0..200 {
+        let answer = exchange(to, garbage[i % garbage.len()], Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    }
+    // The report comes within a second or two.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let log = s.log.lock().unwrap().clone();
+    let errors: Vec<&String> = log.iter().filter(|l| l.contains("ERROR")).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let reports = log
+        .iter()
+        .filter(|l| l.contains("malformed HTTP requests refused"))
+        .count();
+    assert_eq!(reports, 1, "{log:#?}");
+    assert!(log.iter().any(|l| l.contains("count=")), "{log:#?}");
+    let metrics = s
+        .client
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "ardoise_http_malformed_requests_total 200"),
+        "{metrics}"
+    );
+}

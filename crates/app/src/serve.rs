@@ -105,6 +105,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             }
         }
     });
+    actix_web::rt::spawn(crate::malformed::report());
     server.run().await.context("server error")?;
     tracing::info!("stopped");
     Ok(())
