@@ -476,3 +476,101 @@ async fn export_transactions_for_the_treasurer() {
     assert!(!ok);
     assert!(err.contains("--to"), "{err}");
 }
+
+/// Unmounts a test's file system when dropped.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// `/ready` follows the write path: on a full disk, where reads still work and every write
+/// fails, it says 503; once space is freed, 200 again at once.
+#[tokio::test]
+async fn ready_says_no_while_the_disk_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(dir.path())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!(
+            "SKIPPED ready_says_no_while_the_disk_is_full: cannot mount a small tmpfs (needs root)"
+        );
+        return;
+    }
+    let _unmount = Mounted(dir.path().to_owned());
+    let db = Database::at(format!(
+        "sqlite://{}",
+        dir.path().join("ardoise.db").display()
+    ));
+    let (ok, _, err) = crate::harness::ardoise(
+        &db,
+        &[
+            "user",
+            "add",
+            "--login",
+            "prez",
+            "--password",
+            "secret-pw",
+            "--rights",
+            "3",
+        ],
+    );
+    assert!(ok, "{err}");
+    let s = Server::serve(db, &[]);
+    let ready = |s: &Server| {
+        let request = s.client.get(format!("{}/ready", s.base));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let prez = s.login("prez").await;
+    let opened = s
+        .api(
+            "client/ajouter",
+            &[("jeton", &prez), ("idCarte", "AHS0DIEX"), ("solde", "50")],
+        )
+        .await;
+    assert_eq!(opened["status"], "ok", "{opened}");
+    assert_eq!(ready(&s).await, 200);
+
+    // Fill the disk.
+    let filler = dir.path().join("filler");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while file
+            .write_all(&block)
+            .and_then(|()| file.sync_all())
+            .is_ok()
+        {}
+    }
+    let payment = [
+        ("jeton", prez.as_str()),
+        ("idCarte", "AHS0DIEX"),
+        ("montant", "1"),
+    ];
+    let refused = s.api("client/payer", &payment).await;
+    assert_ne!(
+        refused["status"], "ok",
+        "a payment on a full disk: {refused}"
+    );
+    assert_eq!(ready(&s).await, 503, "ready while no write can commit");
+    // Reads still work: that is what /ready used to check.
+    let info = s
+        .api("carte/info", &[("jeton", &prez), ("idCarte", "AHS0DIEX")])
+        .await;
+    assert_eq!(info["status"], "ok", "{info}");
+
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(ready(&s).await, 200, "ready again once there is room");
+    let paid = s.api("client/payer", &payment).await;
+    assert_eq!(paid["status"], "ok", "{paid}");
+}

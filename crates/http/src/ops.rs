@@ -24,7 +24,7 @@ use prometheus_client::registry::Registry;
 /// What the operations endpoints ask of the rest of the system.
 #[async_trait]
 pub trait Probe: Send + Sync {
-    /// `Ok` when the database answers.
+    /// `Ok` when the database answers and accepts writes.
     async fn ready(&self) -> Result<(), String>;
     /// Connections open, idle, and the pool's maximum.
     fn pool(&self) -> (u32, u32, u32);
@@ -187,7 +187,7 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// The database answers; 503 otherwise.
+/// The database answers and a write commits; 503 otherwise.
 async fn ready(ops: web::Data<Ops>) -> HttpResponse {
     match ops.probe.ready().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "ok"})),
