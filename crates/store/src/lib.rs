@@ -108,7 +108,6 @@ impl Store {
     }
 
     /// Whether the database answers (for readiness checks).
-
     pub async fn ping(&self) -> Result<(), DomainError> {
         self.blocking(|db| with_conn!(db, |conn| Ok(conn.ping()?)))
             .await
