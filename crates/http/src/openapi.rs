@@ -404,6 +404,7 @@ fn tell_the_truth(doc: &mut serde_json::Value) {
             }
         }
     }
+    let mut bodies = Vec::new();
     for (path, item) in paths.iter_mut() {
         let prefix = path
             .trim_start_matches('/')
@@ -411,11 +412,7 @@ fn tell_the_truth(doc: &mut serde_json::Value) {
             .nth(1)
             .unwrap_or_default()
             .replace(['-', '.'], "_");
-        for op in item
-            .as_object_mut()
-            .into_iter()
-            .flat_map(|o| o.values_mut())
-        {
+        for (method, op) in item.as_object_mut().into_iter().flat_map(|o| o.iter_mut()) {
             let Some(op) = op.as_object_mut() else {
                 continue;
             };
@@ -446,6 +443,63 @@ fn tell_the_truth(doc: &mut serde_json::Value) {
                 drop_null(&mut inlined);
                 *schema = inlined;
             }
+            let patch = method == "patch";
+            let contents = op
+                .get_mut("requestBody")
+                .and_then(|b| b.get_mut("content"))
+                .and_then(Value::as_object_mut);
+            for content in contents.into_iter().flat_map(|c| c.values_mut()) {
+                let Some(schema) = content.get_mut("schema") else {
+                    continue;
+                };
+                match schema["$ref"].as_str() {
+                    Some(r) => {
+                        let name = r.rsplit('/').next().unwrap_or_default().to_owned();
+                        bodies.push((name, patch));
+                    }
+                    None => require_content(schema, patch),
+                }
+            }
+        }
+    }
+    for (name, patch) in bodies {
+        if let Some(schema) = doc
+            .get_mut("components")
+            .and_then(|c| c.get_mut("schemas"))
+            .and_then(|s| s.get_mut(&name))
+        {
+            require_content(schema, patch);
+        }
+    }
+}
+
+/// What `Params` does with a body: an empty required field is a missing one (`minLength: 1`),
+/// and an edit (`PATCH`) must change something (`minProperties: 1`).
+fn require_content(schema: &mut serde_json::Value, patch: bool) {
+    use serde_json::Value;
+    let required: Vec<String> = schema["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str().map(str::to_owned))
+        .collect();
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if patch {
+        object.insert("minProperties".into(), Value::from(1));
+    }
+    let properties = object.get_mut("properties").and_then(Value::as_object_mut);
+    for (name, property) in properties.into_iter().flat_map(|p| p.iter_mut()) {
+        let stringy = match &property["type"] {
+            Value::String(t) => t == "string",
+            Value::Array(types) => types.iter().any(|t| t == "string"),
+            _ => false,
+        };
+        if let (true, true, Some(property)) =
+            (required.contains(name), stringy, property.as_object_mut())
+        {
+            property.entry("minLength").or_insert(Value::from(1));
         }
     }
 }
@@ -733,6 +787,19 @@ mod tests {
             .unwrap()["schema"]["pattern"]
             .clone();
         assert_eq!(card, "^([0-9A-Fa-f]{8,20}|[A-Za-z0-9]{4,32})$");
+        // An empty required field is a missing one; an edit must change something.
+        let token = doc
+            .pointer("/paths/~1oauth~1token/post/requestBody/content/application~1x-www-form-urlencoded/schema/properties/grant_type")
+            .unwrap();
+        assert_eq!(token["minLength"], 1, "{token}");
+        let edit = doc
+            .pointer("/paths/~1v1~1users~1{login}/patch/requestBody/content/application~1json/schema/$ref")
+            .and_then(Value::as_str)
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap();
+        assert_eq!(doc["components"]["schemas"][edit]["minProperties"], 1);
     }
 
     #[actix_web::test]
