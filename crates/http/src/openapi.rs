@@ -489,6 +489,10 @@ fn require_content(schema: &mut serde_json::Value, patch: bool) {
     if patch {
         object.insert("minProperties".into(), Value::from(1));
     }
+    // `Params` refuses a field it does not know, or one given twice.
+    if object.contains_key("properties") {
+        object.insert("additionalProperties".into(), Value::Bool(false));
+    }
     let properties = object.get_mut("properties").and_then(Value::as_object_mut);
     for (name, property) in properties.into_iter().flat_map(|p| p.iter_mut()) {
         let stringy = match &property["type"] {
@@ -496,10 +500,26 @@ fn require_content(schema: &mut serde_json::Value, patch: bool) {
             Value::Array(types) => types.iter().any(|t| t == "string"),
             _ => false,
         };
-        if let (true, true, Some(property)) =
-            (required.contains(name), stringy, property.as_object_mut())
-        {
+        let Some(property) = property.as_object_mut() else {
+            continue;
+        };
+        if stringy && required.contains(name) {
             property.entry("minLength").or_insert(Value::from(1));
+        }
+        // The ids that the domain's parsers take, as in the paths.
+        let location = match name.as_str() {
+            "card" | "new_card" => Some("card"),
+            "login" => Some("login"),
+            _ => None,
+        };
+        if let (true, Some(Value::Object(pattern))) =
+            (stringy, location.and_then(|l| parameter_schema("path", l)))
+        {
+            for (key, value) in pattern {
+                if key != "type" {
+                    property.insert(key, value);
+                }
+            }
         }
     }
 }
@@ -800,6 +820,15 @@ mod tests {
             .next()
             .unwrap();
         assert_eq!(doc["components"]["schemas"][edit]["minProperties"], 1);
+        assert_eq!(
+            doc["components"]["schemas"][edit]["additionalProperties"],
+            false
+        );
+        let new_card = &doc["components"]["schemas"]["ReplaceRequest"]["properties"]["new_card"];
+        assert!(
+            new_card.is_null() || new_card["pattern"].is_string(),
+            "{new_card}"
+        );
     }
 
     #[actix_web::test]
