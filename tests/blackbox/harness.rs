@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -127,6 +128,8 @@ pub struct Server {
     pub db: Database,
     child: Child,
     pub client: reqwest::Client,
+    /// The server's log lines (stderr) so far; they are also passed on to the test's stderr.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -186,8 +189,18 @@ impl Server {
             .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let lines_seen = log.clone();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                lines_seen.lock().unwrap().push(line);
+            }
+        });
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let mut admin_password = None;
@@ -211,6 +224,7 @@ impl Server {
             db,
             child,
             client,
+            log,
         }
     }
 

@@ -6,6 +6,7 @@
 
 mod cli;
 mod docs_examples;
+mod edge;
 mod first_day;
 mod harness;
 mod import;

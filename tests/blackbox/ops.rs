@@ -476,3 +476,237 @@ async fn export_transactions_for_the_treasurer() {
     assert!(!ok);
     assert!(err.contains("--to"), "{err}");
 }
+
+/// Unmounts a test's file system when dropped.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// `/ready` follows the write path: on a full disk, where reads still work and every write
+/// fails, it says 503; once space is freed, 200 again at once.
+#[tokio::test]
+async fn ready_says_no_while_the_disk_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(dir.path())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!(
+            "SKIPPED ready_says_no_while_the_disk_is_full: cannot mount a small tmpfs (needs root)"
+        );
+        return;
+    }
+    let _unmount = Mounted(dir.path().to_owned());
+    let db = Database::at(format!(
+        "sqlite://{}",
+        dir.path().join("ardoise.db").display()
+    ));
+    let (ok, _, err) = crate::harness::ardoise(
+        &db,
+        &[
+            "user",
+            "add",
+            "--login",
+            "prez",
+            "--password",
+            "secret-pw",
+            "--rights",
+            "3",
+        ],
+    );
+    assert!(ok, "{err}");
+    let s = Server::serve(db, &[]);
+    let ready = |s: &Server| {
+        let request = s.client.get(format!("{}/ready", s.base));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let prez = s.login("prez").await;
+    let opened = s
+        .api(
+            "client/ajouter",
+            &[("jeton", &prez), ("idCarte", "AHS0DIEX"), ("solde", "50")],
+        )
+        .await;
+    assert_eq!(opened["status"], "ok", "{opened}");
+    assert_eq!(ready(&s).await, 200);
+
+    // Fill the disk.
+    let filler = dir.path().join("filler");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while file
+            .write_all(&block)
+            .and_then(|()| file.sync_all())
+            .is_ok()
+        {}
+    }
+    let payment = [
+        ("jeton", prez.as_str()),
+        ("idCarte", "AHS0DIEX"),
+        ("montant", "1"),
+    ];
+    let refused = s.api("client/payer", &payment).await;
+    assert_ne!(
+        refused["status"], "ok",
+        "a payment on a full disk: {refused}"
+    );
+    assert_eq!(ready(&s).await, 503, "ready while no write can commit");
+    // Reads still work: that is what /ready used to check.
+    let info = s
+        .api("carte/info", &[("jeton", &prez), ("idCarte", "AHS0DIEX")])
+        .await;
+    assert_eq!(info["status"], "ok", "{info}");
+
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(ready(&s).await, 200, "ready again once there is room");
+    let paid = s.api("client/payer", &payment).await;
+    assert_eq!(paid["status"], "ok", "{paid}");
+}
+
+/// A TCP proxy to PostgreSQL that the test can cut (as if the server stopped: connections
+/// reset, new ones refused) and restore on the same port.
+struct PgProxy {
+    port: u16,
+    upstream: String,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl PgProxy {
+    async fn start(upstream: String) -> PgProxy {
+        let mut proxy = PgProxy {
+            port: 0,
+            upstream,
+            task: None,
+        };
+        proxy.restore().await;
+        proxy
+    }
+
+    /// Accepts and forwards connections (again).
+    async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        self.port = listener.local_addr().unwrap().port();
+        let upstream = self.upstream.clone();
+        self.task = Some(tokio::spawn(async move {
+            let mut links = tokio::task::JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                links.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        }));
+    }
+
+    /// Drops every connection and refuses new ones.
+    async fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+/// PostgreSQL stops under a running server: once it is known down, refusals come within a
+/// second (not after the pool's checkout timeout each); when it is back, payments go through
+/// again at once. (Multi-threaded: the proxy runs while the test waits for the server.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_down_refuses_fast_and_recovers_at_once() {
+    let Ok(admin) = std::env::var("ARDOISE_TEST_POSTGRES_URL") else {
+        eprintln!("SKIPPED postgresql_down_refuses_fast_and_recovers_at_once: ARDOISE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let db = Database::fresh(Backend::Postgres);
+    let (ok, _, err) = crate::harness::ardoise(
+        &db,
+        &[
+            "user",
+            "add",
+            "--login",
+            "prez",
+            "--password",
+            "secret-pw",
+            "--rights",
+            "3",
+        ],
+    );
+    assert!(ok, "{err}");
+    // postgres://user@HOST:PORT/db → the proxy's address in place of HOST:PORT.
+    let after_scheme = admin.split_once("://").unwrap().1;
+    let host_port = after_scheme
+        .split_once('/')
+        .unwrap()
+        .0
+        .rsplit_once('@')
+        .map_or(after_scheme.split_once('/').unwrap().0, |(_, hp)| hp)
+        .to_owned();
+    let mut proxy = PgProxy::start(host_port.clone()).await;
+    let proxied = db
+        .url
+        .replacen(&host_port, &format!("127.0.0.1:{}", proxy.port), 1);
+    let s = Server::serve(Database::at(proxied), &[]);
+    let prez = s.login("prez").await;
+    let opened = s
+        .api(
+            "client/ajouter",
+            &[("jeton", &prez), ("idCarte", "AHS0DIEX"), ("solde", "50")],
+        )
+        .await;
+    assert_eq!(opened["status"], "ok", "{opened}");
+    let payment = [
+        ("jeton", prez.as_str()),
+        ("idCarte", "AHS0DIEX"),
+        ("montant", "1"),
+    ];
+
+    proxy.cut().await;
+    // The first refusals find out that the database is down…
+    for _ in 0..2 {
+        let refused = s.api("client/payer", &payment).await;
+        assert_ne!(refused["status"], "ok", "{refused}");
+    }
+    // …then every refusal is quick.
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let refused = s.api("client/payer", &payment).await;
+        assert_ne!(refused["status"], "ok", "{refused}");
+        assert!(
+            started.elapsed() <= Duration::from_secs(1),
+            "a refusal took {:?} with the database down",
+            started.elapsed()
+        );
+    }
+
+    proxy.restore().await;
+    let back = std::time::Instant::now();
+    loop {
+        let answer = s.api("client/payer", &payment).await;
+        if answer["status"] == "ok" {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(3),
+            "still refused {:?} after the database came back: {answer}",
+            back.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(s);
+    drop(db);
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod export;
+mod malformed;
 mod observed;
 mod serve;
 mod settings;

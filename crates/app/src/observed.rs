@@ -17,8 +17,19 @@ pub struct StoreProbe(pub Store);
 
 #[async_trait]
 impl Probe for StoreProbe {
+    /// The database answers, and a write commits through the writer (a database that reads
+    /// but cannot write, such as on a full disk, is not ready), within 5 s.
     async fn ready(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
+        let check = async {
+            self.0.ping().await.map_err(|e| format!("read: {e}"))?;
+            self.0
+                .probe_write()
+                .await
+                .map_err(|e| format!("write: {e}"))
+        };
+        actix_web::rt::time::timeout(std::time::Duration::from_secs(5), check)
+            .await
+            .unwrap_or_else(|_| Err("no answer within 5 s".to_owned()))
     }
 
     fn pool(&self) -> (u32, u32, u32) {

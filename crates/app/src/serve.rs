@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use ardoise_http::edge::Edge;
 use ardoise_http::ops::Ops;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -18,6 +19,7 @@ use crate::wiring::Services;
 
 /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and exits.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    raise_open_files_limit();
     let services = Services::build(&settings, crate::wiring::Create::Allowed).await?;
     let addrs = settings.listen_addrs()?;
     ardoise_http::check_origins(&settings.http.cors_origins).map_err(|e| anyhow::anyhow!(e))?;
@@ -57,14 +59,28 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         Arc::new(StoreProbe(services.store.clone())),
     ));
     let origins = settings.http.cors_origins.clone();
+    let request_timeout =
+        std::time::Duration::from_secs(u64::from(settings.http.request_timeout_seconds));
+    let edge = web::Data::new(Edge::new(
+        request_timeout,
+        usize::try_from(settings.http.connections_per_address).unwrap_or(usize::MAX),
+        tls.is_some(),
+    ));
+    let connecting = edge.clone();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(ardoise_http::cors(&origins))
             .wrap(from_fn(ardoise_http::ops::observe))
+            .wrap(from_fn(ardoise_http::edge::guard))
             .app_data(state.clone())
             .app_data(ops.clone())
+            .app_data(edge.clone())
             .configure(ardoise_http::configure)
     })
+    .on_connect(move |_, extensions| connecting.on_connect(extensions))
+    // The head of a request must arrive within the timeout (then `edge::guard` gives its body
+    // as long), or the client gets 408 and the connection is closed.
+    .client_request_timeout(request_timeout)
     // Each worker's blocking pool (database reads, argon2) no larger than the connection
     // pool: more threads would only queue on r2d2's lock and wake each other up.
     .worker_max_blocking_threads(usize::try_from(settings.database.pool_size.max(4)).unwrap_or(4));
@@ -106,9 +122,19 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             }
         }
     });
+    actix_web::rt::spawn(crate::malformed::report());
     server.run().await.context("server error")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every connection is an open file: raises the soft limit on open files to the hard limit
+/// (often 1,024 by default, which a few hundred clients would exhaust), and logs it.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files limit (RLIMIT_NOFILE)"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit (RLIMIT_NOFILE)"),
+    }
 }
 
 /// Reads the PEM certificate chain and private key into a rustls server configuration.

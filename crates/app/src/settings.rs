@@ -43,6 +43,10 @@ pub struct Http {
     pub cors_origins: Vec<String>,
     /// The base of the links sent to members; empty: none configured.
     pub public_url: String,
+    /// Seconds a client has to send a request's head, and then as long again its body.
+    pub request_timeout_seconds: u32,
+    /// Connections open at once from one client address.
+    pub connections_per_address: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -185,6 +189,18 @@ impl Settings {
         }
         if self.database.url.trim().is_empty() {
             return Err(invalid("database.url", "must not be empty"));
+        }
+        if self.http.request_timeout_seconds == 0 {
+            return Err(invalid(
+                "http.request_timeout_seconds",
+                "must be at least 1",
+            ));
+        }
+        if self.http.connections_per_address == 0 {
+            return Err(invalid(
+                "http.connections_per_address",
+                "must be at least 1",
+            ));
         }
         if self.database.pool_size == 0 {
             return Err(invalid("database.pool_size", "must be at least 1"));

@@ -16,22 +16,28 @@ use ardoise_domain::{
 use ardoise_http::ops::Metrics;
 use ardoise_store::{Store, StoreSettings};
 
+use crate::malformed::Malformed;
 use crate::observed::CountedLedger;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::settings::{LogFormat, Settings, Synchronous};
 
-/// Sets up `tracing` in the configured format; `RUST_LOG` refines the level.
+/// Sets up `tracing` in the configured format; `RUST_LOG` refines the level. The HTTP layer's
+/// lines about malformed requests are counted instead of written (see [`Malformed`]).
 pub fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
+    let registry = tracing_subscriber::registry().with(filter);
     // A second initialisation (tests) is harmless: keep the first.
     let _ = match settings.log.format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Human => registry.with(output.with_filter(Malformed)).try_init(),
+        LogFormat::Json => registry
+            .with(output.json().with_filter(Malformed))
+            .try_init(),
     };
 }
 

@@ -20,6 +20,7 @@ use actix_web::web;
 use ardoise_auth::{MemberAccess, OAuth, Staff};
 use ardoise_domain::{Bar, MemberSpace, Members};
 
+pub mod edge;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;

@@ -334,7 +334,234 @@ pub fn document() -> Document {
             components.schemas.entry(name).or_insert(schema);
         }
     }
-    doc
+    let Ok(mut value) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    tell_the_truth(&mut value);
+    serde_json::from_value(value).unwrap_or(doc)
+}
+
+/// What the parameters' own types cannot say, by (location, name): the patterns and bounds
+/// the server enforces on them.
+fn parameter_schema(location: &str, name: &str) -> Option<serde_json::Value> {
+    use serde_json::json;
+    Some(match (location, name) {
+        // `CardId::parse`: an NFC UID in hex, or a printed id.
+        ("path", "card") => json!({
+            "type": "string",
+            "pattern": "^([0-9A-Fa-f]{8,20}|[A-Za-z0-9]{4,32})$",
+        }),
+        // `Login::parse`.
+        ("path", "login") => json!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "pattern": "^[A-Za-z0-9._-]{1,64}$",
+        }),
+        // `Product::valid_name`: 1 to 64 characters, no control character, no surrounding
+        // space.
+        ("path", "name") => json!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "pattern": NAME_PATTERN,
+        }),
+        ("header", "Idempotency-Key") => json!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255,
+            "pattern": "^[!-~]{1,255}$",
+        }),
+        // `Page::new`: any page number a u32 holds.
+        ("query", "page") => json!({
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "maximum": u32::MAX,
+        }),
+        _ => return None,
+    })
+}
+
+/// A product or category name as `Product::valid_name` takes it.
+const NAME_PATTERN: &str =
+    r"^[^\s\x00-\x1F\x7F-\x9F]([^\x00-\x1F\x7F-\x9F]{0,62}[^\s\x00-\x1F\x7F-\x9F])?$";
+
+/// Makes the generated document say what the server does, where `utoipa`'s derivation cannot:
+/// parameter patterns and bounds ([`parameter_schema`]); one operationId per operation (the
+/// handlers of different modules share names such as `list`: such ids get the path's first
+/// segment as a prefix, `members_list`); and form bodies without `null` (a form field has no
+/// null: the text `null` is a value, unlike JSON's `null`, which is an absent field).
+fn tell_the_truth(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    let mut ids: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let schemas = doc["components"]["schemas"].clone();
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values() {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            if let Some(id) = op["operationId"].as_str() {
+                *ids.entry(id.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    let mut bodies = Vec::new();
+    for (path, item) in paths.iter_mut() {
+        let prefix = path
+            .trim_start_matches('/')
+            .split('/')
+            .nth(1)
+            .unwrap_or_default()
+            .replace(['-', '.'], "_");
+        for (method, op) in item.as_object_mut().into_iter().flat_map(|o| o.iter_mut()) {
+            let Some(op) = op.as_object_mut() else {
+                continue;
+            };
+            if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+                if ids.get(id).is_some_and(|n| *n > 1) {
+                    let unique = format!("{prefix}_{id}");
+                    op.insert("operationId".into(), Value::String(unique));
+                }
+            }
+            let parameters = op.get_mut("parameters").and_then(Value::as_array_mut);
+            for parameter in parameters.into_iter().flatten() {
+                let location = parameter["in"].as_str().unwrap_or_default().to_owned();
+                let name = parameter["name"].as_str().unwrap_or_default().to_owned();
+                if let (Some(schema), Some(parameter)) = (
+                    parameter_schema(&location, &name),
+                    parameter.as_object_mut(),
+                ) {
+                    parameter.insert("schema".into(), schema);
+                }
+            }
+            let form = op
+                .get_mut("requestBody")
+                .and_then(|b| b.get_mut("content"))
+                .and_then(|c| c.get_mut("application/x-www-form-urlencoded"))
+                .and_then(|f| f.get_mut("schema"));
+            if let Some(schema) = form {
+                let mut inlined = resolve(schema, &schemas);
+                drop_null(&mut inlined);
+                *schema = inlined;
+            }
+            let patch = method == "patch";
+            let contents = op
+                .get_mut("requestBody")
+                .and_then(|b| b.get_mut("content"))
+                .and_then(Value::as_object_mut);
+            for content in contents.into_iter().flat_map(|c| c.values_mut()) {
+                let Some(schema) = content.get_mut("schema") else {
+                    continue;
+                };
+                match schema["$ref"].as_str() {
+                    Some(r) => {
+                        let name = r.rsplit('/').next().unwrap_or_default().to_owned();
+                        bodies.push((name, patch));
+                    }
+                    None => require_content(schema, patch),
+                }
+            }
+        }
+    }
+    for (name, patch) in bodies {
+        if let Some(schema) = doc
+            .get_mut("components")
+            .and_then(|c| c.get_mut("schemas"))
+            .and_then(|s| s.get_mut(&name))
+        {
+            require_content(schema, patch);
+        }
+    }
+}
+
+/// What `Params` does with a body: an empty required field is a missing one (`minLength: 1`),
+/// and an edit (`PATCH`) must change something (`minProperties: 1`).
+fn require_content(schema: &mut serde_json::Value, patch: bool) {
+    use serde_json::Value;
+    let required: Vec<String> = schema["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str().map(str::to_owned))
+        .collect();
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if patch {
+        object.insert("minProperties".into(), Value::from(1));
+    }
+    // `Params` refuses a field it does not know, or one given twice.
+    if object.contains_key("properties") {
+        object.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    let properties = object.get_mut("properties").and_then(Value::as_object_mut);
+    for (name, property) in properties.into_iter().flat_map(|p| p.iter_mut()) {
+        let stringy = match &property["type"] {
+            Value::String(t) => t == "string",
+            Value::Array(types) => types.iter().any(|t| t == "string"),
+            _ => false,
+        };
+        let Some(property) = property.as_object_mut() else {
+            continue;
+        };
+        if stringy && required.contains(name) {
+            property.entry("minLength").or_insert(Value::from(1));
+        }
+        // The ids that the domain's parsers take, as in the paths.
+        let location = match name.as_str() {
+            "card" | "new_card" => Some("card"),
+            "login" => Some("login"),
+            _ => None,
+        };
+        if let (true, Some(Value::Object(pattern))) =
+            (stringy, location.and_then(|l| parameter_schema("path", l)))
+        {
+            for (key, value) in pattern {
+                if key != "type" {
+                    property.insert(key, value);
+                }
+            }
+        }
+    }
+}
+
+/// `schema`, or the component it refers to.
+fn resolve(schema: &serde_json::Value, schemas: &serde_json::Value) -> serde_json::Value {
+    match schema["$ref"].as_str() {
+        Some(r) => r
+            .rsplit('/')
+            .next()
+            .and_then(|name| schemas.get(name))
+            .cloned()
+            .unwrap_or_else(|| schema.clone()),
+        None => schema.clone(),
+    }
+}
+
+/// Removes `null` from the types of an object's properties.
+fn drop_null(schema: &mut serde_json::Value) {
+    use serde_json::Value;
+    let properties = schema.get_mut("properties").and_then(Value::as_object_mut);
+    for property in properties.into_iter().flat_map(|p| p.values_mut()) {
+        let Some(object) = property.as_object_mut() else {
+            continue;
+        };
+        if let Some(types) = object.get_mut("type").and_then(Value::as_array_mut) {
+            types.retain(|t| t != "null");
+            if types.len() == 1 {
+                let only = types[0].clone();
+                object.insert("type".into(), only);
+            }
+        }
+        if let Some(choices) = object.get_mut("oneOf").and_then(Value::as_array_mut) {
+            choices.retain(|c| c.get("type").and_then(Value::as_str) != Some("null"));
+            if choices.len() == 1 {
+                let only = choices[0].clone();
+                *property = only;
+            }
+        }
+    }
 }
 
 /// Swagger UI at `/docs/` (and `/docs` redirecting there), reading `/v1/openapi.json`. Its
@@ -527,6 +754,82 @@ mod tests {
         assert_eq!(
             served, described,
             "the same (method, path) twice in the tables?"
+        );
+    }
+
+    /// Each operation has its own operationId; form bodies have no `null`; the parameters
+    /// carry the patterns and bounds that the server enforces.
+    #[test]
+    fn the_document_says_what_the_server_enforces() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut ids = BTreeSet::new();
+        let mut forms = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap().to_owned();
+                assert!(
+                    ids.insert(id.clone()),
+                    "{method} {path}: operationId {id} twice"
+                );
+                if let Some(form) =
+                    op.pointer("/requestBody/content/application~1x-www-form-urlencoded/schema")
+                {
+                    forms += 1;
+                    assert!(
+                        !form.to_string().contains("\"null\""),
+                        "{method} {path}: a form field declared nullable: {form}"
+                    );
+                }
+                for parameter in op["parameters"].as_array().into_iter().flatten() {
+                    let schema = &parameter["schema"];
+                    match (parameter["in"].as_str(), parameter["name"].as_str()) {
+                        (Some("path"), Some("card" | "login" | "name"))
+                        | (Some("header"), Some("Idempotency-Key")) => {
+                            assert!(
+                                schema["pattern"].is_string(),
+                                "{method} {path}: {parameter}"
+                            );
+                            assert_eq!(schema["type"], "string", "{method} {path}: {parameter}");
+                        }
+                        (Some("query"), Some("page")) => {
+                            assert_eq!(schema["format"], "int64");
+                            assert_eq!(schema["maximum"], u32::MAX);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        assert!(forms > 10, "{forms} form bodies");
+        let card = doc["paths"]["/v1/cards/{card}"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "card")
+            .unwrap()["schema"]["pattern"]
+            .clone();
+        assert_eq!(card, "^([0-9A-Fa-f]{8,20}|[A-Za-z0-9]{4,32})$");
+        // An empty required field is a missing one; an edit must change something.
+        let token = doc
+            .pointer("/paths/~1oauth~1token/post/requestBody/content/application~1x-www-form-urlencoded/schema/properties/grant_type")
+            .unwrap();
+        assert_eq!(token["minLength"], 1, "{token}");
+        let edit = doc
+            .pointer("/paths/~1v1~1users~1{login}/patch/requestBody/content/application~1json/schema/$ref")
+            .and_then(Value::as_str)
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap();
+        assert_eq!(doc["components"]["schemas"][edit]["minProperties"], 1);
+        assert_eq!(
+            doc["components"]["schemas"][edit]["additionalProperties"],
+            false
+        );
+        let new_card = &doc["components"]["schemas"]["ReplaceRequest"]["properties"]["new_card"];
+        assert!(
+            new_card.is_null() || new_card["pattern"].is_string(),
+            "{new_card}"
         );
     }
 

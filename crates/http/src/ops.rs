@@ -24,7 +24,7 @@ use prometheus_client::registry::Registry;
 /// What the operations endpoints ask of the rest of the system.
 #[async_trait]
 pub trait Probe: Send + Sync {
-    /// `Ok` when the database answers.
+    /// `Ok` when the database answers and accepts writes.
     async fn ready(&self) -> Result<(), String>;
     /// Connections open, idle, and the pool's maximum.
     fn pool(&self) -> (u32, u32, u32);
@@ -92,6 +92,11 @@ impl Default for Metrics {
             pool_idle.clone(),
         );
         registry.register("db_pool_max", "Most database connections", pool_max.clone());
+        registry.register(
+            "http_malformed_requests",
+            "Requests refused by the HTTP layer before any route (malformed or oversized head)",
+            malformed_requests().clone(),
+        );
         Metrics {
             id: NEXT_METRICS.fetch_add(1, Ordering::Relaxed),
             registry,
@@ -182,7 +187,7 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// The database answers; 503 otherwise.
+/// The database answers and a write commits; 503 otherwise.
 async fn ready(ops: web::Data<Ops>) -> HttpResponse {
     match ops.probe.ready().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "ok"})),
@@ -208,6 +213,15 @@ async fn metrics(ops: web::Data<Ops>) -> HttpResponse {
             HttpResponse::InternalServerError().finish()
         }
     }
+}
+
+/// The requests that actix-web's HTTP/1 layer refuses before any route sees them (a head
+/// that does not parse, or is too large: it answers 400 or 431 and closes). The app counts
+/// them from the layer's log events, which it keeps out of the log (see the app's
+/// `malformed` module): one process-wide counter, shown by every [`Metrics`].
+pub fn malformed_requests() -> &'static Counter {
+    static MALFORMED: std::sync::OnceLock<Counter> = std::sync::OnceLock::new();
+    MALFORMED.get_or_init(Counter::default)
 }
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);

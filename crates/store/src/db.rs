@@ -3,11 +3,13 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
@@ -178,8 +180,129 @@ pub(crate) fn parse_url(url: &str) -> Result<Target, StoreError> {
 /// The pools, one per backend; a store holds one of them.
 #[derive(Clone)]
 pub(crate) enum Db {
-    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
-    Postgres(Pool<ConnectionManager<PgConnection>>),
+    Sqlite(Pooled<Manager<SqliteConnection>>),
+    Postgres(Pooled<Manager<PgConnection>>),
+}
+
+thread_local! {
+    /// Set just before a pooled connection whose link to the server was lost goes back to
+    /// the pool, which then drops it (see [`Manager::has_broken`]).
+    static DISCARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// diesel's connection manager, which also drops a connection whose link to the server was
+/// lost (diesel only drops one left in a broken transaction: a read on a connection that
+/// PostgreSQL closed would otherwise put it back, to fail every later request that gets it).
+pub(crate) struct Manager<C: R2D2Connection + 'static>(ConnectionManager<C>);
+
+impl<C: R2D2Connection + 'static> diesel::r2d2::ManageConnection for Manager<C> {
+    type Connection = C;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<C, diesel::r2d2::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut C) -> Result<(), diesel::r2d2::Error> {
+        self.0.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut C) -> bool {
+        DISCARD.with(|discard| discard.replace(false)) || self.0.has_broken(conn)
+    }
+}
+
+/// After a query on `conn`: when it failed because the link to the server is gone, the
+/// connection is dropped instead of going back to the pool, and the database is taken as
+/// down (see [`Pooled::checkout`]).
+pub(crate) fn release<M: diesel::r2d2::ManageConnection, T>(
+    pool: &Pooled<M>,
+    conn: r2d2::PooledConnection<M>,
+    outcome: &Result<T, crate::error::Failure>,
+) {
+    if let Err(failure) = outcome {
+        if failure.is_connection_lost() {
+            pool.mark_down(&failure.to_string());
+            DISCARD.with(|discard| discard.set(true));
+        }
+    }
+    drop(conn);
+    DISCARD.with(|discard| discard.set(false));
+}
+
+/// How long a checkout waits once the database is known to be down: requests are refused
+/// at once instead of each waiting for the full checkout timeout.
+const DOWN_CHECKOUT: Duration = Duration::from_millis(200);
+
+/// The pool's own timeout, which also caps the pause between its attempts to reconnect (half
+/// of it): a database that comes back is used again within a second.
+const RECONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A pool that remembers whether its database is down. Checkouts wait up to the configured
+/// timeout for a connection; when one timed out because connecting failed (the database is
+/// down, not merely busy), later checkouts wait only [`DOWN_CHECKOUT`] until one succeeds
+/// again — the pool keeps trying to connect in the background meanwhile.
+pub(crate) struct Pooled<M: diesel::r2d2::ManageConnection> {
+    pool: Pool<M>,
+    checkout: Duration,
+    down: Arc<AtomicBool>,
+}
+
+impl<M: diesel::r2d2::ManageConnection> Clone for Pooled<M> {
+    fn clone(&self) -> Pooled<M> {
+        Pooled {
+            pool: self.pool.clone(),
+            checkout: self.checkout,
+            down: self.down.clone(),
+        }
+    }
+}
+
+impl<M: diesel::r2d2::ManageConnection> std::ops::Deref for Pooled<M> {
+    type Target = Pool<M>;
+
+    fn deref(&self) -> &Pool<M> {
+        &self.pool
+    }
+}
+
+impl<M: diesel::r2d2::ManageConnection> Pooled<M> {
+    fn new(pool: Pool<M>, checkout: Duration) -> Pooled<M> {
+        Pooled {
+            pool,
+            checkout,
+            down: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A connection, failing fast while the database is known to be down.
+    pub fn checkout(&self) -> Result<r2d2::PooledConnection<M>, r2d2::Error> {
+        let down = self.down.load(Ordering::Relaxed);
+        let wait = if down { DOWN_CHECKOUT } else { self.checkout };
+        match self.pool.get_timeout(wait) {
+            Ok(conn) => {
+                if down && self.down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("the database is reachable again");
+                }
+                Ok(conn)
+            }
+            Err(e) => {
+                // The pool names the last connection error only when connecting failed: a
+                // timeout without one is a busy pool, not a database down.
+                if e.to_string().contains(": ") {
+                    self.mark_down(&e.to_string());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Takes the database as down until a checkout succeeds again.
+    pub fn mark_down(&self, why: &str) {
+        if !self.down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(error = %why, "the database is down: refusing at once until it is back");
+        }
+    }
 }
 
 /// Runs `$body` with `$conn` bound to a pooled connection of the store's backend; the body is
@@ -187,17 +310,21 @@ pub(crate) enum Db {
 macro_rules! with_conn {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite(pool) => match pool.get() {
+            $crate::db::Db::Sqlite(pool) => match pool.checkout() {
                 Ok(mut pooled) => {
                     let $conn: &mut ::diesel::sqlite::SqliteConnection = &mut pooled;
-                    $body
+                    let outcome = $body;
+                    $crate::db::release(pool, pooled, &outcome);
+                    outcome
                 }
                 Err(e) => Err($crate::error::Failure::from(e)),
             },
-            $crate::db::Db::Postgres(pool) => match pool.get() {
+            $crate::db::Db::Postgres(pool) => match pool.checkout() {
                 Ok(mut pooled) => {
                     let $conn: &mut ::diesel::pg::PgConnection = &mut pooled;
-                    $body
+                    let outcome = $body;
+                    $crate::db::release(pool, pooled, &outcome);
+                    outcome
                 }
                 Err(e) => Err($crate::error::Failure::from(e)),
             },
@@ -258,7 +385,12 @@ fn pool_builder<M: diesel::r2d2::ManageConnection>(settings: &StoreSettings) -> 
         // connection that breaks fails its query, and diesel's manager then drops it
         // (`has_broken`), so the next checkout gets a new one.
         .test_on_check_out(false)
-        .connection_timeout(Duration::from_millis(settings.busy_timeout_ms.max(1_000)))
+        .connection_timeout(RECONNECT_TIMEOUT)
+}
+
+/// How long a checkout waits for a connection while the database is up.
+fn checkout_timeout(settings: &StoreSettings) -> Duration {
+    Duration::from_millis(settings.busy_timeout_ms.max(1_000))
 }
 
 /// Opens the pool for `settings.url`, creating the SQLite file and its directory if missing.
@@ -270,14 +402,14 @@ pub(crate) fn open(settings: &StoreSettings) -> Result<Db, StoreError> {
             // here at once, with its own message, instead of after the pool's connection
             // timeout and one logged error per retry.
             PgConnection::establish(&url).map_err(|e| StoreError::Connect(one_line(&e)))?;
-            let manager = ConnectionManager::<PgConnection>::new(url);
+            let manager = Manager(ConnectionManager::<PgConnection>::new(url));
             let pool = pool_builder(settings)
                 .connection_customizer(Box::new(PgSettings {
                     lock_timeout_ms: settings.busy_timeout_ms,
                 }))
                 .build(manager)
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::Postgres(Pooled::new(pool, checkout_timeout(settings))))
         }
     }
 }
@@ -320,9 +452,9 @@ fn open_sqlite(path: &Path, settings: &StoreSettings) -> Result<Db, StoreError> 
             busy_timeout_ms: settings.busy_timeout_ms,
             synchronous: settings.synchronous,
         }))
-        .build(ConnectionManager::<SqliteConnection>::new(text))
+        .build(Manager(ConnectionManager::<SqliteConnection>::new(text)))
         .map_err(|e| StoreError::Connect(e.to_string()))?;
-    Ok(Db::Sqlite(pool))
+    Ok(Db::Sqlite(Pooled::new(pool, checkout_timeout(settings))))
 }
 
 impl Db {

@@ -90,6 +90,22 @@ const UNAVAILABLE: &[&str] = &[
     "connection refused",
 ];
 
+/// Messages (lower case) of errors that mean the connection itself is gone.
+const CONNECTION_LOST: &[&str] = &[
+    "terminating connection",
+    "no connection to the server",
+    "server closed the connection",
+    "could not receive data from server",
+    "could not send data to server",
+    "connection to server",
+];
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
 impl Failure {
     /// A lock conflict between two writers (PostgreSQL deadlock or serialization failure):
     /// the whole database transaction was rolled back and may simply be tried again.
@@ -102,6 +118,22 @@ impl Failure {
                 .message()
                 .to_ascii_lowercase()
                 .contains("deadlock detected"),
+            _ => false,
+        }
+    }
+
+    /// The link to the database server is gone (the server stopped, restarted or closed the
+    /// connection): the connection must not be used again.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            Failure::Db(DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )) => true,
+            Failure::Db(DieselError::DatabaseError(_, info)) => {
+                let message = info.message().to_ascii_lowercase();
+                CONNECTION_LOST.iter().any(|m| message.contains(m))
+            }
             _ => false,
         }
     }

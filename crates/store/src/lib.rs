@@ -103,6 +103,13 @@ impl Store {
         reverted
     }
 
+    /// Whether the write path works: a small write committed by the writer thread after the
+    /// movements already queued (readiness: a database that answers reads but cannot commit,
+    /// such as a full disk, is not ready).
+    pub async fn probe_write(&self) -> Result<(), DomainError> {
+        self.inner.writer.probe().await
+    }
+
     /// Whether the database answers (for readiness checks).
     pub async fn ping(&self) -> Result<(), DomainError> {
         self.blocking(|db| with_conn!(db, |conn| Ok(conn.ping()?)))

@@ -3,7 +3,9 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::migration::MigrationSource;
-use diesel::r2d2::{ConnectionManager, Pool, R2D2Connection};
+use diesel::r2d2::{Pool, R2D2Connection};
+
+use crate::db::Manager;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::db::Db;
@@ -36,8 +38,8 @@ where
 }
 
 fn get<C: R2D2Connection + 'static>(
-    pool: &Pool<ConnectionManager<C>>,
-) -> Result<r2d2::PooledConnection<ConnectionManager<C>>, StoreError> {
+    pool: &Pool<Manager<C>>,
+) -> Result<r2d2::PooledConnection<Manager<C>>, StoreError> {
     pool.get().map_err(|e| StoreError::Connect(e.to_string()))
 }
 

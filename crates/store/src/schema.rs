@@ -195,6 +195,7 @@ diesel::table! {
 
 diesel::joinable!(member_accounts -> members (member_id));
 
+diesel::table! {
     imports (id) {
         id -> BigInt,
         source -> Text,

@@ -37,6 +37,10 @@ enum Job {
         touch: Touch,
         reply: oneshot::Sender<Result<(), DomainError>>,
     },
+    /// A readiness probe: a small write committed after the batch, on the writer's own path.
+    Probe {
+        reply: oneshot::Sender<Result<(), DomainError>>,
+    },
 }
 
 /// A session's `last_seen` to write.
@@ -89,6 +93,18 @@ impl Writer {
         })
     }
 
+    /// Commits a small write after the movements already queued (see [`probe_write`]):
+    /// whether the write path works now.
+    pub async fn probe(&self) -> Result<(), DomainError> {
+        let (reply, answer) = oneshot::channel();
+        if !self.send(Job::Probe { reply }) {
+            return Err(Failure::Lost("the writer thread has stopped".into()).into_domain());
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(Failure::Lost("the writer thread dropped a probe".into()).into_domain())
+        })
+    }
+
     fn send(&self, job: Job) -> bool {
         self.jobs
             .as_ref()
@@ -121,6 +137,7 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>, cards: &CardSnapshots) {
         let mut replies = Vec::with_capacity(jobs.len());
         let mut touches = Vec::new();
         let mut touched = Vec::new();
+        let mut probes = Vec::new();
         for job in jobs {
             match job {
                 Job::Move { movement, reply } => {
@@ -131,6 +148,7 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>, cards: &CardSnapshots) {
                     touches.push(touch);
                     touched.push(reply);
                 }
+                Job::Probe { reply } => probes.push(reply),
             }
         }
         // A bug must not stop every later payment: answer this batch with an error and go on.
@@ -151,5 +169,43 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>, cards: &CardSnapshots) {
         for reply in touched {
             let _ = reply.send(touch_answer.clone());
         }
+        if !probes.is_empty() {
+            let outcome = catch_unwind(AssertUnwindSafe(|| probe_write(db)))
+                .unwrap_or_else(|_| Err(Failure::Lost("the probe panicked".into())))
+                .map_err(Failure::into_domain);
+            for reply in probes {
+                let _ = reply.send(outcome.clone());
+            }
+        }
     }
+}
+
+/// A write that changes no data and must reach the disk to commit, as a payment's does: on
+/// SQLite, flipping the lowest bit of the file header's `user_version` (which ardoise does
+/// not use) in a write transaction, a page written to the WAL; on PostgreSQL, a transaction
+/// that takes a transaction id, whose commit is written and flushed to the WAL (and which a
+/// read-only server refuses). A full disk, a read-only file or a lost server fails it.
+fn probe_write(db: &Db) -> Result<(), Failure> {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
+
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        user_version: i32,
+    }
+    match db {
+        Db::Sqlite(pool) => {
+            let mut conn = pool.get()?;
+            conn.immediate_transaction(|conn| {
+                let now: Version = diesel::sql_query("PRAGMA user_version").get_result(conn)?;
+                conn.batch_execute(&format!("PRAGMA user_version = {}", now.user_version ^ 1))
+            })?;
+        }
+        Db::Postgres(pool) => {
+            let mut conn = pool.get()?;
+            conn.transaction(|conn| conn.batch_execute("SELECT txid_current()"))?;
+        }
+    }
+    Ok(())
 }

@@ -210,6 +210,7 @@ fn category_path(text: &str) -> Result<i64, DomainError> {
     responses(
         (status = 200, description = "`PRODUCT_LIST`, with a `Link` header", body = Success<PageJson<ProductJson>>),
         (status = 400, description = "`VALIDATION_ERROR` (paging, category)", body = Failure),
+        (status = 404, description = "`CATEGORY_NOT_FOUND_ERROR`: no category has the id of `?category=`", body = Failure),
     ),
     security(("bearer" = [])),
 )]
