@@ -49,6 +49,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         services.oauth.clone(),
         services.members.clone(),
     ));
+    let pages = web::Data::new(ardoise_web::WebState::new(
+        services.bar.clone(),
+        services.staff.clone(),
+        services.members.clone(),
+    ));
     let ops = web::Data::new(Ops::new(
         services.metrics.clone(),
         Arc::new(StoreProbe(services.store.clone())),
@@ -61,6 +66,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .app_data(state.clone())
             .app_data(ops.clone())
             .configure(ardoise_http::configure)
+            .app_data(pages.clone())
+            .configure(ardoise_web::configure)
+            .default_service(web::to(ardoise_web::not_found))
     })
     // Each worker's blocking pool (database reads, argon2) no larger than the connection
     // pool: more threads would only queue on r2d2's lock and wake each other up.
