@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod cli;
 mod harness;
 mod oauth;
@@ -18,3 +19,4 @@ mod v1_lifecycle;
 mod v1_members;
 mod v1_partner;
 mod v1_staff;
+mod web;

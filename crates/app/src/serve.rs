@@ -49,11 +49,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         services.oauth.clone(),
         services.members.clone(),
     ));
-    let pages = web::Data::new(ardoise_web::WebState::new(
-        services.bar.clone(),
-        services.staff.clone(),
-        services.members.clone(),
-    ));
+    let pages = web::Data::new(
+        ardoise_web::WebState::new(
+            services.bar.clone(),
+            services.staff.clone(),
+            services.members.clone(),
+            &settings.reports.time_zone,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?,
+    );
     let ops = web::Data::new(Ops::new(
         services.metrics.clone(),
         Arc::new(StoreProbe(services.store.clone())),

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! App::new()
-//!     .app_data(web::Data::new(ardoise_web::WebState::new(bar, staff, members)))
+//!     .app_data(web::Data::new(ardoise_web::WebState::new(bar, staff, members, "Europe/Paris")?))
 //!     .configure(ardoise_web::configure)
 //!     .default_service(web::to(ardoise_web::not_found))
 //! ```
@@ -21,27 +21,43 @@ pub mod i18n;
 mod login;
 mod office;
 pub mod pages;
+mod reports;
 pub mod session;
 mod till;
 
 pub use pages::not_found;
 
-/// What the pages need: the bar's use cases, the staff service and the members.
+/// What the pages need: the bar's use cases, the staff service, the members, and the time
+/// zone of the reports and of the times shown.
 #[derive(Clone)]
 pub struct WebState {
     pub bar: Bar,
     pub staff: Staff,
     pub members: Members,
+    pub time_zone: chrono_tz::Tz,
 }
 
+/// The default time zone of the reports (`reports.time_zone`).
+pub const DEFAULT_TIME_ZONE: &str = "Europe/Paris";
+
 impl WebState {
-    /// Bundles the services.
-    pub fn new(bar: Bar, staff: Staff, members: Members) -> WebState {
-        WebState {
+    /// Bundles the services; `time_zone` is an IANA name such as `Europe/Paris` (the error
+    /// names it when it is not one).
+    pub fn new(
+        bar: Bar,
+        staff: Staff,
+        members: Members,
+        time_zone: &str,
+    ) -> Result<WebState, String> {
+        let time_zone = time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
+            format!("reports.time_zone `{time_zone}` is not a time zone such as Europe/Paris")
+        })?;
+        Ok(WebState {
             bar,
             staff,
             members,
-        }
+            time_zone,
+        })
     }
 }
 

@@ -35,6 +35,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/office/staff", web::get().to(staff))
         .route("/office/staff", web::post().to(add_staff))
+        .configure(crate::reports::configure)
         .route("/office/{section}", web::get().to(section));
 }
 
@@ -52,7 +53,7 @@ fn sections(t: &'static Texts) -> [(&'static str, &'static str, Operation); 7] {
 }
 
 /// The office's frame: the sections' links beside the section's content.
-fn office_page(
+pub(crate) fn office_page(
     req: &HttpRequest,
     page: &StaffPage,
     status: StatusCode,
@@ -95,7 +96,7 @@ fn allowed(req: &HttpRequest, page: &StaffPage, op: Operation) -> Result<(), Pag
 }
 
 /// A refusal of a use case: rights give the 403 page, the rest its own page.
-fn refused(req: &HttpRequest, page: &StaffPage, e: DomainError) -> PageError {
+pub(crate) fn refused(req: &HttpRequest, page: &StaffPage, e: DomainError) -> PageError {
     match e {
         DomainError::InsufficientRights => PageError::forbidden(req, page),
         e => PageError::from_domain(page.lang, e),

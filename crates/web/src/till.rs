@@ -65,6 +65,7 @@ struct Till {
     errors: FieldErrors,
     /// How long staff below rights 3 may correct their own transactions.
     window: chrono::Duration,
+    time_zone: chrono_tz::Tz,
 }
 
 #[derive(Deserialize)]
@@ -406,6 +407,7 @@ impl Till {
             outcome: None,
             errors: FieldErrors::default(),
             window: state.bar.policy().cancel_window,
+            time_zone: state.time_zone,
         })
     }
 
@@ -590,7 +592,7 @@ impl Till {
                                             span.what { (tx.quantity) " × " (product) }
                                         }
                                         span.amount { (lang.money(tx.amount)) }
-                                        span.when { (tx.created_at.format("%H:%M")) " · " (tx.author) }
+                                        span.when { (tx.created_at.with_timezone(&self.time_zone).format("%H:%M")) " · " (tx.author) }
                                         @if !tx.valid { span.badge { (t.cancelled) } }
                                         @if let Some(valid_after) = self.correction(actor, tx, now) {
                                             form.inline method="post" action="/till" data-enhance="pay" {

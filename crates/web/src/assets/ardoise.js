@@ -130,6 +130,11 @@
     });
   }
 
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest && event.target.closest("[data-print]");
+    if (target) { window.print(); }
+  });
+
   document.addEventListener("keydown", function (event) {
     // F2 or Escape: back to the card field, for the next scan.
     if (event.key === "F2" || (event.key === "Escape" && document.activeElement && document.activeElement.id !== "card")) {
