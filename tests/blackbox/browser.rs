@@ -367,11 +367,18 @@ async fn screenshots(b: &Browser, server: &Server, dir: PathBuf) {
     for (width, height) in [(360u32, 800u32), (1280, 900)] {
         b.client.set_window_size(width, height).await.unwrap();
         for (name, path) in [
-            ("till", "/till?card=WEB0001"),
+            ("till", "/till?card=WEB0002"),
             ("office-products", "/office/products"),
             ("reports", "/office/reports"),
         ] {
             b.client.goto(&format!("{base}{path}")).await.unwrap();
+            if name == "till" {
+                // An order being taken.
+                for product in ["biere", "biere", "chips"] {
+                    b.click(product).await;
+                }
+                b.client.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+            }
             tokio::time::sleep(Duration::from_millis(300)).await;
             let png = b.client.screenshot().await.unwrap();
             std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();

@@ -150,6 +150,14 @@ impl Lang {
         }
     }
 
+    /// A label's separator before its value: `Status: active`, `État : active`.
+    pub fn colon(self) -> &'static str {
+        match self {
+            Lang::En => ": ",
+            Lang::Fr => " : ",
+        }
+    }
+
     /// A card's state in words.
     pub fn state(self, state: CardState) -> &'static str {
         let t = self.t();

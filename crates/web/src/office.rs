@@ -309,8 +309,8 @@ async fn products_page(
             @if products.is_empty() {
                 p.hint { (t.none_yet) }
             } @else {
-                table {
-                    thead { tr { th scope="col" { (t.name) } th scope="col" { (t.unit_price) } th scope="col" { (t.category) } th scope="col" { (t.bundles) } } }
+                div.table-wrap { table {
+                    thead { tr { th scope="col" { (t.name) } th.num scope="col" { (t.unit_price) } th scope="col" { (t.category) } th scope="col" { (t.bundles) } } }
                     tbody {
                         @for p in &products {
                             tr {
@@ -321,7 +321,7 @@ async fn products_page(
                             }
                         }
                     }
-                }
+                } }
             }
             @if manage {
                 h2 { (t.add_product) }
@@ -711,7 +711,7 @@ async fn staff_page(
         t.staff,
         html! {
             h1 { (t.staff) }
-            table {
+            div.table-wrap { table {
                 thead { tr { th scope="col" { (t.login) } th scope="col" { (t.rights) } th scope="col" { (t.staff_card) } } }
                 tbody {
                     @for u in &users {
@@ -722,7 +722,7 @@ async fn staff_page(
                         }
                     }
                 }
-            }
+            } }
             h2 { (t.add_staff) }
             form.stack.card method="post" action="/office/staff" novalidate {
                 input type="hidden" name="csrf" value=(page.csrf);

@@ -159,7 +159,7 @@ fn hour_chart(lang: Lang, by_hour: &BTreeMap<u32, Money>, label: &str) -> Markup
         .max()
         .unwrap_or(0)
         .max(1);
-    let (w, h, top, bottom) = (720i64, 220i64, 14i64, 24i64);
+    let (w, h, top, bottom) = (720i64, 180i64, 20i64, 22i64);
     let slot = w / 24;
     let bars: Vec<(i64, i64, u32, Money)> = (0..24u32)
         .filter_map(|hour| {
@@ -172,7 +172,10 @@ fn hour_chart(lang: Lang, by_hour: &BTreeMap<u32, Money>, label: &str) -> Markup
         svg.chart viewBox={ "0 0 " (w) " " (h) } role="img" aria-label=(label) xmlns="http://www.w3.org/2000/svg" {
             @for (x, height, hour, amount) in &bars {
                 rect.bar x=(x + 3) y=(h - bottom - height) width=(slot - 6) height=(height) {
-                    title { (format!("{hour:02}h")) " : " (lang.money(*amount)) }
+                    title { (format!("{hour:02}h")) (lang.colon()) (lang.money(*amount)) }
+                }
+                text.value x=(x + slot / 2) y=(h - bottom - height - 5) text-anchor="middle" {
+                    (amount.to_fixed2())
                 }
             }
             @for hour in (0..24i64).step_by(3) {
@@ -422,7 +425,7 @@ async fn reports(
             }
             @if let Some(t) = &report.takings {
                 h2 { (w.title) " · " (a.from_text) @if a.from_text != a.to_text { " → " (a.to_text) } }
-                p.hint { (w.time_zone) " : " (state.time_zone.name()) }
+                p.hint { (w.time_zone) (lang.colon()) (state.time_zone.name()) }
                 (figures(lang, t))
                 h2 { (w.by_hour) }
                 (hour_chart(lang, &t.by_hour, w.by_hour))
@@ -485,7 +488,7 @@ async fn z_report(
             html! {
                 article.zreport {
                     h1 { (w.z) " · " (a.from_text) @if a.from_text != a.to_text { " → " (a.to_text) } }
-                    p.hint { (w.time_zone) " : " (state.time_zone.name()) " · " (printed) " · " (page.actor.login) }
+                    p.hint { (w.time_zone) (lang.colon()) (state.time_zone.name()) " · " (printed) " · " (page.actor.login) }
                     (figures(lang, t))
                     (tables(lang, t))
                     p.noprint { button type="button" data-print="1" { (w.print) } }

@@ -495,10 +495,10 @@ impl Till {
                                 output.balance aria-label=(t.balance) { (lang.money(card.balance)) }
                                 p.meta {
                                     span.badge.{"state-" (card.state_at(now))} {
-                                        (t.status) " : " (lang.state(card.state_at(now)))
+                                        (t.status) (lang.colon()) (lang.state(card.state_at(now)))
                                     }
                                     @if let Some(member) = &self.member {
-                                        span { (t.member) " : " (member) }
+                                        span.badge { (t.member) (lang.colon()) (member) }
                                     }
                                 }
                             } @else if self.unknown {
