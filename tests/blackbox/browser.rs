@@ -377,7 +377,10 @@ async fn screenshots(b: &Browser, server: &Server, dir: PathBuf) {
                 for product in ["biere", "biere", "chips"] {
                     b.click(product).await;
                 }
-                b.client.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+                b.client
+                    .execute("window.scrollTo(0, 0)", vec![])
+                    .await
+                    .unwrap();
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
             let png = b.client.screenshot().await.unwrap();

@@ -641,3 +641,142 @@ async fn v_open(v: &mut Visitor, csrf: &str, key: &str, card: &str, amount: &str
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
 }
+
+#[tokio::test]
+async fn office_cards_members_partners_and_staff() {
+    let server = bar_server();
+    let mut prez = Visitor::new(&server);
+    let till = prez.log_in("prez").await;
+    let csrf = till.hidden("csrf");
+    let key = till.hidden("key");
+    v_open(&mut prez, &csrf, &key, "CARD0001", "12").await;
+
+    // Cards: search, a card's page, block, then the till refuses it, unblock.
+    let found = prez.get("/office/cards?q=card0").await;
+    assert!(found.body.contains("href=\"/office/cards/CARD0001\""));
+    let blocked = prez
+        .post(
+            "/office/cards/CARD0001",
+            &[("csrf", &csrf), ("action", "status"), ("status", "blocked")],
+        )
+        .await;
+    assert_eq!(blocked.status, StatusCode::OK, "{}", blocked.body);
+    assert!(blocked.body.contains(">Unblock</button>"));
+    let till = prez.get("/till?card=CARD0001").await;
+    let refused = prez
+        .post(
+            "/till",
+            &[
+                ("csrf", &csrf),
+                ("key", &till.hidden("key")),
+                ("card", "CARD0001"),
+                ("amount", "1"),
+                ("action", "pay"),
+            ],
+        )
+        .await;
+    assert!(
+        refused
+            .body
+            .contains("role=\"alert\">The card cannot be used: blocked"),
+        "{}",
+        refused.body
+    );
+    let bad_day = prez
+        .post(
+            "/office/cards/CARD0001",
+            &[
+                ("csrf", &csrf),
+                ("action", "valid_until"),
+                ("valid_until", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_day.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_day
+        .body
+        .contains("class=\"field-error\" id=\"f-valid_until-error\">Type a date"));
+
+    // Members: a bad e-mail is refused next to its field; a good member is linked to a card.
+    let bad = prez
+        .post(
+            "/office/members",
+            &[
+                ("csrf", &csrf),
+                ("first_name", "Ada"),
+                ("last_name", "Lovelace"),
+                ("email", "not-an-address"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"f-email-error\""), "{}", bad.body);
+    let added = prez
+        .post(
+            "/office/members",
+            &[
+                ("csrf", &csrf),
+                ("first_name", "Ada"),
+                ("last_name", "Lovelace"),
+                ("email", "ada@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let member = added.location().to_owned();
+    let linked = prez
+        .post(
+            &format!("{member}/cards"),
+            &[("csrf", &csrf), ("link", "CARD0001")],
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::SEE_OTHER, "{}", linked.body);
+    let till = prez.get("/till?card=CARD0001").await;
+    assert!(till.body.contains("Member: Ada Lovelace"), "{}", till.body);
+
+    // Partners: the secret is shown once.
+    let partner = prez
+        .post(
+            "/office/partners",
+            &[
+                ("csrf", &csrf),
+                ("name", "Lydia"),
+                ("scopes", "cards:read"),
+                ("cap_operation", ""),
+                ("cap_day", ""),
+            ],
+        )
+        .await;
+    assert_eq!(partner.status, StatusCode::OK, "{}", partner.body);
+    assert!(partner.body.contains("class=\"secret\""));
+    let list = prez.get("/office/partners").await;
+    assert!(list.body.contains("<td>Lydia</td>"));
+    assert!(!list.body.contains("class=\"secret\""));
+
+    // Staff: change a member's rights; an empty password is refused next to its field.
+    let rights = prez
+        .post(
+            "/office/staff/barman",
+            &[("csrf", &csrf), ("action", "rights"), ("rights", "1")],
+        )
+        .await;
+    assert_eq!(rights.status, StatusCode::OK, "{}", rights.body);
+    let mut barman = Visitor::new(&server);
+    barman.log_in("barman").await;
+    assert_eq!(
+        barman.get("/office/reports").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let short = prez
+        .post(
+            "/office/staff/barman",
+            &[("csrf", &csrf), ("action", "password"), ("password", "")],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        short.body.contains("id=\"f-password-error\""),
+        "{}",
+        short.body
+    );
+}

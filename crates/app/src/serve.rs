@@ -54,6 +54,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             services.bar.clone(),
             services.staff.clone(),
             services.members.clone(),
+            services.oauth.clone(),
             &settings.reports.time_zone,
         )
         .map_err(|e| anyhow::anyhow!(e))?,

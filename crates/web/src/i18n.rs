@@ -354,7 +354,6 @@ pub struct Texts {
     pub none_yet: &'static str,
     pub rights: &'static str,
     pub add_staff: &'static str,
-    pub not_built: &'static str,
 }
 
 /// English.
@@ -449,7 +448,6 @@ pub static EN: Texts = Texts {
     none_yet: "None yet.",
     rights: "Rights",
     add_staff: "Add a staff member",
-    not_built: "This section is not available in the pages yet: use the /v1 API or the CLI.",
 };
 
 /// Français.
@@ -545,5 +543,4 @@ pub static FR: Texts = Texts {
     none_yet: "Aucun pour l'instant.",
     rights: "Droits",
     add_staff: "Ajouter un membre du personnel",
-    not_built: "Cette section n'existe pas encore dans les pages : utilisez l'API /v1 ou la CLI.",
 };

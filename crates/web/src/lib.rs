@@ -7,33 +7,38 @@
 //!
 //! ```text
 //! App::new()
-//!     .app_data(web::Data::new(ardoise_web::WebState::new(bar, staff, members, "Europe/Paris")?))
+//!     .app_data(web::Data::new(ardoise_web::WebState::new(bar, staff, members, oauth, "Europe/Paris")?))
 //!     .configure(ardoise_web::configure)
 //!     .default_service(web::to(ardoise_web::not_found))
 //! ```
 
 use actix_web::web;
-use ardoise_auth::Staff;
+use ardoise_auth::{OAuth, Staff};
 use ardoise_domain::{Bar, Members};
 
 pub mod assets;
+mod cards;
 pub mod i18n;
 mod login;
+mod members;
 mod office;
 pub mod pages;
+mod partners;
 mod reports;
 pub mod session;
 mod till;
 
 pub use pages::not_found;
 
-/// What the pages need: the bar's use cases, the staff service, the members, and the time
+/// What the pages need: the bar's use cases, the staff service, the members, the partner
+/// registry, and the time
 /// zone of the reports and of the times shown.
 #[derive(Clone)]
 pub struct WebState {
     pub bar: Bar,
     pub staff: Staff,
     pub members: Members,
+    pub oauth: OAuth,
     pub time_zone: chrono_tz::Tz,
 }
 
@@ -47,6 +52,7 @@ impl WebState {
         bar: Bar,
         staff: Staff,
         members: Members,
+        oauth: OAuth,
         time_zone: &str,
     ) -> Result<WebState, String> {
         let time_zone = time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
@@ -56,6 +62,7 @@ impl WebState {
             bar,
             staff,
             members,
+            oauth,
             time_zone,
         })
     }

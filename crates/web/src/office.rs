@@ -35,8 +35,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/office/staff", web::get().to(staff))
         .route("/office/staff", web::post().to(add_staff))
+        .route("/office/staff/{login}", web::get().to(staff_member))
+        .route("/office/staff/{login}", web::post().to(change_staff))
         .configure(crate::reports::configure)
-        .route("/office/{section}", web::get().to(section));
+        .configure(crate::cards::configure)
+        .configure(crate::members::configure)
+        .configure(crate::partners::configure);
 }
 
 /// The sections, their address, their name and the operation that opens them.
@@ -114,32 +118,6 @@ async fn index(req: HttpRequest, page: StaffPage) -> Result<HttpResponse, PageEr
         html! {
             h1 { (t.office) }
             p { (t.office_intro) }
-        },
-    ))
-}
-
-/// A section not yet in the pages: its rights are enforced, and it says so plainly.
-async fn section(
-    req: HttpRequest,
-    page: StaffPage,
-    name: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
-    let t = page.lang.t();
-    let Some((_, title, op)) = sections(t)
-        .into_iter()
-        .find(|(s, _, _)| *s == name.as_str())
-    else {
-        return Err(PageError::not_found(&req, &page));
-    };
-    allowed(&req, &page, op)?;
-    Ok(office_page(
-        &req,
-        &page,
-        StatusCode::OK,
-        title,
-        html! {
-            h1 { (title) }
-            p.hint { (t.not_built) }
         },
     ))
 }
@@ -716,7 +694,7 @@ async fn staff_page(
                 tbody {
                     @for u in &users {
                         tr {
-                            td { (u.login) }
+                            td { a href={ "/office/staff/" (encode(u.login.as_str())) } { (u.login) } }
                             td { (rights_name(lang, u.rights)) }
                             td { (u.card.as_ref().map(CardId::to_string).unwrap_or_default()) }
                         }
@@ -799,8 +777,14 @@ async fn add_staff(
     if let Err(e) = &card {
         errors.insert("card", lang.error(&DomainError::malformed(e.to_string())));
     }
+    let password = body.password.clone().unwrap_or_default();
+    if password.is_empty() {
+        errors.insert(
+            "password",
+            lang.error(&DomainError::malformed("field `password` is empty")),
+        );
+    }
     if let (Ok(login), Some(rights), Ok(card), true) = (&login, rights, card, errors.is_empty()) {
-        let password = body.password.clone().unwrap_or_default();
         match state
             .staff
             .add_user(&page.actor, login, &password, rights, card)
@@ -832,4 +816,212 @@ async fn add_staff(
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
+}
+
+// ---- One staff member: rights, password, staff card, disable ----
+
+struct StaffWords {
+    rights_saved: &'static str,
+    new_password: &'static str,
+    disable: &'static str,
+}
+
+fn staff_words(lang: Lang) -> &'static StaffWords {
+    static EN: StaffWords = StaffWords {
+        rights_saved: "Saved.",
+        new_password: "New password",
+        disable: "Disable",
+    };
+    static FR: StaffWords = StaffWords {
+        rights_saved: "Enregistré.",
+        new_password: "Nouveau mot de passe",
+        disable: "Désactiver",
+    };
+    match lang {
+        Lang::En => &EN,
+        Lang::Fr => &FR,
+    }
+}
+
+async fn staff_member_page(
+    req: &HttpRequest,
+    state: &WebState,
+    page: &StaffPage,
+    login: &Login,
+    outcome: Option<Result<String, String>>,
+    errors: &BTreeMap<&'static str, String>,
+) -> Result<HttpResponse, PageError> {
+    let lang = page.lang;
+    let t = lang.t();
+    let w = staff_words(lang);
+    let profile = match state.staff.profile(&page.actor, login).await {
+        Ok(p) => p,
+        Err(DomainError::UnknownUser) => return Err(PageError::not_found(req, page)),
+        Err(e) => return Err(refused(req, page, e)),
+    };
+    let action = format!("/office/staff/{}", encode(login.as_str()));
+    let status = if outcome.as_ref().is_some_and(|o| o.is_err()) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let card = profile
+        .card
+        .as_ref()
+        .map(CardId::to_string)
+        .unwrap_or_default();
+    Ok(office_page(
+        req,
+        page,
+        status,
+        login.as_str(),
+        html! {
+            h1 { (login) }
+            @match &outcome {
+                Some(Ok(text)) => p.ok role="status" { (text) },
+                Some(Err(text)) => p.alert role="alert" { (text) },
+                None => {},
+            }
+            form.stack.card method="post" action=(action) {
+                input type="hidden" name="csrf" value=(page.csrf);
+                input type="hidden" name="action" value="rights";
+                div.field {
+                    label for="f-rights" { (t.rights) }
+                    select #f-rights name="rights" {
+                        @for level in 0..=3 {
+                            @if let Some(r) = Rights::from_level(level) {
+                                option value=(level) selected[r == profile.rights] { (rights_name(lang, r)) }
+                            }
+                        }
+                    }
+                }
+                button.primary type="submit" { (t.save) }
+            }
+            form.stack.card method="post" action=(action) novalidate {
+                input type="hidden" name="csrf" value=(page.csrf);
+                input type="hidden" name="action" value="password";
+                (field(errors, "password", w.new_password, "", "password", None))
+                button.primary type="submit" { (t.save) }
+            }
+            form.stack.card method="post" action=(action) novalidate {
+                input type="hidden" name="csrf" value=(page.csrf);
+                input type="hidden" name="action" value="card";
+                (field(errors, "card", t.staff_card, &card, "text", None))
+                button.primary type="submit" { (t.save) }
+            }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(page.csrf);
+                input type="hidden" name="action" value="disable";
+                button.danger type="submit" { (w.disable) }
+            }
+        },
+    ))
+}
+
+fn login_of(req: &HttpRequest, page: &StaffPage, login: &str) -> Result<Login, PageError> {
+    Login::parse(login).map_err(|_| PageError::not_found(req, page))
+}
+
+async fn staff_member(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    page: StaffPage,
+    login: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    allowed(&req, &page, Operation::ManageStaff)?;
+    let login = login_of(&req, &page, &login)?;
+    staff_member_page(&req, &state, &page, &login, None, &BTreeMap::new()).await
+}
+
+#[derive(Deserialize)]
+struct StaffChange {
+    csrf: Option<String>,
+    action: Option<String>,
+    rights: Option<String>,
+    password: Option<String>,
+    card: Option<String>,
+}
+
+async fn change_staff(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    page: StaffPage,
+    login: web::Path<String>,
+    body: web::Form<StaffChange>,
+) -> Result<HttpResponse, PageError> {
+    page.check_post(&req, body.csrf.as_deref())?;
+    allowed(&req, &page, Operation::ManageStaff)?;
+    let lang = page.lang;
+    let login = login_of(&req, &page, &login)?;
+    let actor = &page.actor;
+    let mut errors = BTreeMap::new();
+    let outcome = match body.action.as_deref() {
+        Some("rights") => {
+            match body
+                .rights
+                .as_deref()
+                .and_then(|r| r.parse::<i64>().ok())
+                .and_then(Rights::from_level)
+            {
+                Some(rights) => state.staff.set_rights(actor, &login, rights).await,
+                None => Err(DomainError::malformed("rights 0 to 3")),
+            }
+        }
+        Some("password") if body.password.as_deref().unwrap_or_default().is_empty() => {
+            let e = DomainError::malformed("field `password` is empty");
+            errors.insert("password", lang.error(&e));
+            Err(e)
+        }
+        Some("password") => {
+            let password = body.password.clone().unwrap_or_default();
+            match state
+                .staff
+                .change_password(actor, &login, &password, None)
+                .await
+            {
+                Err(e @ DomainError::Malformed(_)) => {
+                    errors.insert("password", lang.error(&e));
+                    Err(e)
+                }
+                other => other,
+            }
+        }
+        Some("card") => {
+            let text = body.card.clone().unwrap_or_default();
+            let card = if text.trim().is_empty() {
+                Ok(None)
+            } else {
+                CardId::parse(text.trim()).map(Some)
+            };
+            match card {
+                Ok(card) => match state.staff.set_card(actor, &login, card).await {
+                    Err(e @ DomainError::Malformed(_)) => {
+                        errors.insert("card", lang.error(&e));
+                        Err(e)
+                    }
+                    other => other,
+                },
+                Err(e) => {
+                    let e = DomainError::malformed(e.to_string());
+                    errors.insert("card", lang.error(&e));
+                    Err(e)
+                }
+            }
+        }
+        Some("disable") => match state.staff.disable(actor, &login).await {
+            Ok(()) => return Ok(see_other("/office/staff")),
+            Err(e) => Err(e),
+        },
+        _ => Err(DomainError::malformed("field `action`")),
+    };
+    let shown = match outcome {
+        Ok(()) => Ok(staff_words(lang).rights_saved.to_owned()),
+        Err(DomainError::InsufficientRights) => return Err(PageError::forbidden(&req, &page)),
+        Err(DomainError::UnknownUser) => return Err(PageError::not_found(&req, &page)),
+        Err(e @ (DomainError::StorageUnavailable | DomainError::Internal(_))) => {
+            return Err(PageError::from_domain(lang, e))
+        }
+        Err(e) => Err(lang.error(&e)),
+    };
+    staff_member_page(&req, &state, &page, &login, Some(shown), &errors).await
 }

@@ -66,7 +66,7 @@ fn asked(tz: Tz, query: &PeriodQuery) -> Asked {
 }
 
 /// The first instant of a local day in UTC.
-fn start_of(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
+pub(crate) fn start_of(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
     let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
     tz.from_local_datetime(&midnight)
         .earliest()

@@ -670,7 +670,7 @@ impl Till {
 }
 
 /// A member's name as the till shows it.
-fn member_name(p: &ardoise_domain::Profile) -> Option<String> {
+pub(crate) fn member_name(p: &ardoise_domain::Profile) -> Option<String> {
     if let Some(d) = &p.display_name {
         return Some(d.clone());
     }
