@@ -507,6 +507,7 @@ async fn rights_errors_and_languages() {
     let missing = barman.get("/no/such/page").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.body.contains("<h1>Page not found</h1>"));
+    assert!(missing.body.contains(">Log out</button>"));
 
     // The association (rights 1) opens cards but takes no money.
     let mut bde = Visitor::new(&server);

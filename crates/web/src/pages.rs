@@ -253,9 +253,18 @@ pub fn encode(value: &str) -> String {
     out
 }
 
-/// The 404 page for any address no route serves (the app's default service).
+/// The 404 page for any address no route serves (the app's default service), with the
+/// user's header when a session is open.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    let chrome = Chrome::anonymous(&req);
+    let mut chrome = Chrome::anonymous(&req);
+    let state = req.app_data::<actix_web::web::Data<crate::WebState>>();
+    let token = req.cookie(crate::session::SESSION_COOKIE);
+    if let (Some(state), Some(token)) = (state, token) {
+        if let Ok(actor) = state.staff.authenticate(token.value()).await {
+            chrome.user = Some((actor.login.to_string(), actor.rights));
+            chrome.csrf = crate::session::csrf_token(token.value());
+        }
+    }
     let t = chrome.lang.t();
     message_page(
         &chrome,
