@@ -148,16 +148,23 @@ fn money_field(text: &str) -> Option<Money> {
     Money::parse(&text.trim().replace(',', ".")).ok()
 }
 
-/// Bundles as typed: `6=9.00, 12=17`.
+/// Bundles as typed: `6=9.00, 12=17` (or `6=9,00; 12=17,50`: a comma may be a decimal
+/// separator too, so pairs are told apart by spaces, semicolons, or a comma before a `=`).
 fn parse_bundles(text: &str) -> Option<BTreeMap<u32, Money>> {
     let mut bundles = BTreeMap::new();
-    for part in text
-        .split([',', ';'])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        let (quantity, price) = part.split_once('=')?;
-        bundles.insert(quantity.trim().parse().ok()?, money_field(price)?);
+    for token in text.split([' ', ';']).map(|t| t.trim_matches(',')) {
+        if token.is_empty() {
+            continue;
+        }
+        let pairs: Vec<&str> = if token.matches('=').count() > 1 {
+            token.split(',').collect()
+        } else {
+            vec![token]
+        };
+        for pair in pairs {
+            let (quantity, price) = pair.split_once('=')?;
+            bundles.insert(quantity.trim().parse().ok()?, money_field(price)?);
+        }
     }
     Some(bundles)
 }
@@ -1024,4 +1031,22 @@ async fn change_staff(
         Err(e) => Err(lang.error(&e)),
     };
     staff_member_page(&req, &state, &page, &login, Some(shown), &errors).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundles_are_read_as_typed() {
+        let b = parse_bundles("6=9.00, 12=17,5").unwrap_or_default();
+        assert_eq!(b.len(), 2);
+        assert_eq!(parse_bundles("6=9,00;12=17").map(|b| b.len()), Some(2));
+        assert_eq!(parse_bundles("6=9.00,12=17.00").map(|b| b.len()), Some(2));
+        assert_eq!(b.get(&6).map(|m| m.cents()), Some(900));
+        assert!(parse_bundles("").is_some_and(|b| b.is_empty()));
+        assert!(parse_bundles("six=9").is_none());
+        assert!(parse_bundles("6=abc").is_none());
+        assert_eq!(bundles_text(&b), "6=9.00, 12=17.50");
+    }
 }

@@ -281,3 +281,22 @@ pub fn safe_next(next: Option<&str>) -> String {
         _ => "/till".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_places_to_come_back_to() {
+        assert_eq!(safe_next(Some("/till?card=A1")), "/till?card=A1");
+        assert_eq!(safe_next(Some("//evil.example/")), "/till");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/till");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/till");
+        assert_eq!(safe_next(None), "/till");
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(encode("/till?card=A B&x"), "/till%3Fcard%3DA%20B%26x");
+    }
+}

@@ -692,3 +692,25 @@ pub(crate) fn kind_name(lang: Lang, kind: TransactionKind) -> &'static str {
         TransactionKind::TransferOut | TransactionKind::TransferIn => t.kind_transfer,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_groups_units_by_product_in_pressing_order() {
+        let items: Vec<String> = ["chips", "biere", "chips"].map(String::from).to_vec();
+        assert_eq!(
+            group(&items),
+            vec![("chips".to_owned(), 2), ("biere".to_owned(), 1)]
+        );
+    }
+
+    #[test]
+    fn amounts_take_a_comma_or_a_point() {
+        assert_eq!(parse_amount(Lang::Fr, "12,50").map(|m| m.cents()), Ok(1250));
+        assert_eq!(parse_amount(Lang::En, "12.50").map(|m| m.cents()), Ok(1250));
+        assert!(parse_amount(Lang::En, "").is_err());
+        assert!(parse_amount(Lang::En, "abc").is_err());
+    }
+}
