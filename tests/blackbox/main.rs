@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod cli;
 mod docs_examples;
 mod edge;
@@ -26,3 +27,4 @@ mod v1_me;
 mod v1_members;
 mod v1_partner;
 mod v1_staff;
+mod web;

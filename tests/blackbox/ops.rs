@@ -412,7 +412,10 @@ async fn export_transactions_for_the_treasurer() {
         crate::harness::ardoise(&s.db, &["export", "transactions", "--format", "csv"]);
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "id,date,card,kind,amount,quantity,state,staff");
+    assert_eq!(
+        lines[0],
+        "id,date,card,kind,amount,quantity,state,staff,product"
+    );
     assert_eq!(lines.len(), 4, "{out}");
     let row: Vec<&str> = lines[1].split(',').collect();
     assert_eq!(
@@ -420,7 +423,10 @@ async fn export_transactions_for_the_treasurer() {
         ("AHS0DIEX", "creation", "15.60", "0", "valid", "prez")
     );
     let row: Vec<&str> = lines[2].split(',').collect();
-    assert_eq!((row[3], row[4], row[5]), ("payment", "3.60", "2"));
+    assert_eq!(
+        (row[3], row[4], row[5], row[8]),
+        ("payment", "3.60", "2", "biere")
+    );
     let row: Vec<&str> = lines[3].split(',').collect();
     assert_eq!((row[4], row[6]), ("0.20", "cancelled"));
 

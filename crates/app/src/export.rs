@@ -34,7 +34,7 @@ pub async fn transactions(
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc());
     if matches!(format, ExportFormat::Csv) {
-        writeln!(out, "id,date,card,kind,amount,quantity,state,staff")?;
+        writeln!(out, "{}", ardoise_domain::report::CSV_HEADER)?;
     }
     let mut after: Option<TransactionId> = None;
     let mut written = 0;
@@ -64,43 +64,8 @@ pub async fn transactions(
     Ok(written)
 }
 
-fn state(tx: &Transaction) -> &'static str {
-    if tx.valid {
-        "valid"
-    } else {
-        "cancelled"
-    }
-}
-
 fn write_csv(out: &mut dyn Write, tx: &Transaction) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{},{},{},{},{},{},{},{}",
-        tx.id,
-        tx.created_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        csv_field(tx.card.as_str()),
-        tx.kind.name(),
-        tx.amount.to_fixed2(),
-        tx.quantity,
-        state(tx),
-        csv_field(&tx.author),
-    )
-}
-
-/// Quotes a field when it holds a separator, a quote or a line break, and defuses cells that a
-/// spreadsheet would read as a formula.
-fn csv_field(text: &str) -> String {
-    let defused = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
+    writeln!(out, "{}", tx.csv_line())
 }
 
 fn write_json(out: &mut dyn Write, tx: &Transaction) -> std::io::Result<()> {
@@ -111,8 +76,9 @@ fn write_json(out: &mut dyn Write, tx: &Transaction) -> std::io::Result<()> {
         "kind": tx.kind.name(),
         "amount": tx.amount.to_fixed2(),
         "quantity": tx.quantity,
-        "state": state(tx),
+        "state": tx.state_name(),
         "staff": tx.author,
+        "product": tx.product,
     });
     writeln!(out, "{line}")
 }
@@ -120,14 +86,6 @@ fn write_json(out: &mut dyn Write, tx: &Transaction) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(csv_field("AHS0DIEX"), "AHS0DIEX");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
-    }
 
     #[test]
     fn days() {

@@ -54,6 +54,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                 .to_owned(),
         )),
     );
+    let pages = web::Data::new(
+        ardoise_web::WebState::new(
+            services.bar.clone(),
+            services.staff.clone(),
+            services.members.clone(),
+            services.oauth.clone(),
+            &settings.reports.time_zone,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?,
+    );
     let ops = web::Data::new(Ops::new(
         services.metrics.clone(),
         Arc::new(StoreProbe(services.store.clone())),
@@ -76,6 +86,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .app_data(ops.clone())
             .app_data(edge.clone())
             .configure(ardoise_http::configure)
+            .app_data(pages.clone())
+            .configure(ardoise_web::configure)
+            .default_service(web::to(ardoise_web::not_found))
     })
     .on_connect(move |_, extensions| connecting.on_connect(extensions))
     // The head of a request must arrive within the timeout (then `edge::guard` gives its body

@@ -32,6 +32,8 @@ pub struct Settings {
     pub oauth: OAuth,
     pub partners: Partners,
     pub log: Log,
+    #[serde(default)]
+    pub reports: Reports,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,6 +113,22 @@ pub struct OAuth {
 pub struct Partners {
     pub credit_cap_operation: String,
     pub credit_cap_day: String,
+}
+
+/// The office's reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reports {
+    /// The IANA time zone that days and hours are counted in.
+    pub time_zone: String,
+}
+
+impl Default for Reports {
+    fn default() -> Reports {
+        Reports {
+            time_zone: "Europe/Paris".to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -43,6 +43,17 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// `POST path` of a form body with extra headers (each ending in `\r\n`, the
+    /// `Content-Type` included).
+    pub fn form_with(path: &'a str, headers: &'a str, body: &'a [u8]) -> Request<'a> {
+        Request {
+            method: "POST",
+            path,
+            headers,
+            body,
+        }
+    }
+
     /// `GET path` with extra headers.
     pub fn get(path: &'a str, headers: &'a str) -> Request<'a> {
         Request {

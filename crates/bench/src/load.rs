@@ -25,6 +25,9 @@ pub enum Scenario {
     Read,
     /// 80 % reads, 15 % payments, 4 % top-ups, 1 % cancels.
     Mixed,
+    /// The web till's payment form (`POST /till`, cookie session, CSRF token, one-time key)
+    /// on random cards: the page the barman's browser posts and the page it gets back.
+    Till,
 }
 
 impl Scenario {
@@ -36,6 +39,7 @@ impl Scenario {
             "pay-hot" => Scenario::PayHot,
             "read" => Scenario::Read,
             "mixed" => Scenario::Mixed,
+            "till" => Scenario::Till,
             _ => return None,
         })
     }
@@ -48,6 +52,7 @@ impl Scenario {
             Scenario::PayHot => "pay-hot",
             Scenario::Read => "read",
             Scenario::Mixed => "mixed",
+            Scenario::Till => "till",
         }
     }
 
@@ -230,6 +235,8 @@ impl Rng {
 enum Op {
     Coucou,
     Pay(usize),
+    /// A payment through the web till's form.
+    TillPay(usize),
     Read(usize),
     TopUp(usize),
     Cancel,
@@ -268,6 +275,18 @@ async fn client(
         Ok(t) => format!("Authorization: Bearer {t}\r\n"),
         Err(_) => String::new(),
     };
+    // The web till: the session cookie and the page's CSRF token, read once from `GET /till`.
+    let till_headers = format!(
+        "Content-Type: application/x-www-form-urlencoded\r\nCookie: ardoise_session={token}\r\n"
+    );
+    let mut csrf = String::new();
+    if scenario == Scenario::Till {
+        let cookie = format!("Cookie: ardoise_session={token}\r\n");
+        if let Ok(200) = conn.send(&Request::get("/till", &cookie)).await {
+            csrf = hidden_field(conn.body(), "csrf").unwrap_or_default();
+        }
+    }
+    let mut till_count: u64 = 0;
     let mut rng = Rng::new(index as u64 + 1);
     // This client's accepted payments not yet cancelled (transaction id, card), for `mixed`.
     let mut recent: VecDeque<(i64, usize)> = VecDeque::new();
@@ -285,6 +304,7 @@ async fn client(
             Scenario::PaySpread => Op::Pay(rng.below(n_cards)),
             Scenario::PayHot => Op::Pay(0),
             Scenario::Read => Op::Read(rng.below(n_cards)),
+            Scenario::Till => Op::TillPay(rng.below(n_cards)),
             Scenario::Mixed => match rng.below(100) {
                 0..80 => Op::Read(rng.below(n_cards)),
                 80..95 => Op::Pay(rng.below(n_cards)),
@@ -303,6 +323,21 @@ async fn client(
                 body.push_str("&montant=");
                 body.push_str(PAYMENT);
                 Request::form("/api/client/payer", body.as_bytes())
+            }
+            Op::TillPay(card) => {
+                till_count += 1;
+                body.push_str("csrf=");
+                body.push_str(&csrf);
+                body.push_str("&key=bench-");
+                body.push_str(&index.to_string());
+                body.push('-');
+                body.push_str(&till_count.to_string());
+                body.push_str("&card=");
+                body.push_str(&fx.cards[card]);
+                body.push_str("&amount=");
+                body.push_str(PAYMENT);
+                body.push_str("&action=pay");
+                Request::form_with("/till", &till_headers, body.as_bytes())
             }
             Op::TopUp(card) => {
                 pos_body(&mut body, &token, &fx.cards[card]);
@@ -332,7 +367,7 @@ async fn client(
         stats.last = done;
         let counts = match op {
             Op::Coucou => &mut stats.other,
-            Op::Pay(_) => &mut stats.pays,
+            Op::Pay(_) | Op::TillPay(_) => &mut stats.pays,
             Op::Read(_) => &mut stats.reads,
             Op::TopUp(_) => &mut stats.top_ups,
             Op::Cancel => &mut stats.cancels,
@@ -342,7 +377,7 @@ async fn client(
             Err(e) => {
                 counts.failed += 1;
                 let card = match op {
-                    Op::Pay(card) | Op::TopUp(card) => Some(card),
+                    Op::Pay(card) | Op::TillPay(card) | Op::TopUp(card) => Some(card),
                     Op::Cancel => cancelled,
                     Op::Coucou | Op::Read(_) => None,
                 };
@@ -358,6 +393,7 @@ async fn client(
         let answer = conn.body();
         let accepted = match op {
             Op::Read(_) => (200..300).contains(&status),
+            Op::TillPay(_) => status == 200 && find(answer, b"role=\"status\">Paid").is_some(),
             _ => status == 200 && find(answer, br#""status":"ok""#).is_some(),
         };
         if !accepted {
@@ -372,6 +408,9 @@ async fn client(
         }
         counts.ok += 1;
         match op {
+            Op::TillPay(card) => {
+                fx.expected[card].fetch_sub(PAYMENT_CENTS, Ordering::Relaxed);
+            }
             Op::Pay(card) => {
                 fx.expected[card].fetch_sub(PAYMENT_CENTS, Ordering::Relaxed);
                 if scenario == Scenario::Mixed {
@@ -401,6 +440,7 @@ fn kind(op: Op) -> &'static str {
     match op {
         Op::Coucou => "coucou",
         Op::Pay(_) => "payment",
+        Op::TillPay(_) => "till payment",
         Op::Read(_) => "read",
         Op::TopUp(_) => "top-up",
         Op::Cancel => "cancel",
@@ -412,6 +452,18 @@ fn pos_body(body: &mut String, token: &str, card: &str) {
     body.push_str(token);
     body.push_str("&idCarte=");
     body.push_str(card);
+}
+
+/// The value of the first hidden form field `name` of a page.
+fn hidden_field(page: &[u8], name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    let at = find(page, needle.as_bytes())? + needle.len();
+    let value: Vec<u8> = page[at..]
+        .iter()
+        .copied()
+        .take_while(|b| *b != b'"')
+        .collect();
+    String::from_utf8(value).ok()
 }
 
 /// The `idTransaction` of a POS answer, read without a full JSON parse.

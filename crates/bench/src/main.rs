@@ -35,8 +35,8 @@ struct Args {
     /// Seconds of load per scenario.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Comma-separated scenarios: pay-spread, pay-hot, read, mixed (and coucou).
-    #[arg(long, default_value = "pay-spread,pay-hot,read,mixed")]
+    /// Comma-separated scenarios: pay-spread, pay-hot, read, mixed, till (and coucou).
+    #[arg(long, default_value = "pay-spread,pay-hot,read,mixed,till")]
     scenarios: String,
     /// Comma-separated databases: sqlite, postgres. Default: sqlite, plus postgres when
     /// ARDOISE_BENCH_POSTGRES_URL is set.
@@ -560,6 +560,14 @@ fn targets(results: &Map<String, Value>) -> Value {
         "sqlite read req/s": check(get("sqlite", "read", "requests_per_s"), 60_000.0, true),
         "sqlite pay-spread p99 ms": check(get("sqlite", "pay-spread", "p99_ms"), 10.0, false),
         "server peak RSS MiB": check(rss, 100.0, false),
+        "sqlite till vs pay-spread": check(
+            get("sqlite", "till", "accepted_payments_per_s")
+                .zip(get("sqlite", "pay-spread", "accepted_payments_per_s"))
+                .map(|(till, spread)| till / spread),
+            0.5,
+            true,
+        ),
+        "sqlite till p99 ms": check(get("sqlite", "till", "p99_ms"), 10.0, false),
         "postgres pay-spread /s": check(get("postgres", "pay-spread", "accepted_payments_per_s"), 8_000.0, true),
     })
 }

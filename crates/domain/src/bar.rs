@@ -263,7 +263,7 @@ fn check_reference(reference: &str) -> Result<(), DomainError> {
 /// The bar's operations.
 #[derive(Clone)]
 pub struct Bar {
-    ledger: Arc<dyn Ledger>,
+    pub(crate) ledger: Arc<dyn Ledger>,
     pub(crate) catalog: Arc<dyn Catalog>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) policy: Policy,

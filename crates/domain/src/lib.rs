@@ -20,6 +20,7 @@ pub mod money;
 pub mod paging;
 pub mod ports;
 pub mod product;
+pub mod report;
 pub mod rights;
 pub mod transaction;
 
@@ -40,5 +41,6 @@ pub use ports::{
     StoredCredit,
 };
 pub use product::{Category, Product};
+pub use report::Period;
 pub use rights::{Actor, Operation, Principal, Rights};
 pub use transaction::{StateChange, Transaction, TransactionKind};

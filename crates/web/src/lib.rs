@@ -1,0 +1,78 @@
+//! ardoise's own web pages: the till and the office, server-rendered (maud) on actix-web.
+//!
+//! An adapter beside `ardoise-http`: the pages call the use cases of `ardoise-domain` and
+//! `ardoise-auth` directly, never `/v1` over HTTP, and re-implement no rule. Plain forms work
+//! without JavaScript; a small embedded script only makes the till faster. Every asset is
+//! compiled into the binary. The app crate wires it:
+//!
+//! ```text
+//! App::new()
+//!     .app_data(web::Data::new(ardoise_web::WebState::new(bar, staff, members, oauth, "Europe/Paris")?))
+//!     .configure(ardoise_web::configure)
+//!     .default_service(web::to(ardoise_web::not_found))
+//! ```
+
+use actix_web::web;
+use ardoise_auth::{OAuth, Staff};
+use ardoise_domain::{Bar, Members};
+
+pub mod assets;
+mod cards;
+pub mod i18n;
+mod login;
+mod members;
+mod office;
+pub mod pages;
+mod partners;
+mod reports;
+pub mod session;
+mod till;
+
+pub use pages::not_found;
+
+/// What the pages need: the bar's use cases, the staff service, the members, the partner
+/// registry, and the time
+/// zone of the reports and of the times shown.
+#[derive(Clone)]
+pub struct WebState {
+    pub bar: Bar,
+    pub staff: Staff,
+    pub members: Members,
+    pub oauth: OAuth,
+    pub time_zone: chrono_tz::Tz,
+}
+
+/// The default time zone of the reports (`reports.time_zone`).
+pub const DEFAULT_TIME_ZONE: &str = "Europe/Paris";
+
+impl WebState {
+    /// Bundles the services; `time_zone` is an IANA name such as `Europe/Paris` (the error
+    /// names it when it is not one).
+    pub fn new(
+        bar: Bar,
+        staff: Staff,
+        members: Members,
+        oauth: OAuth,
+        time_zone: &str,
+    ) -> Result<WebState, String> {
+        let time_zone = time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
+            format!("reports.time_zone `{time_zone}` is not a time zone such as Europe/Paris")
+        })?;
+        Ok(WebState {
+            bar,
+            staff,
+            members,
+            oauth,
+            time_zone,
+        })
+    }
+}
+
+/// Registers the pages: `/`, `/login`, `/logout`, `/lang/{code}`, `/till`, `/office/...` and
+/// the embedded assets under `/static/`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    assets::configure(cfg);
+    login::configure(cfg);
+    till::configure(cfg);
+    office::configure(cfg);
+}

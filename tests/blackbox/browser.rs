@@ -1,0 +1,398 @@
+//! The pages in a real browser: headless Chromium driven through WebDriver (`chromedriver`),
+//! against the real binary on port 0 over a fresh SQLite file. Controls are found by their
+//! role and accessible name (a button by its text, a field by its label, the balance by its
+//! `aria-label`), as the acceptance tests do.
+//!
+//! Skipped, loudly, when `chromium` or `chromedriver` is not installed (`.ci/run` installs
+//! Debian's `chromium` and `chromium-driver`). With `ARDOISE_SCREENSHOTS=DIR`, the test also
+//! saves screenshots of each page at 360 and 1280 px into DIR (see docs/screenshots/).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::harness::Server;
+use crate::web::bar_server;
+
+/// Finds a program on the PATH (or at its usual Debian place).
+fn program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    for name in names {
+        for dir in path.split(':').chain(["/usr/bin", "/usr/lib/chromium"]) {
+            let candidate = PathBuf::from(dir).join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+/// A headless Chromium behind its own chromedriver, with a fresh profile.
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Option<Browser> {
+        let (Some(chromium), Some(chromedriver)) = (
+            program(&["chromium", "chromium-browser", "google-chrome"]),
+            program(&["chromedriver"]),
+        ) else {
+            eprintln!(
+                "\n!!!!!!!! BROWSER TESTS SKIPPED: chromium and chromedriver are not installed \
+                 (apt-get install chromium chromium-driver; .ci/run does it) !!!!!!!!\n"
+            );
+            return None;
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium.to_str().unwrap(),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    "--lang=en-US", "--accept-lang=en-US,en",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            },
+        });
+        let caps = caps.as_object().unwrap().clone();
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if Instant::now() > deadline => panic!("cannot start chromium: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        Some(Browser {
+            client,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    async fn stop(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+
+    /// Waits up to 10 s for an element.
+    async fn find(&self, xpath: &str) -> Element {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(e) = self.client.find(Locator::XPath(xpath)).await {
+                return e;
+            }
+            if Instant::now() > deadline {
+                let source = self.client.source().await.unwrap_or_default();
+                panic!("no element {xpath} on {source}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The first button whose accessible name starts with `name`.
+    async fn button(&self, name: &str) -> Element {
+        self.find(&format!(
+            "//button[starts-with(normalize-space(.), '{name}') or starts-with(@aria-label, '{name}')]"
+        ))
+        .await
+    }
+
+    /// The link named `name`.
+    async fn link(&self, name: &str) -> Element {
+        self.find(&format!("//a[normalize-space(.)='{name}']"))
+            .await
+    }
+
+    /// The field labelled `label` (a text box, a combo box).
+    async fn field(&self, label: &str) -> Element {
+        self.find(&format!(
+            "//*[(self::input or self::select) and @id=//label[normalize-space(.)='{label}']/@for]"
+        ))
+        .await
+    }
+
+    /// Clears the field labelled `label` and types `text`.
+    async fn fill(&self, label: &str, text: &str) {
+        let field = self.field(label).await;
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, name: &str) {
+        self.button(name).await.click().await.unwrap();
+    }
+
+    /// Waits until the element named "Balance" reads `text`.
+    async fn balance_is(&self, text: &str) {
+        self.text_is("//output[@aria-label='Balance']", text).await;
+    }
+
+    async fn text_is(&self, xpath: &str, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(e) = self.client.find(Locator::XPath(xpath)).await {
+                if let Ok(t) = e.text().await {
+                    if t.trim() == text {
+                        return;
+                    }
+                    if Instant::now() > deadline {
+                        panic!("{xpath} reads {t:?}, not {text:?}");
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                panic!("no {xpath} reading {text:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the page's path is `path`.
+    async fn at(&self, path: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.client.current_url().await.unwrap();
+            if url.path() == path {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("at {url}, not {path}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn focused_id(&self) -> String {
+        self.client
+            .execute(
+                "return document.activeElement && document.activeElement.id",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn log_in(&self, base: &str, login: &str) {
+        self.client.goto(&format!("{base}/")).await.unwrap();
+        self.at("/login").await;
+        self.fill("Login", login).await;
+        self.fill("Password", "secret-pw").await;
+        self.click("Log in").await;
+        self.at("/till").await;
+    }
+
+    async fn log_out(&self) {
+        self.click("Log out").await;
+        self.at("/login").await;
+    }
+
+    /// Types a card id in "Card" and presses Enter, as a keyboard-wedge reader does.
+    async fn scan(&self, card: &str) {
+        let field = self.field("Card").await;
+        field.send_keys(&format!("{card}\u{E007}")).await.unwrap();
+        self.text_is("//p[@class='cardid']/strong", card).await;
+    }
+}
+
+#[tokio::test]
+async fn a_barman_and_the_president_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = bar_server();
+    let outcome = tokio::time::timeout(Duration::from_secs(240), flows(&browser, &server)).await;
+    if let Some(dir) = std::env::var_os("ARDOISE_SCREENSHOTS") {
+        screenshots(&browser, &server, PathBuf::from(dir)).await;
+    }
+    browser.stop().await;
+    outcome.expect("the browser flows took more than 4 minutes");
+}
+
+async fn flows(b: &Browser, server: &Server) {
+    let base = &server.base;
+
+    // A wrong password: an alert, and the login stays typed.
+    b.client.goto(&format!("{base}/")).await.unwrap();
+    b.at("/login").await;
+    b.fill("Login", "barman").await;
+    b.fill("Password", "not-the-pw").await;
+    b.click("Log in").await;
+    b.find("//*[@role='alert' and contains(., 'Wrong login or password')]")
+        .await;
+    assert_eq!(
+        b.field("Login")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("barman")
+    );
+    b.fill("Password", "secret-pw").await;
+    b.click("Log in").await;
+    b.at("/till").await;
+    assert_eq!(b.focused_id().await, "card", "Card is focused on load");
+
+    // A new card, opened with 20 €.
+    b.scan("WEB0001").await;
+    b.fill("Amount", "20").await;
+    b.click("New card").await;
+    b.balance_is("20.00 €").await;
+    assert_eq!(
+        b.focused_id().await,
+        "card",
+        "Card is focused for the next scan"
+    );
+
+    // Two payments of one product each: two activations each (product, Pay).
+    b.click("biere").await;
+    b.click("Pay").await;
+    b.balance_is("18.20 €").await;
+    b.click("chips").await;
+    b.click("Pay").await;
+    b.balance_is("17.20 €").await;
+    b.find("//*[@role='status' and contains(., 'Paid 1.00 €')]")
+        .await;
+
+    // Cancel the last one from the till's list.
+    b.click("Cancel").await;
+    b.balance_is("18.20 €").await;
+    b.button("Redo").await;
+
+    // Top up; a bad amount says so next to the field and changes nothing.
+    b.fill("Amount", "abc").await;
+    b.click("Top up").await;
+    b.find("//p[@id='amount-error' and contains(., 'Type an amount')]")
+        .await;
+    b.balance_is("18.20 €").await;
+    b.fill("Amount", "5").await;
+    b.click("Top up").await;
+    b.balance_is("23.20 €").await;
+
+    // A refusal names its reason.
+    b.fill("Amount", "100").await;
+    b.click("Pay").await;
+    b.find("//*[@role='alert' and contains(., 'Insufficient balance')]")
+        .await;
+    b.balance_is("23.20 €").await;
+
+    // Hand the balance back.
+    b.click("Hand back").await;
+    b.balance_is("0.00 €").await;
+    b.log_out().await;
+
+    // The president adds a product; a bad price is refused next to its field.
+    b.log_in(base, "prez").await;
+    b.link("Office").await.click().await.unwrap();
+    b.at("/office").await;
+    b.link("Products").await.click().await.unwrap();
+    b.at("/office/products").await;
+    b.fill("Name", "Mojito").await;
+    b.fill("Unit price", "six").await;
+    b.click("Save").await;
+    b.find("//p[@id='f-unit_price-error' and contains(., 'Type a price')]")
+        .await;
+    b.fill("Unit price", "6.50").await;
+    b.field("Category")
+        .await
+        .select_by_label("Boissons")
+        .await
+        .unwrap();
+    b.click("Save").await;
+    b.find("//td/a[normalize-space(.)='Mojito']").await;
+
+    // It is on the till at once, and paid there.
+    b.link("Till").await.click().await.unwrap();
+    b.at("/till").await;
+    b.scan("WEB0002").await;
+    b.fill("Amount", "30").await;
+    b.click("New card").await;
+    b.balance_is("30.00 €").await;
+    b.click("Mojito").await;
+    b.click("Pay").await;
+    b.balance_is("23.50 €").await;
+
+    // And in the day's report.
+    b.link("Office").await.click().await.unwrap();
+    b.link("Reports").await.click().await.unwrap();
+    b.at("/office/reports").await;
+    b.find("//table//tr[td[1]='Mojito' and td[2]='1' and td[3]='6.50 €']")
+        .await;
+    b.find("//*[name()='svg' and @aria-label='Payments by hour']")
+        .await;
+    b.button("Download CSV").await;
+    b.log_out().await;
+}
+
+/// Screenshots of each page at a phone's and a desktop's width.
+async fn screenshots(b: &Browser, server: &Server, dir: PathBuf) {
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = &server.base;
+    b.log_in(base, "prez").await;
+    for (width, height) in [(360u32, 800u32), (1280, 900)] {
+        b.client.set_window_size(width, height).await.unwrap();
+        for (name, path) in [
+            ("till", "/till?card=WEB0002"),
+            ("office-products", "/office/products"),
+            ("reports", "/office/reports"),
+        ] {
+            b.client.goto(&format!("{base}{path}")).await.unwrap();
+            if name == "till" {
+                // An order being taken.
+                for product in ["biere", "biere", "chips"] {
+                    b.click(product).await;
+                }
+                b.client
+                    .execute("window.scrollTo(0, 0)", vec![])
+                    .await
+                    .unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let png = b.client.screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();
+        }
+    }
+    b.log_out().await;
+    for (width, height) in [(360u32, 800u32), (1280, 900)] {
+        b.client.set_window_size(width, height).await.unwrap();
+        b.client.goto(&format!("{base}/login")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = b.client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("login-{width}.png")), png).unwrap();
+    }
+}
