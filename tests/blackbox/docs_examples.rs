@@ -42,6 +42,8 @@ const VOLATILE: &[&str] = &[
     "iat",
     "nbf",
     "date",
+    "exported_at",
+    "expires_at",
 ];
 
 #[derive(Debug)]

@@ -517,6 +517,8 @@ async fn ready_says_no_while_the_disk_is_full() {
         "sqlite://{}",
         dir.path().join("ardoise.db").display()
     ));
+    let (ok, _, err) = crate::harness::ardoise(&db, &["migrate"]);
+    assert!(ok, "{err}");
     let (ok, _, err) = crate::harness::ardoise(
         &db,
         &[

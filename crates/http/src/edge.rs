@@ -304,8 +304,15 @@ fn protect(res: &mut HttpResponse<BoxBody>, path: &str, tls: bool) {
 /// Whether a bare 404 (the router's, no body) under `/v1` or `/oauth` is to be given the
 /// envelope.
 fn bare_not_found(res: &HttpResponse<BoxBody>, path: &str) -> bool {
+    // Not JSON: an empty answer, or the pages' 404 (the app's default service) for a path
+    // that no route of the API's scopes took.
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
     res.status() == StatusCode::NOT_FOUND
-        && matches!(res.body().size(), BodySize::None | BodySize::Sized(0))
+        && !json
         && ["/v1", "/oauth"]
             .iter()
             .any(|p| path == *p || path.starts_with(&format!("{p}/")))
