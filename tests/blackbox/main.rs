@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod docs_examples;
 mod edge;
+mod exchange;
 mod first_day;
 mod harness;
 mod import;

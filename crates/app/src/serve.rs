@@ -45,6 +45,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             services.member_access.clone(),
             services.me.clone(),
         )
+        .with_exchange(services.exchange.clone())
         .with_public_url(Some(
             settings
                 .http

@@ -11,7 +11,8 @@ use ardoise_domain::ports::{
     PartnerDirectory, SessionStore, StaffDirectory, SystemClock,
 };
 use ardoise_domain::{
-    Actor, Bar, CardId, DomainError, Login, MemberSpace, Members, Money, Policy, Product, Rights,
+    Actor, Bar, CardId, DomainError, Exchange, ExchangeStore, Login, MemberSpace, Members, Money,
+    NoMessageNotifier, Policy, Product, Rights,
 };
 use ardoise_http::ops::Metrics;
 use ardoise_store::{Store, StoreSettings};
@@ -86,6 +87,8 @@ pub struct Services {
     pub member_access: MemberAccess,
     /// A member's own space.
     pub me: MemberSpace,
+    /// The members' exchange.
+    pub exchange: Exchange,
     pub staff: Staff,
     pub oauth: OAuth,
     pub metrics: Arc<Metrics>,
@@ -128,8 +131,19 @@ impl Services {
         let me = MemberSpace::new(
             shared.clone() as Arc<dyn MemberDirectory>,
             shared.clone() as Arc<dyn MemberAccounts>,
-            ledger as Arc<dyn Ledger>,
+            ledger.clone() as Arc<dyn Ledger>,
             clock.clone(),
+        );
+        // No notifications outbox yet: a new message notifies nobody (the seam is
+        // `MessageNotifier`).
+        let exchange = Exchange::new(
+            shared.clone() as Arc<dyn ExchangeStore>,
+            ledger as Arc<dyn Ledger>,
+            shared.clone() as Arc<dyn MemberDirectory>,
+            Arc::new(NoMessageNotifier),
+            clock.clone(),
+            settings.exchange.enabled,
+            settings.max_operation()?,
         );
         let staff = Staff::new(
             shared.clone() as Arc<dyn StaffDirectory>,
@@ -170,6 +184,7 @@ impl Services {
             members,
             member_access,
             me,
+            exchange,
             staff,
             oauth,
             metrics,

@@ -210,7 +210,7 @@ impl StaffMove {
 
 /// Checks an `Idempotency-Key` and scopes it to its owner (`staff:<login>`,
 /// `partner:<client_id>`), so that two callers' identical keys never collide.
-fn client_key(
+pub(crate) fn client_key(
     owner: String,
     key: String,
     request_hash: String,

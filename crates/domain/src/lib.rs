@@ -10,6 +10,7 @@ pub mod bar;
 pub mod card;
 pub mod catalog;
 pub mod error;
+pub mod exchange;
 pub mod ids;
 pub mod import;
 pub mod me;
@@ -29,6 +30,7 @@ pub use bar::{Applied, Bar, CardSheet, CardValidity, PayBy, Policy, StaffMove, S
 pub use card::{Card, CardState, CardStatus};
 pub use catalog::ProductChanges;
 pub use error::{CapPeriod, DomainError};
+pub use exchange::{Exchange, ExchangeStore, MessageNotifier, NoMessageNotifier};
 pub use ids::{CardId, IdError, Login, MemberId, TransactionId};
 pub use import::{Adjustment, ImportInput, ImportPlan, ImportedCard};
 pub use me::{CardHistory, MemberExport, MemberSpace};
@@ -38,7 +40,7 @@ pub use money::{Money, MoneyError};
 pub use paging::{Page, Paged};
 pub use ports::{
     Action, CreditRecord, Guard, IdempotencyKey, MemberDirectory, Movement, Receipt, StoredAnswer,
-    StoredCredit,
+    StoredCredit, TransferRecord,
 };
 pub use product::{Category, Product};
 pub use report::Period;

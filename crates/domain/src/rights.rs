@@ -68,6 +68,11 @@ pub enum Operation {
     ReplaceCard,
     /// Set or clear a card's end of validity.
     SetCardValidity,
+    /// Read the members' exchange offers.
+    ReadExchange,
+    /// Moderate the members' exchange: close offers, read reported conversations, hide
+    /// messages, suspend members, cancel transfers.
+    ModerateExchange,
 }
 
 impl Operation {
@@ -75,7 +80,9 @@ impl Operation {
     pub fn required_rights(self) -> Rights {
         use Operation::*;
         match self {
-            CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard => Rights::Association,
+            CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard | ReadExchange => {
+                Rights::Association
+            }
             TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics
             | UnblockCard | ReplaceCard | SetCardValidity => Rights::BarMember,
             CreateCardWithOverdraft
@@ -86,7 +93,8 @@ impl Operation {
             | ManageStaff
             | ManageCards
             | ManageProducts
-            | ManagePartners => Rights::President,
+            | ManagePartners
+            | ModerateExchange => Rights::President,
         }
     }
 }
@@ -205,6 +213,8 @@ mod tests {
             (UnblockCard, 2),
             (ReplaceCard, 2),
             (SetCardValidity, 2),
+            (ReadExchange, 1),
+            (ModerateExchange, 3),
         ];
         for (op, needed) in table {
             for level in 0..=3 {

@@ -13,6 +13,7 @@ mod backup;
 mod catalog;
 mod db;
 mod error;
+mod exchange;
 mod import;
 mod ledger;
 mod members;
