@@ -194,7 +194,7 @@ async fn a_member_uses_their_space_from_the_invitation_to_the_deletion() {
             .body
             .contains("<label for=\"password\">Password</label>"));
         assert!(page.body.contains(">Save</button>"));
-        assert_eq!(page.headers["referrer-policy"], "no-referrer");
+        assert_eq!(page.headers["referrer-policy"], "same-origin");
         let short = b.post(&welcome, &[("password", "short")]).await;
         assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(

@@ -454,21 +454,18 @@ fn welcome_response(
     token: &str,
     error: Option<&str>,
 ) -> HttpResponse {
+    // The token is in the address: `Referrer-Policy: same-origin` (every page's) never sends
+    // it to another site, and the page loads nothing from one. (`no-referrer` would make
+    // browsers send `Origin: null` with the form, refused as another site's.)
     let chrome = Chrome::anonymous(req);
-    let mut answer = html_page(
+    html_page(
         status,
         layout(
             &chrome,
             words(chrome.lang).welcome_title,
             welcome_markup(req, token, error),
         ),
-    );
-    // The token is in the address: never sent on to another site.
-    answer.headers_mut().insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
-    answer
+    )
 }
 
 /// The page of an invitation or reset link: choose a password. Whether the link is still
@@ -644,7 +641,8 @@ fn history_table(
             tbody {
                 @for tx in transactions {
                     tr.cancelled[!tx.valid] {
-                        td { (tx.created_at.with_timezone(&time_zone).format("%Y-%m-%d %H:%M")) }
+                        @let at = tx.created_at.with_timezone(&time_zone);
+                        td.when { span { (at.format("%Y-%m-%d")) } " " span { (at.format("%H:%M")) } }
                         @if with_card { td { (tx.card) } }
                         td {
                             (kind_name(lang, tx.kind))
@@ -710,6 +708,8 @@ async fn space(
             @if let Some(notice) = &notice {
                 p.ok role="status" { (notice) }
             }
+            div.me {
+            div.col {
             section.card aria-labelledby="cards-title" {
                 h2 #cards-title { (w.my_cards) }
                 @if cards.is_empty() {
@@ -751,6 +751,8 @@ async fn space(
                     (history_table(lang, state.time_zone, &recent, cards.len() > 1))
                 }
             }
+            }
+            div.col {
             section.card aria-labelledby="preferences-title" {
                 h2 #preferences-title { (w.preferences) }
                 @if form.saved {
@@ -765,6 +767,8 @@ async fn space(
                 form.inline method="get" action="/me/delete" {
                     button.danger type="submit" { (w.delete_account) }
                 }
+            }
+            }
             }
         },
     ))
