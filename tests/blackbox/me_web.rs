@@ -636,3 +636,95 @@ async fn resets_answer_alike_and_the_pages_speak_french() {
     assert!(missing.body.contains("Page introuvable"));
     assert!(missing.body.contains("action=\"/me/logout\""));
 }
+
+#[tokio::test]
+async fn staff_invite_a_member_from_the_office_and_the_link_is_shown_once() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let bde = session(&s, "bde").await;
+        let id = member_with_card(&s, &bde, "Durand", "zoe@example.org", "04A1B2C3D4", "5").await;
+        let (status, _, v) = post(&s, "/v1/members", &bde, json!({"last_name": "Sans"})).await;
+        assert_eq!(status, 201, "{v}");
+        let nameless = v["data"]["id"].as_i64().unwrap();
+        let mut staff = Browser::new(&s);
+        let page = staff
+            .post(
+                "/login",
+                &[
+                    ("login", "bde"),
+                    ("password", "secret-pw"),
+                    ("next", "/office"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let member = staff.get(&format!("/office/members/{id}")).await;
+        assert!(
+            member.body.contains(">Member space</h2>"),
+            "{}",
+            member.body
+        );
+        assert!(member.body.contains(">Invite</button>"));
+        let csrf = member.hidden("csrf");
+        // Without the CSRF token: refused, no link.
+        let forged = staff
+            .post(&format!("/office/members/{id}/invitation"), &[])
+            .await;
+        assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+        assert!(!forged.body.contains("/me/welcome/"));
+        let invited = staff
+            .post(
+                &format!("/office/members/{id}/invitation"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+        let start = invited.body.find("<code>").unwrap() + "<code>".len();
+        let link = invited.body[start..].split('<').next().unwrap().to_owned();
+        assert!(
+            link.starts_with(&format!("{}/me/welcome/", s.base)),
+            "{link}"
+        );
+        // Shown once: the member's page does not show it again.
+        let again = staff.get(&format!("/office/members/{id}")).await;
+        assert!(!again.body.contains(&link));
+        // A member without an e-mail address cannot be invited: said, nothing made.
+        let refused = staff
+            .post(
+                &format!("/office/members/{nameless}/invitation"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("`email`"), "{}", refused.body);
+        assert!(!refused.body.contains("/me/welcome/"));
+        // The member uses the link.
+        let mut b = Browser::new(&s);
+        let done = b
+            .post(&path_of(&link), &[("password", "correct horse")])
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        b.member_login("zoe@example.org", "correct horse").await;
+        // Honeypot staff (rights 0) may not invite.
+        let mut honeypot = Browser::new(&s);
+        honeypot
+            .post(
+                "/login",
+                &[
+                    ("login", "honeypot"),
+                    ("password", "secret-pw"),
+                    ("next", "/till"),
+                ],
+            )
+            .await;
+        let till = honeypot.get("/till").await;
+        let csrf = till.hidden("csrf");
+        let page = honeypot
+            .post(
+                &format!("/office/members/{id}/invitation"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+    }
+}
