@@ -613,6 +613,26 @@ async fn resets_answer_alike_and_the_pages_speak_french() {
     assert!(bad.body.contains("id=\"email-error\""));
     // The reset link was made (for the mail channel): the password still works meanwhile.
     b.member_login("zoe@example.org", "correct horse").await;
+    // Resets from one address are limited (the logins' 10 a minute), the page and /v1
+    // together: then refused with a message, and 429 on /v1.
+    for i in 2..10 {
+        let page = b
+            .post("/me/reset", &[("email", &format!("n{i}@example.org"))])
+            .await;
+        assert_eq!(page.status, StatusCode::ACCEPTED, "request {i}");
+    }
+    let flood = b.post("/me/reset", &[("email", "zoe@example.org")]).await;
+    assert_eq!(flood.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(flood.body.contains("Too many"), "{}", flood.body);
+    let resp = s
+        .client
+        .post(format!("{}/v1/member-passwords/reset", s.base))
+        .json(&json!({"email": "zoe@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
 
     let mut fr = Browser::new(&s);
     fr.lang = "fr";

@@ -554,13 +554,10 @@ async fn reset(
     }
     let body = form_pairs(lang, &body)?;
     let email = field(&body, "email").unwrap_or_default().trim().to_owned();
-    let outcome = match &state.public_url {
-        Some(base) => state.member_access.request_reset(&email, base).await,
-        None => {
-            tracing::info!("password reset asked; http.public_url is not set: no link");
-            state.member_access.check_reset_address(&email).map(|_| ())
-        }
-    };
+    let outcome = state
+        .member_access
+        .request_reset(&email, state.public_url.as_deref(), source(&req))
+        .await;
     match outcome {
         Ok(()) => Ok(html_page(
             StatusCode::ACCEPTED,
@@ -569,6 +566,10 @@ async fn reset(
         Err(DomainError::Malformed(_)) => Ok(html_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             reset_markup(&req, &email, Some(words(lang).bad_email), false),
+        )),
+        Err(e @ DomainError::TooManyAttempts { .. }) => Ok(html_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            reset_markup(&req, &email, Some(&lang.error(&e)), false),
         )),
         Err(e) => Err(PageError::from_domain(lang, e)),
     }
