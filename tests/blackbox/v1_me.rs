@@ -29,7 +29,11 @@ async fn patch(
     call(s, Method::PATCH, path, Some(token), Some(body), &[]).await
 }
 
-async fn delete(s: &Server, path: &str, token: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+pub(crate) async fn delete(
+    s: &Server,
+    path: &str,
+    token: &str,
+) -> (u16, reqwest::header::HeaderMap, Value) {
     call(s, Method::DELETE, path, Some(token), None, &[]).await
 }
 
@@ -39,7 +43,7 @@ async fn public(s: &Server, path: &str, body: Value) -> (u16, reqwest::header::H
 }
 
 /// Creates a member with `email` and a card of `balance` linked to them; the member's id.
-async fn member_with_card(
+pub(crate) async fn member_with_card(
     s: &Server,
     staff: &str,
     name: &str,
@@ -76,7 +80,7 @@ async fn member_with_card(
 }
 
 /// Invites member `id` (by staff) and sets `password` with the link; the link.
-async fn activate(s: &Server, staff: &str, id: i64, password: &str) -> String {
+pub(crate) async fn activate(s: &Server, staff: &str, id: i64, password: &str) -> String {
     let (status, headers, v) = post(
         s,
         &format!("/v1/members/{id}/invitation"),
@@ -103,7 +107,7 @@ fn link_token(link: &str) -> &str {
 }
 
 /// Logs a member in; the bearer token.
-async fn login(s: &Server, email: &str, password: &str) -> String {
+pub(crate) async fn login(s: &Server, email: &str, password: &str) -> String {
     let (status, headers, v) = public(
         s,
         "/v1/member-sessions",
