@@ -27,6 +27,8 @@ mod staff;
 mod users;
 mod vouchers;
 
+pub use me::export_document;
+
 /// The staff user behind a principal; a partner or a member is refused (403): staff
 /// resources.
 fn staff(principal: &Principal) -> Result<&Actor, DomainError> {
