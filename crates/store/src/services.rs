@@ -166,6 +166,9 @@ impl DebitRow {
     }
 }
 
+/// (kind, value in cents, state, valid_until) of a voucher, for the reports' figures.
+type VoucherFigure = (String, Option<i64>, String, Option<i64>);
+
 /// The statements of the services, identical on both backends but for the mandate's lock.
 pub(crate) trait ServiceSql: Dialect + MandateLock + Sized {
     fn insert_vouchers(&mut self, rows: &[VoucherRow]) -> QueryResult<()>;
@@ -180,7 +183,7 @@ pub(crate) trait ServiceSql: Dialect + MandateLock + Sized {
     ) -> QueryResult<bool>;
     fn set_voucher_transaction(&mut self, code: &str, transaction: i64) -> QueryResult<()>;
     /// (kind, value, state, valid_until) of every voucher.
-    fn voucher_figures(&mut self) -> QueryResult<Vec<(String, Option<i64>, String, Option<i64>)>>;
+    fn voucher_figures(&mut self) -> QueryResult<Vec<VoucherFigure>>;
     fn member_exists(&mut self, member: i64) -> QueryResult<bool>;
     fn insert_mandate(&mut self, m: &NewMandate) -> QueryResult<MandateRow>;
     fn find_mandate(&mut self, id: i64) -> QueryResult<Option<MandateRow>>;
@@ -287,9 +290,7 @@ macro_rules! impl_service_sql {
                     .map(|_| ())
             }
 
-            fn voucher_figures(
-                &mut self,
-            ) -> QueryResult<Vec<(String, Option<i64>, String, Option<i64>)>> {
+            fn voucher_figures(&mut self) -> QueryResult<Vec<VoucherFigure>> {
                 vouchers::table
                     .select((
                         vouchers::kind,

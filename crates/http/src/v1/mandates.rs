@@ -349,7 +349,7 @@ async fn partner(
     Ok(match state.oauth.partner(client_id).await {
         Ok(Some(partner)) => Ok(partner),
         Ok(None) => Err(DomainError::InvalidToken),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     })
 }
 
