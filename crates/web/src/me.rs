@@ -720,7 +720,7 @@ async fn space(
                     @for (card, card_state) in &cards {
                         li.rowitem {
                             div {
-                                p.cardid { strong { (card.id) } }
+                                p.cardid id={ "card-" (card.id) } { strong { (card.id) } }
                                 p.balance {
                                     span.sr-only { (t.balance) (lang.colon()) }
                                     output aria-label="Balance" { (lang.money(card.balance)) }
@@ -733,11 +733,11 @@ async fn space(
                                         " · " (w.valid_until) " " (until.with_timezone(&state.time_zone).format("%Y-%m-%d"))
                                     }
                                 }
-                                p { a href={ "/me/cards/" (card.id) } aria-label={ (w.whole_history) " " (card.id) } { (w.whole_history) } }
+                                p { a href={ "/me/cards/" (card.id) } aria-describedby={ "card-" (card.id) } { (w.whole_history) } }
                             }
                             @if lost_allowed(card, *card_state) {
                                 form.inline method="get" action={ "/me/cards/" (card.id) "/lost" } {
-                                    button.danger type="submit" aria-label={ (w.declare_lost) " " (card.id) } { (w.declare_lost) }
+                                    button.danger type="submit" aria-describedby={ "card-" (card.id) } { (w.declare_lost) }
                                 }
                             }
                         }
