@@ -20,6 +20,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::i18n::Lang;
+use crate::login::source;
 use crate::pages::{html_page, layout, safe_next_or, see_other, Chrome, PageError};
 use crate::session::{cookie, removal, same_origin, MemberPage, MEMBER_COOKIE};
 use crate::till::kind_name;
@@ -289,7 +290,7 @@ pub fn me_page(
     html_page(status, layout(&Chrome::member(req, page), title, content))
 }
 
-/// A form's body as its pairs (the last of duplicated fields is not silently kept).
+/// A form's body as its pairs; of a duplicated field, the first counts.
 fn form_pairs(lang: Lang, body: &[u8]) -> Result<Vec<(String, String)>, PageError> {
     serde_urlencoded::from_bytes(body).map_err(|_| PageError::BadForm(lang))
 }
@@ -298,12 +299,6 @@ fn field<'a>(body: &'a [(String, String)], name: &str) -> Option<&'a str> {
     body.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
-}
-
-fn source(req: &HttpRequest) -> std::net::IpAddr {
-    req.peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
 // ---------------------------------------------------------------------------------------------
