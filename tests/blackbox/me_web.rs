@@ -289,7 +289,7 @@ async fn a_member_uses_their_space_from_the_invitation_to_the_deletion() {
             "-2.50 €",
             "Opening",
             "20.00 €",
-            "aria-label=\"Declare lost 04A1B2C3D4\"",
+            "aria-describedby=\"card-04A1B2C3D4\">Declare lost</button>",
             ">E-mail</label>",
             ">SMS</label>",
             ">Advertisements</label>",
@@ -388,7 +388,7 @@ async fn a_member_uses_their_space_from_the_invitation_to_the_deletion() {
         let me = b.get("/me?lost=1").await;
         assert!(me.body.contains("declared lost"), "{}", me.body);
         assert!(me.body.contains(">lost</span>"), "{}", me.body);
-        assert!(!me.body.contains("Declare lost 04A1B2C3D4"));
+        assert!(!me.body.contains(">Declare lost</button>"));
         let pos = s.login("barman").await;
         let v = s
             .api(
@@ -613,6 +613,26 @@ async fn resets_answer_alike_and_the_pages_speak_french() {
     assert!(bad.body.contains("id=\"email-error\""));
     // The reset link was made (for the mail channel): the password still works meanwhile.
     b.member_login("zoe@example.org", "correct horse").await;
+    // Resets from one address are limited (the logins' 10 a minute), the page and /v1
+    // together: then refused with a message, and 429 on /v1.
+    for i in 2..10 {
+        let page = b
+            .post("/me/reset", &[("email", &format!("n{i}@example.org"))])
+            .await;
+        assert_eq!(page.status, StatusCode::ACCEPTED, "request {i}");
+    }
+    let flood = b.post("/me/reset", &[("email", "zoe@example.org")]).await;
+    assert_eq!(flood.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(flood.body.contains("Too many"), "{}", flood.body);
+    let resp = s
+        .client
+        .post(format!("{}/v1/member-passwords/reset", s.base))
+        .json(&json!({"email": "zoe@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
 
     let mut fr = Browser::new(&s);
     fr.lang = "fr";
@@ -635,4 +655,206 @@ async fn resets_answer_alike_and_the_pages_speak_french() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.body.contains("Page introuvable"));
     assert!(missing.body.contains("action=\"/me/logout\""));
+}
+
+#[tokio::test]
+async fn staff_invite_a_member_from_the_office_and_the_link_is_shown_once() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let bde = session(&s, "bde").await;
+        let id = member_with_card(&s, &bde, "Durand", "zoe@example.org", "04A1B2C3D4", "5").await;
+        let (status, _, v) = post(&s, "/v1/members", &bde, json!({"last_name": "Sans"})).await;
+        assert_eq!(status, 201, "{v}");
+        let nameless = v["data"]["id"].as_i64().unwrap();
+        let mut staff = Browser::new(&s);
+        let page = staff
+            .post(
+                "/login",
+                &[
+                    ("login", "bde"),
+                    ("password", "secret-pw"),
+                    ("next", "/office"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let member = staff.get(&format!("/office/members/{id}")).await;
+        assert!(
+            member.body.contains(">Member space</h2>"),
+            "{}",
+            member.body
+        );
+        assert!(member.body.contains(">Invite</button>"));
+        let csrf = member.hidden("csrf");
+        // Without the CSRF token: refused, no link.
+        let forged = staff
+            .post(&format!("/office/members/{id}/invitation"), &[])
+            .await;
+        assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+        assert!(!forged.body.contains("/me/welcome/"));
+        let invited = staff
+            .post(
+                &format!("/office/members/{id}/invitation"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+        let start = invited.body.find("<code>").unwrap() + "<code>".len();
+        let link = invited.body[start..].split('<').next().unwrap().to_owned();
+        assert!(
+            link.starts_with(&format!("{}/me/welcome/", s.base)),
+            "{link}"
+        );
+        // Shown once: the member's page does not show it again.
+        let again = staff.get(&format!("/office/members/{id}")).await;
+        assert!(!again.body.contains(&link));
+        // A member without an e-mail address cannot be invited: said, nothing made.
+        let refused = staff
+            .post(
+                &format!("/office/members/{nameless}/invitation"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("`email`"), "{}", refused.body);
+        assert!(!refused.body.contains("/me/welcome/"));
+        // The member uses the link.
+        let mut b = Browser::new(&s);
+        let done = b
+            .post(&path_of(&link), &[("password", "correct horse")])
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        b.member_login("zoe@example.org", "correct horse").await;
+        // Honeypot staff (rights 0) may not invite.
+        let mut honeypot = Browser::new(&s);
+        honeypot
+            .post(
+                "/login",
+                &[
+                    ("login", "honeypot"),
+                    ("password", "secret-pw"),
+                    ("next", "/till"),
+                ],
+            )
+            .await;
+        let till = honeypot.get("/till").await;
+        let csrf = till.hidden("csrf");
+        let page = honeypot
+            .post(
+                &format!("/office/members/{id}/invitation"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn a_member_edits_their_profile_and_changes_their_login_with_their_password() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let bde = session(&s, "bde").await;
+        let id = member_with_card(&s, &bde, "Durand", "zoe@example.org", "04A1B2C3D4", "5").await;
+        member_with_card(&s, &bde, "Bravo", "bob@example.org", "0B0B0B0B", "5").await;
+        activate_on_the_page(&s, &bde, id, "correct horse").await;
+        let mut b = Browser::new(&s);
+        b.member_login("zoe@example.org", "correct horse").await;
+        let page = b.get("/me/profile").await;
+        assert_eq!(page.status, StatusCode::OK);
+        for text in [
+            "<a href=\"/me/profile\" aria-current=\"page\">My profile</a>",
+            ">First name</label>",
+            ">Phone</label>",
+            "value=\"Durand\"",
+            ">Save</button>",
+            ">New e-mail address</label>",
+            ">Current password</label>",
+            ">Change the address</button>",
+        ] {
+            assert!(
+                page.body.contains(text),
+                "{text} missing from {}",
+                page.body
+            );
+        }
+        assert!(!page.body.contains(">Notes</label>"));
+        let csrf = page.hidden("csrf");
+
+        // A bad phone number is said next to its field; nothing changes.
+        let bad = b
+            .post(
+                "/me/profile",
+                &[
+                    ("csrf", &csrf),
+                    ("first_name", "Ada"),
+                    ("last_name", "Durand"),
+                    ("phone", "call me"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("id=\"f-phone-error\""), "{}", bad.body);
+        let (_, _, v) = get(&s, &format!("/v1/members/{id}"), &bde).await;
+        assert_eq!(v["data"]["first_name"], Value::Null, "{v}");
+        let saved = b
+            .post(
+                "/me/profile",
+                &[
+                    ("csrf", &csrf),
+                    ("first_name", "Ada"),
+                    ("last_name", "Durand"),
+                    ("phone", "+33 6 12 34 56 78"),
+                ],
+            )
+            .await;
+        assert_eq!(saved.location(), "/me/profile?saved=1");
+        let (_, _, v) = get(&s, &format!("/v1/members/{id}"), &bde).await;
+        assert_eq!(v["data"]["first_name"], "Ada", "{v}");
+        assert_eq!(v["data"]["phone"], "+33612345678", "{v}");
+        assert_eq!(v["data"]["notes"], "paid in cash", "{v}");
+        assert_eq!(v["data"]["email"], "zoe@example.org", "{v}");
+
+        // The login: a wrong password, a taken address, a malformed one — said, nothing changed.
+        for (email, password, field) in [
+            ("ada@example.org", "wrong horse", "f-current-password-error"),
+            ("BOB@example.org", "correct horse", "f-new-email-error"),
+            ("not an address", "correct horse", "f-new-email-error"),
+        ] {
+            let page = b
+                .post(
+                    "/me/profile/email",
+                    &[("csrf", &csrf), ("email", email), ("password", password)],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{email}");
+            assert!(
+                page.body.contains(&format!("id=\"{field}\"")),
+                "{email}: {}",
+                page.body
+            );
+        }
+        let (_, _, v) = get(&s, &format!("/v1/members/{id}"), &bde).await;
+        assert_eq!(v["data"]["email"], "zoe@example.org", "{v}");
+        let changed = b
+            .post(
+                "/me/profile/email",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "ada@example.org"),
+                    ("password", "correct horse"),
+                ],
+            )
+            .await;
+        assert_eq!(changed.location(), "/me/profile?email=1");
+        let mut other = Browser::new(&s);
+        other.member_login("ada@example.org", "correct horse").await;
+        let mut fresh = Browser::new(&s);
+        let old = fresh
+            .post(
+                "/me/login",
+                &[("email", "zoe@example.org"), ("password", "correct horse")],
+            )
+            .await;
+        assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    }
 }
