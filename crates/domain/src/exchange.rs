@@ -885,6 +885,7 @@ impl Exchange {
             },
             idempotency: key.map(Box::new),
             credit: None,
+            service: None,
         };
         self.ledger.apply(movement).await.map_err(blocked)
     }
@@ -945,6 +946,7 @@ impl Exchange {
             },
             idempotency: None,
             credit: None,
+            service: None,
         };
         self.ledger.apply(movement).await
     }

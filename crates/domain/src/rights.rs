@@ -73,6 +73,12 @@ pub enum Operation {
     /// Moderate the members' exchange: close offers, read reported conversations, hide
     /// messages, suspend members, cancel transfers.
     ModerateExchange,
+    /// Issue QR vouchers (coupons, tickets).
+    IssueVouchers,
+    /// Read a voucher and redeem it at the till.
+    RedeemVoucher,
+    /// Grant or revoke a mandate on a member's behalf.
+    ManageMandates,
 }
 
 impl Operation {
@@ -84,7 +90,7 @@ impl Operation {
                 Rights::Association
             }
             TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics
-            | UnblockCard | ReplaceCard | SetCardValidity => Rights::BarMember,
+            | UnblockCard | ReplaceCard | SetCardValidity | RedeemVoucher => Rights::BarMember,
             CreateCardWithOverdraft
             | SeeOverdraft
             | SetOverdraft
@@ -94,7 +100,9 @@ impl Operation {
             | ManageCards
             | ManageProducts
             | ManagePartners
-            | ModerateExchange => Rights::President,
+            | ModerateExchange
+            | IssueVouchers
+            | ManageMandates => Rights::President,
         }
     }
 }
