@@ -95,6 +95,16 @@ pub enum DomainError {
     /// Member e-mail addresses are unique (case-insensitive): they are the members' logins.
     #[error("this e-mail address is another member's")]
     EmailTaken,
+    /// A business card that does not exist, or is not the caller's (seed 003's
+    /// `CARD_ID_NOT_FOUND_ERROR`), or a language version it does not have.
+    #[error("unknown business card or language")]
+    UnknownBusinessCard,
+    /// A member has at most one business card.
+    #[error("this member already has a business card")]
+    BusinessCardExists,
+    /// A partner created as many business cards as it may (`partners.business_cards`).
+    #[error("the partner's limit of business cards is reached")]
+    ProfileLimitReached,
 }
 
 /// Which credit cap of a partner.
@@ -156,6 +166,9 @@ impl DomainError {
             NotCorrectable => "transaction_non_corrigeable",
             InvalidLink => "lien_invalide",
             EmailTaken => "email_deja_utilise",
+            UnknownBusinessCard => "carte_de_visite_inconnue",
+            BusinessCardExists => "carte_de_visite_existante",
+            ProfileLimitReached => "limite_profils_atteinte",
         }
     }
 
@@ -201,6 +214,9 @@ impl DomainError {
             NotCorrectable => "TRANSACTION_NOT_CORRECTABLE_ERROR",
             InvalidLink => "INVALID_LINK_ERROR",
             EmailTaken => "EMAIL_TAKEN_ERROR",
+            UnknownBusinessCard => "CARD_ID_NOT_FOUND_ERROR",
+            BusinessCardExists => "BUSINESS_CARD_EXISTS_ERROR",
+            ProfileLimitReached => "PROFILE_LIMIT_REACHED_ERROR",
         }
     }
 
@@ -273,6 +289,9 @@ mod tests {
             NotCorrectable,
             InvalidLink,
             EmailTaken,
+            UnknownBusinessCard,
+            BusinessCardExists,
+            ProfileLimitReached,
         ]
     }
 

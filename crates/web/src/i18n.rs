@@ -254,6 +254,15 @@ fn simple_error(e: &DomainError) -> (&'static str, &'static str) {
             "This transaction cannot be cancelled or redone.",
             "Cette transaction ne peut être ni annulée ni refaite.",
         ),
+        UnknownBusinessCard => ("Unknown business card.", "Carte de visite inconnue."),
+        BusinessCardExists => (
+            "This member already has a business card.",
+            "Ce membre a déjà une carte de visite.",
+        ),
+        ProfileLimitReached => (
+            "The limit of business cards is reached.",
+            "La limite de cartes de visite est atteinte.",
+        ),
         _ => (
             "Something went wrong: nothing was done.",
             "Une erreur est survenue : rien n'a été fait.",
