@@ -12,6 +12,7 @@ mod edge;
 mod first_day;
 mod harness;
 mod import;
+mod me_web;
 mod oauth;
 mod openapi;
 mod ops;

@@ -39,7 +39,7 @@ async fn public(s: &Server, path: &str, body: Value) -> (u16, reqwest::header::H
 }
 
 /// Creates a member with `email` and a card of `balance` linked to them; the member's id.
-async fn member_with_card(
+pub(crate) async fn member_with_card(
     s: &Server,
     staff: &str,
     name: &str,
@@ -103,7 +103,7 @@ fn link_token(link: &str) -> &str {
 }
 
 /// Logs a member in; the bearer token.
-async fn login(s: &Server, email: &str, password: &str) -> String {
+pub(crate) async fn login(s: &Server, email: &str, password: &str) -> String {
     let (status, headers, v) = public(
         s,
         "/v1/member-sessions",

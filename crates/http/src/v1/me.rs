@@ -566,6 +566,12 @@ impl From<MemberExport> for ExportJson {
     }
 }
 
+/// The document of `GET /v1/me/export` (its `data`), as pretty JSON: the web space's
+/// "Download my data" serves the same document.
+pub fn export_document(export: MemberExport) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(&ExportJson::from(export))
+}
+
 /// `GET /v1/me/export` [member]: my data as JSON.
 #[utoipa::path(
     get,
