@@ -292,6 +292,34 @@ impl MemberAccess {
         }
     }
 
+    /// Checks the logged-in member's current password, under the logins' throttle: what a
+    /// change of the member's login (their e-mail address) asks for, so that a session left
+    /// open or a stolen token cannot take the account over. A wrong password is
+    /// `InvalidCredentials`.
+    pub async fn confirm_password(
+        &self,
+        principal: &Principal,
+        password: &str,
+        source: IpAddr,
+    ) -> Result<(), DomainError> {
+        let me = principal.own_member()?;
+        let member = self
+            .directory
+            .member(me)
+            .await?
+            .ok_or(DomainError::UnknownMember)?;
+        let email = member.profile.email.unwrap_or_default();
+        let confirmed = self
+            .staff
+            .throttled(source, self.check_password(&email, password))
+            .await?;
+        if confirmed == me {
+            Ok(())
+        } else {
+            Err(DomainError::InvalidCredentials)
+        }
+    }
+
     /// The member holding this session token; staff tokens and anything else that is not a
     /// live member session answer `InvalidToken`.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, DomainError> {
@@ -400,6 +428,21 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(grant.member.id, id);
+        let me = Principal::Member(id);
+        assert_eq!(
+            access.confirm_password(&me, "wrong horse", SOURCE).await,
+            Err(DomainError::InvalidCredentials)
+        );
+        assert_eq!(
+            access.confirm_password(&me, "correct horse", SOURCE).await,
+            Ok(())
+        );
+        assert_eq!(
+            access
+                .confirm_password(&Principal::Staff(actor(Rights::President)), "x", SOURCE)
+                .await,
+            Err(DomainError::InsufficientRights)
+        );
         // A member's token is no staff session, and the reverse.
         assert_eq!(
             staff.authenticate(&grant.token).await,

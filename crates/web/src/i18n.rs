@@ -254,6 +254,14 @@ fn simple_error(e: &DomainError) -> (&'static str, &'static str) {
             "This transaction cannot be cancelled or redone.",
             "Cette transaction ne peut être ni annulée ni refaite.",
         ),
+        InvalidLink => (
+            "This link is no longer valid: ask for a new one.",
+            "Ce lien n'est plus valable : demandez-en un nouveau.",
+        ),
+        EmailTaken => (
+            "Another member has this e-mail address.",
+            "Un autre membre a déjà cette adresse électronique.",
+        ),
         UnknownBusinessCard => ("Unknown business card.", "Carte de visite inconnue."),
         BusinessCardExists => (
             "This member already has a business card.",

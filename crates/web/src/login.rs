@@ -116,7 +116,8 @@ struct LoginBody {
     next: Option<String>,
 }
 
-fn source(req: &HttpRequest) -> IpAddr {
+/// The address a request comes from, for the logins' throttle.
+pub(crate) fn source(req: &HttpRequest) -> IpAddr {
     req.peer_addr()
         .map(|a| a.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
