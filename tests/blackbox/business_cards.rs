@@ -52,7 +52,11 @@ pub(crate) fn png(width: u32, height: u32, noisy: bool) -> Vec<u8> {
 pub(crate) fn decode_qr_png(b64: &str) -> String {
     let bytes = B64.decode(b64).unwrap();
     let image = image::load_from_memory(&bytes).unwrap().to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+        image.width() as usize,
+        image.height() as usize,
+        |x, y| image.get_pixel(x as u32, y as u32).0[0],
+    );
     let grids = prepared.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code");
     grids[0].decode().unwrap().1

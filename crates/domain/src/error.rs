@@ -105,6 +105,36 @@ pub enum DomainError {
     /// A partner created as many business cards as it may (`partners.business_cards`).
     #[error("the partner's limit of business cards is reached")]
     ProfileLimitReached,
+    #[error("no voucher has this code")]
+    UnknownVoucher,
+    /// A voucher is used once: `at` when and `by` whom (the staff login or partner), and the
+    /// card it went to, if any.
+    #[error("this voucher was already used at {at} by {by}")]
+    VoucherAlreadyUsed {
+        at: chrono::DateTime<chrono::Utc>,
+        by: String,
+        card: Option<String>,
+    },
+    #[error("this voucher has expired")]
+    VoucherExpired,
+    /// A partner's debit needs a live mandate of the card's member to that partner.
+    #[error("no live mandate of the card's member allows this partner to debit it")]
+    MandateRequired,
+    /// A debit above a mandate's cap; `remaining` is what the mandate still allows (per
+    /// operation: the cap itself; per day: what is left of today's).
+    #[error("the debit is above the mandate's cap {period}: {remaining} remaining")]
+    CapExceeded { remaining: Money, period: CapPeriod },
+    #[error("no such mandate")]
+    UnknownMandate,
+    #[error("no such debit")]
+    UnknownDebit,
+    #[error("this debit was already refunded")]
+    AlreadyRefunded,
+    #[error("the refund window of this debit is over")]
+    RefundWindowClosed,
+    /// A service of seed 002's `/Services` that this server does not provide yet.
+    #[error("this service is not available on this server")]
+    ServiceNotAvailable,
 }
 
 /// Which credit cap of a partner.
@@ -169,6 +199,16 @@ impl DomainError {
             UnknownBusinessCard => "carte_de_visite_inconnue",
             BusinessCardExists => "carte_de_visite_existante",
             ProfileLimitReached => "limite_profils_atteinte",
+            UnknownVoucher => "bon_inconnu",
+            VoucherAlreadyUsed { .. } => "bon_deja_utilise",
+            VoucherExpired => "bon_expire",
+            MandateRequired => "mandat_requis",
+            CapExceeded { .. } => "plafond_depasse",
+            UnknownMandate => "mandat_inconnu",
+            UnknownDebit => "debit_inconnu",
+            AlreadyRefunded => "debit_deja_rembourse",
+            RefundWindowClosed => "remboursement_expire",
+            ServiceNotAvailable => "service_indisponible",
         }
     }
 
@@ -217,6 +257,16 @@ impl DomainError {
             UnknownBusinessCard => "CARD_ID_NOT_FOUND_ERROR",
             BusinessCardExists => "BUSINESS_CARD_EXISTS_ERROR",
             ProfileLimitReached => "PROFILE_LIMIT_REACHED_ERROR",
+            UnknownVoucher => "VOUCHER_NOT_FOUND_ERROR",
+            VoucherAlreadyUsed { .. } => "VOUCHER_ALREADY_USED_ERROR",
+            VoucherExpired => "VOUCHER_EXPIRED_ERROR",
+            MandateRequired => "MANDATE_REQUIRED_ERROR",
+            CapExceeded { .. } => "CAP_EXCEEDED_ERROR",
+            UnknownMandate => "MANDATE_NOT_FOUND_ERROR",
+            UnknownDebit => "DEBIT_NOT_FOUND_ERROR",
+            AlreadyRefunded => "DEBIT_ALREADY_REFUNDED_ERROR",
+            RefundWindowClosed => "REFUND_WINDOW_CLOSED_ERROR",
+            ServiceNotAvailable => "SERVICE_NOT_AVAILABLE_ERROR",
         }
     }
 
@@ -292,6 +342,23 @@ mod tests {
             UnknownBusinessCard,
             BusinessCardExists,
             ProfileLimitReached,
+            UnknownVoucher,
+            VoucherAlreadyUsed {
+                at: chrono::DateTime::UNIX_EPOCH,
+                by: "x".into(),
+                card: None,
+            },
+            VoucherExpired,
+            MandateRequired,
+            CapExceeded {
+                remaining: Money::ZERO,
+                period: CapPeriod::Day,
+            },
+            UnknownMandate,
+            UnknownDebit,
+            AlreadyRefunded,
+            RefundWindowClosed,
+            ServiceNotAvailable,
         ]
     }
 

@@ -34,7 +34,7 @@ pub const BEARER: &str = "bearer";
 pub const CLIENT_BASIC: &str = "client_basic";
 
 /// The partner scopes, with what they allow.
-pub const SCOPES: [(&str, &str); 5] = [
+pub const SCOPES: [(&str, &str); 7] = [
     ("cards:read", "read a card's balance and validity"),
     ("cards:credit", "credit cards"),
     ("members:read", "read members and their cards"),
@@ -45,6 +45,11 @@ pub const SCOPES: [(&str, &str); 5] = [
     (
         "tokens:introspect",
         "introspect tokens issued to other clients",
+    ),
+    ("vouchers:issue", "issue QR vouchers and read them"),
+    (
+        "cards:debit",
+        "debit cards under their members' mandates, and refund",
     ),
 ];
 
@@ -207,6 +212,7 @@ pub fn operations() -> Vec<Operation> {
         (name = "member accounts", description = "Members' invitations, passwords and sessions"),
         (name = "me", description = "A member's own space: profile, cards, history, preferences, data"),
         (name = "service", description = "About the API itself"),
+        (name = "vouchers", description = "QR coupons and tickets, redeemed exactly once"),
     ),
 )]
 struct ApiDoc;
