@@ -68,6 +68,12 @@ pub enum Operation {
     ReplaceCard,
     /// Set or clear a card's end of validity.
     SetCardValidity,
+    /// Issue QR vouchers (coupons, tickets).
+    IssueVouchers,
+    /// Read a voucher and redeem it at the till.
+    RedeemVoucher,
+    /// Grant or revoke a mandate on a member's behalf.
+    ManageMandates,
 }
 
 impl Operation {
@@ -77,7 +83,7 @@ impl Operation {
         match self {
             CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard => Rights::Association,
             TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics
-            | UnblockCard | ReplaceCard | SetCardValidity => Rights::BarMember,
+            | UnblockCard | ReplaceCard | SetCardValidity | RedeemVoucher => Rights::BarMember,
             CreateCardWithOverdraft
             | SeeOverdraft
             | SetOverdraft
@@ -86,7 +92,9 @@ impl Operation {
             | ManageStaff
             | ManageCards
             | ManageProducts
-            | ManagePartners => Rights::President,
+            | ManagePartners
+            | IssueVouchers
+            | ManageMandates => Rights::President,
         }
     }
 }
