@@ -120,6 +120,16 @@ pub enum DomainError {
     UnknownMessage,
     #[error("unknown transfer")]
     UnknownTransfer,
+    /// A business card that does not exist, or is not the caller's (seed 003's
+    /// `CARD_ID_NOT_FOUND_ERROR`), or a language version it does not have.
+    #[error("unknown business card or language")]
+    UnknownBusinessCard,
+    /// A member has at most one business card.
+    #[error("this member already has a business card")]
+    BusinessCardExists,
+    /// A partner created as many business cards as it may (`partners.business_cards`).
+    #[error("the partner's limit of business cards is reached")]
+    ProfileLimitReached,
     #[error("no voucher has this code")]
     UnknownVoucher,
     /// A voucher is used once: `at` when and `by` whom (the staff login or partner), and the
@@ -220,6 +230,9 @@ impl DomainError {
             UnknownConversation => "conversation_inconnue",
             UnknownMessage => "message_inconnu",
             UnknownTransfer => "virement_inconnu",
+            UnknownBusinessCard => "carte_de_visite_inconnue",
+            BusinessCardExists => "carte_de_visite_existante",
+            ProfileLimitReached => "limite_profils_atteinte",
             UnknownVoucher => "bon_inconnu",
             VoucherAlreadyUsed { .. } => "bon_deja_utilise",
             VoucherExpired => "bon_expire",
@@ -284,6 +297,9 @@ impl DomainError {
             UnknownConversation => "CONVERSATION_NOT_FOUND_ERROR",
             UnknownMessage => "MESSAGE_NOT_FOUND_ERROR",
             UnknownTransfer => "TRANSFER_NOT_FOUND_ERROR",
+            UnknownBusinessCard => "CARD_ID_NOT_FOUND_ERROR",
+            BusinessCardExists => "BUSINESS_CARD_EXISTS_ERROR",
+            ProfileLimitReached => "PROFILE_LIMIT_REACHED_ERROR",
             UnknownVoucher => "VOUCHER_NOT_FOUND_ERROR",
             VoucherAlreadyUsed { .. } => "VOUCHER_ALREADY_USED_ERROR",
             VoucherExpired => "VOUCHER_EXPIRED_ERROR",
@@ -375,6 +391,9 @@ mod tests {
             UnknownConversation,
             UnknownMessage,
             UnknownTransfer,
+            UnknownBusinessCard,
+            BusinessCardExists,
+            ProfileLimitReached,
             UnknownVoucher,
             VoucherAlreadyUsed {
                 at: chrono::DateTime::UNIX_EPOCH,
