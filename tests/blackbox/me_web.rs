@@ -634,6 +634,9 @@ async fn resets_answer_alike_and_the_pages_speak_french() {
     assert_eq!(resp.status().as_u16(), 429);
     assert!(resp.headers().contains_key("retry-after"));
 
+    // The staff login page leads members to theirs.
+    let staff_login = Browser::new(&s).get("/login").await;
+    assert!(staff_login.body.contains("<a href=\"/me/login\">"));
     let mut fr = Browser::new(&s);
     fr.lang = "fr";
     let page = fr.get("/me/login").await;

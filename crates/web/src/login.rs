@@ -83,6 +83,7 @@ fn login_markup(req: &HttpRequest, card_login: bool, next: &str, form: &LoginFor
                         button type="submit" { (t.log_in_card) }
                     }
                 }
+                p.members { a href="/me/login" { (crate::me::words(chrome.lang).members_link) } }
             }
         },
     )

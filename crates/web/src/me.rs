@@ -110,6 +110,7 @@ pub struct Words {
     pub current_password: &'static str,
     pub change_email_button: &'static str,
     pub email_changed: &'static str,
+    pub members_link: &'static str,
 }
 
 static EN: Words = Words {
@@ -184,6 +185,7 @@ static EN: Words = Words {
     current_password: "Current password",
     change_email_button: "Change the address",
     email_changed: "Your e-mail address is changed: log in with it from now on.",
+    members_link: "A member of the association? Your own space",
 };
 
 static FR: Words = Words {
@@ -258,6 +260,7 @@ static FR: Words = Words {
     current_password: "Mot de passe actuel",
     change_email_button: "Changer l'adresse",
     email_changed: "Votre adresse est changée : connectez-vous avec elle désormais.",
+    members_link: "Membre de l'association ? Votre espace",
 };
 
 /// The member space's texts in `lang`.
