@@ -126,6 +126,9 @@ pub struct Outcome {
     pub reads: Counts,
     pub top_ups: Counts,
     pub cancels: Counts,
+    /// Payments between members (`transfer`): apart from the POS payments, whose count the
+    /// money check compares with the ledger's payments.
+    pub transfers: Counts,
     pub other: Counts,
     pub latency: Histogram<u64>,
     pub error_samples: Vec<String>,
@@ -145,6 +148,7 @@ impl Outcome {
             &self.reads,
             &self.top_ups,
             &self.cancels,
+            &self.transfers,
             &self.other,
         ] {
             all.add(c);
@@ -164,6 +168,7 @@ struct ClientStats {
     reads: Counts,
     top_ups: Counts,
     cancels: Counts,
+    transfers: Counts,
     other: Counts,
     latency: Histogram<u64>,
     last: Instant,
@@ -199,6 +204,7 @@ pub async fn run(
         reads: Counts::default(),
         top_ups: Counts::default(),
         cancels: Counts::default(),
+        transfers: Counts::default(),
         other: Counts::default(),
         latency: histogram()?,
         error_samples: Vec::new(),
@@ -210,6 +216,7 @@ pub async fn run(
         outcome.reads.add(&stats.reads);
         outcome.top_ups.add(&stats.top_ups);
         outcome.cancels.add(&stats.cancels);
+        outcome.transfers.add(&stats.transfers);
         outcome.other.add(&stats.other);
         outcome.latency.add(&stats.latency)?;
         last = last.max(stats.last);
@@ -266,6 +273,7 @@ async fn client(
         reads: Counts::default(),
         top_ups: Counts::default(),
         cancels: Counts::default(),
+        transfers: Counts::default(),
         other: Counts::default(),
         latency,
         last: start.into_std(),
@@ -398,7 +406,8 @@ async fn client(
         stats.last = done;
         let counts = match op {
             Op::Coucou => &mut stats.other,
-            Op::Pay(_) | Op::TillPay(_) | Op::Transfer(..) => &mut stats.pays,
+            Op::Pay(_) | Op::TillPay(_) => &mut stats.pays,
+            Op::Transfer(..) => &mut stats.transfers,
             Op::Read(_) => &mut stats.reads,
             Op::TopUp(_) => &mut stats.top_ups,
             Op::Cancel => &mut stats.cancels,

@@ -362,7 +362,10 @@ fn run_backend(
         payments_accepted += outcome.pays.ok;
         cancels_accepted += outcome.cancels.ok;
         top_ups_accepted += outcome.top_ups.ok;
-        unknown_outcomes += outcome.pays.failed + outcome.cancels.failed + outcome.top_ups.failed;
+        unknown_outcomes += outcome.pays.failed
+            + outcome.cancels.failed
+            + outcome.top_ups.failed
+            + outcome.transfers.failed;
         let mut figures = scenario_figures(&outcome, server_cpu, bench_cpu, rss, rss_reset);
         if let (Some(other), Some(map)) = (other_cpu, figures.as_object_mut()) {
             let cores = other / outcome.elapsed.as_secs_f64().max(1e-9);
@@ -503,7 +506,8 @@ fn scenario_figures(
         "seconds": round2(secs),
         "requests": o.requests(),
         "requests_per_s": round(o.requests() as f64 / secs),
-        "accepted_payments_per_s": round(o.pays.ok as f64 / secs),
+        // A payment between members counts as a payment here (the `transfer` scenario).
+        "accepted_payments_per_s": round((o.pays.ok + o.transfers.ok) as f64 / secs),
         "p50_ms": ms(0.50),
         "p95_ms": ms(0.95),
         "p99_ms": ms(0.99),
@@ -513,6 +517,7 @@ fn scenario_figures(
         "reads": counts(&o.reads),
         "top_ups": counts(&o.top_ups),
         "cancels": counts(&o.cancels),
+        "transfers": counts(&o.transfers),
         "server_peak_rss_mib": round2(rss_kib as f64 / 1024.0),
         "rss_scope": if rss_reset { "scenario" } else { "since start" },
         "server_cpu_cores": server_cpu.map(|c| round2(c / secs)),

@@ -16,7 +16,7 @@ use crate::error::DomainError;
 use crate::ids::{CardId, MemberId, TransactionId};
 use crate::member::Member;
 use crate::money::Money;
-use crate::paging::{Page, Paged, MAX_PER_PAGE};
+use crate::paging::{Page, Paged};
 use crate::ports::{
     Action, Clock, Guard, Ledger, MemberDirectory, Movement, Receipt, TransferRecord,
 };
@@ -201,6 +201,14 @@ pub struct Transfer {
     pub cancelled_by: Option<String>,
 }
 
+/// The two members of a payment as one read sees them: each one's cards and whether they
+/// are suspended (`None`: no such member).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    pub cards: Vec<Card>,
+    pub suspended: bool,
+}
+
 /// The exchange's volume over a period: the transfers not cancelled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExchangeVolume {
@@ -249,6 +257,13 @@ pub trait ExchangeStore: Send + Sync {
     ) -> Result<ExchangeVolume, DomainError>;
     /// Whether the member is suspended from the exchange.
     async fn suspended(&self, member: MemberId) -> Result<bool, DomainError>;
+    /// The payer and the payee of a payment in one read (on the payment path): their cards
+    /// by id and their suspensions; `None` for a member that does not exist.
+    async fn parties(
+        &self,
+        payer: MemberId,
+        payee: MemberId,
+    ) -> Result<(Option<Party>, Option<Party>), DomainError>;
     /// Suspends (`true`) or reinstates a member: `UnknownMember`.
     async fn set_suspended(
         &self,
@@ -743,43 +758,6 @@ impl Exchange {
             .await
     }
 
-    /// The card a member pays from: the one named (theirs, else `UnknownCard`), or their only
-    /// active card.
-    async fn paying_card(
-        &self,
-        member: MemberId,
-        named: Option<&CardId>,
-    ) -> Result<Card, DomainError> {
-        if let Some(card) = named {
-            return match self.ledger.card(card).await? {
-                Some(found) if found.member == Some(member) => Ok(found),
-                _ => Err(DomainError::UnknownCard),
-            };
-        }
-        let active = self.active_cards(member).await?;
-        match active.len() {
-            0 => Err(DomainError::CardBlocked(CardState::Blocked)),
-            1 => Ok(active.into_iter().next().ok_or(DomainError::UnknownCard)?),
-            _ => Err(DomainError::malformed(
-                "field `from_card` is missing: you have several active cards",
-            )),
-        }
-    }
-
-    /// The member's cards usable now, by id.
-    async fn active_cards(&self, member: MemberId) -> Result<Vec<Card>, DomainError> {
-        let now = self.clock.now();
-        let page = Page::new(Some(1), Some(i64::from(MAX_PER_PAGE)))?;
-        Ok(self
-            .members
-            .member_card_page(member, page)
-            .await?
-            .items
-            .into_iter()
-            .filter(|c| c.state_at(now) == CardState::Active)
-            .collect())
-    }
-
     /// Pays another member from card to card (a member), idempotent by the client's
     /// `Idempotency-Key` (`key`: the key and the hash of [`TransferRequest::fingerprint`]).
     /// The payee's card is their active card (the lowest id if they have several). The
@@ -790,7 +768,8 @@ impl Exchange {
         request: TransferRequest,
         key: Option<(String, String)>,
     ) -> Result<Applied, DomainError> {
-        let me = self.active_member(principal).await?;
+        self.on()?;
+        let me = principal.own_member()?;
         let key = match key {
             Some((key, hash)) => Some(client_key(format!("member:{}", me.0), key, hash)?),
             None => None,
@@ -849,10 +828,11 @@ impl Exchange {
             Some(text) => Some(checked_text("note", text, MAX_NOTE)?),
             None => None,
         };
-        if self.members.member(request.to).await?.is_none() {
-            return Err(DomainError::UnknownMember);
-        }
-        if self.store.suspended(request.to).await? {
+        // One read for both members: the payment path stays short.
+        let (payer, payee) = self.store.parties(me, request.to).await?;
+        let payer = payer.ok_or(DomainError::UnknownMember)?;
+        let payee = payee.ok_or(DomainError::UnknownMember)?;
+        if payer.suspended || payee.suspended {
             return Err(DomainError::MemberSuspended);
         }
         if let Some(offer) = request.offer {
@@ -860,17 +840,36 @@ impl Exchange {
                 return Err(DomainError::UnknownOffer);
             }
         }
-        let from = self.paying_card(me, request.from_card.as_ref()).await?;
-        let to = self
-            .active_cards(request.to)
-            .await?
+        let now = self.clock.now();
+        let usable = |c: &Card| c.state_at(now) == CardState::Active;
+        let from = match &request.from_card {
+            Some(named) => payer
+                .cards
+                .into_iter()
+                .find(|c| &c.id == named)
+                .ok_or(DomainError::UnknownCard)?,
+            None => {
+                let mut active = payer.cards.into_iter().filter(usable);
+                match (active.next(), active.next()) {
+                    (Some(card), None) => card,
+                    (None, _) => return Err(DomainError::CardBlocked(CardState::Blocked)),
+                    (Some(_), Some(_)) => {
+                        return Err(DomainError::malformed(
+                            "field `from_card` is missing: you have several active cards",
+                        ))
+                    }
+                }
+            }
+        };
+        let to = payee
+            .cards
             .into_iter()
-            .next()
+            .find(usable)
             .ok_or(DomainError::CardBlocked(CardState::Blocked))?;
         let movement = Movement {
             card: from.id,
             author: format!("member:{}", me.0),
-            at: self.clock.now(),
+            at: now,
             action: Action::Transfer {
                 to: to.id,
                 amount: request.amount,

@@ -4,7 +4,7 @@
 
 use ardoise_domain::exchange::{
     Conversation, ConversationSummary, ExchangeStore, ExchangeVolume, Message, Offer, OfferDraft,
-    OfferFilter, OfferKind, Recipient, Transfer,
+    OfferFilter, OfferKind, Party, Recipient, Transfer,
 };
 use ardoise_domain::{DomainError, MemberId, Money, Page, Paged, TransactionId};
 use async_trait::async_trait;
@@ -18,10 +18,10 @@ use diesel::sqlite::SqliteConnection;
 
 use crate::db::with_conn;
 use crate::error::Failure;
-use crate::rows::{millis, time, TransferRow};
+use crate::rows::{millis, time, CardRow, TransferRow};
 use crate::schema::{
-    categories, exchange_conversations, exchange_messages, exchange_offers, exchange_suspensions,
-    exchange_transfers,
+    cards, categories, exchange_conversations, exchange_messages, exchange_offers,
+    exchange_suspensions, exchange_transfers, members,
 };
 use crate::sql::{Dialect, Sql};
 use crate::Store;
@@ -197,6 +197,11 @@ trait ExchangeSql: Dialect + Sql {
     fn find_transfer(&mut self, id: i64) -> QueryResult<Option<TransferRow>>;
     fn volume(&mut self, from: i64, until: i64) -> QueryResult<(i64, i64)>;
     fn is_suspended(&mut self, member: i64) -> QueryResult<bool>;
+    /// The cards of two members, by id.
+    fn cards_of(&mut self, a: i64, b: i64) -> QueryResult<Vec<CardRow>>;
+    /// Which of two members exist, and which are suspended.
+    fn members_among(&mut self, a: i64, b: i64) -> QueryResult<Vec<i64>>;
+    fn suspended_among(&mut self, a: i64, b: i64) -> QueryResult<Vec<i64>>;
     fn suspend(&mut self, member: i64, by: &str, at: i64) -> QueryResult<()>;
     fn reinstate(&mut self, member: i64) -> QueryResult<()>;
     fn category_name(&mut self, id: i64) -> QueryResult<Option<String>>;
@@ -294,6 +299,28 @@ macro_rules! impl_exchange_sql {
                     exchange_suspensions::table.find(member),
                 ))
                 .get_result(self)
+            }
+
+            fn cards_of(&mut self, a: i64, b: i64) -> QueryResult<Vec<CardRow>> {
+                cards::table
+                    .filter(cards::member_id.eq_any([a, b]))
+                    .order(cards::id)
+                    .select(CardRow::as_select())
+                    .load(self)
+            }
+
+            fn members_among(&mut self, a: i64, b: i64) -> QueryResult<Vec<i64>> {
+                members::table
+                    .filter(members::id.eq_any([a, b]))
+                    .select(members::id)
+                    .load(self)
+            }
+
+            fn suspended_among(&mut self, a: i64, b: i64) -> QueryResult<Vec<i64>> {
+                exchange_suspensions::table
+                    .filter(exchange_suspensions::member_id.eq_any([a, b]))
+                    .select(exchange_suspensions::member_id)
+                    .load(self)
             }
 
             fn suspend(&mut self, member: i64, by: &str, at: i64) -> QueryResult<()> {
@@ -733,6 +760,44 @@ impl ExchangeStore for Store {
     async fn suspended(&self, member: MemberId) -> Result<bool, DomainError> {
         self.blocking(move |db| with_conn!(db, |conn| Ok(conn.is_suspended(member.0)?)))
             .await
+    }
+
+    async fn parties(
+        &self,
+        payer: MemberId,
+        payee: MemberId,
+    ) -> Result<(Option<Party>, Option<Party>), DomainError> {
+        self.blocking(move |db| {
+            with_conn!(db, |conn| {
+                let (a, b) = (payer.0, payee.0);
+                let rows = conn.cards_of(a, b)?;
+                let suspended = conn.suspended_among(a, b)?;
+                // A member with a card exists; only a member without one needs a look-up.
+                let has_card = |m: i64| rows.iter().any(|r| r.member_id == Some(m));
+                let existing = if has_card(a) && has_card(b) {
+                    vec![a, b]
+                } else {
+                    conn.members_among(a, b)?
+                };
+                let party = |m: i64| -> Result<Option<Party>, Failure> {
+                    if !existing.contains(&m) {
+                        return Ok(None);
+                    }
+                    let cards = rows
+                        .iter()
+                        .filter(|r| r.member_id == Some(m))
+                        .cloned()
+                        .map(CardRow::into_card)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(Some(Party {
+                        cards,
+                        suspended: suspended.contains(&m),
+                    }))
+                };
+                Ok::<_, Failure>((party(a)?, party(b)?))
+            })
+        })
+        .await
     }
 
     async fn set_suspended(
