@@ -68,6 +68,11 @@ pub enum Operation {
     ReplaceCard,
     /// Set or clear a card's end of validity.
     SetCardValidity,
+    /// Read a card's balance and state after a scan at the till (web spec: rights 1 may open
+    /// cards and read balances there).
+    ReadBalance,
+    /// Read the transactions one wrote oneself (the till's recent list).
+    OwnTransactions,
 }
 
 impl Operation {
@@ -75,7 +80,8 @@ impl Operation {
     pub fn required_rights(self) -> Rights {
         use Operation::*;
         match self {
-            CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard => Rights::Association,
+            CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard | ReadBalance
+            | OwnTransactions => Rights::Association,
             TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics
             | UnblockCard | ReplaceCard | SetCardValidity => Rights::BarMember,
             CreateCardWithOverdraft
@@ -205,6 +211,8 @@ mod tests {
             (UnblockCard, 2),
             (ReplaceCard, 2),
             (SetCardValidity, 2),
+            (ReadBalance, 1),
+            (OwnTransactions, 1),
         ];
         for (op, needed) in table {
             for level in 0..=3 {
