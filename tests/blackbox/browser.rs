@@ -430,3 +430,152 @@ async fn screenshots(b: &Browser, server: &Server, dir: PathBuf) {
         std::fs::write(dir.join(format!("login-{width}.png")), png).unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_member_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = Server::start(crate::harness::Backend::Sqlite);
+    let outcome =
+        tokio::time::timeout(Duration::from_secs(180), member_flows(&browser, &server)).await;
+    browser.stop().await;
+    outcome.expect("the member's flows took more than 3 minutes");
+}
+
+/// A member sets their password with the invitation's link, logs in, finds their card's
+/// balance and history, saves preferences, declares the card lost and logs out.
+async fn member_flows(b: &Browser, server: &Server) {
+    use crate::v1_staff::{post, session};
+    let base = &server.base;
+    let bde = session(server, "bde").await;
+    let barman = session(server, "barman").await;
+    let id = crate::v1_me::member_with_card(
+        server,
+        &bde,
+        "Durand",
+        "zoe@example.org",
+        "04A1B2C3D4",
+        "20.00",
+    )
+    .await;
+    let (status, _, v) = post(
+        server,
+        "/v1/cards/04A1B2C3D4/payments",
+        &barman,
+        json!({"amount": "2.50"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, _, v) = post(
+        server,
+        &format!("/v1/members/{id}/invitation"),
+        &bde,
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let link = v["data"]["link"].as_str().unwrap().to_owned();
+
+    // The invitation's page: choose a password (a short one is refused next to nothing lost).
+    b.client.goto(&link).await.unwrap();
+    b.fill("Password", "short").await;
+    b.client
+        .execute(
+            "document.getElementById('password').removeAttribute('minlength')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.click("Save").await;
+    b.find("//*[@role='alert' and contains(., 'at least 8 characters')]")
+        .await;
+    b.fill("Password", "correct horse").await;
+    b.click("Save").await;
+    b.at("/me/login").await;
+    b.find("//*[@role='status' and contains(., 'Your password is saved')]")
+        .await;
+
+    // A wrong password, then the right one.
+    b.fill("E-mail", "zoe@example.org").await;
+    b.fill("Password", "wrong horse").await;
+    b.click("Log in").await;
+    b.find("//*[@role='alert' and contains(., 'Wrong e-mail or password')]")
+        .await;
+    b.fill("Password", "correct horse").await;
+    b.click("Log in").await;
+    b.at("/me").await;
+
+    // The card, its balance and its history.
+    b.find("//h2[normalize-space(.)='My cards']").await;
+    b.balance_is("17.50 €").await;
+    b.find("//h2[normalize-space(.)='History']").await;
+    b.find("//table//tr[td[2]='Payment' and td[3]='-2.50 €']")
+        .await;
+
+    // Preferences: a bad amount is said next to its field; then saved.
+    b.find("//h2[normalize-space(.)='Preferences']").await;
+    b.field("SMS").await.click().await.unwrap();
+    b.field("Advertisements").await.click().await.unwrap();
+    b.fill("Low balance alert", "five").await;
+    b.click("Save").await;
+    b.find("//p[@id='p-low-error']").await;
+    b.fill("Low balance alert", "5").await;
+    b.click("Save").await;
+    b.find("//*[@role='status' and contains(., 'Preferences saved.')]")
+        .await;
+    for (label, checked) in [
+        ("E-mail", "true"),
+        ("SMS", "true"),
+        ("Advertisements", "true"),
+        ("Push", "false"),
+    ] {
+        let value = b.field(label).await.prop("checked").await.unwrap();
+        assert_eq!(value.as_deref(), Some(checked), "{label}");
+    }
+    assert_eq!(
+        b.field("Low balance alert")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("5.00")
+    );
+    if let Some(dir) = std::env::var_os("ARDOISE_SCREENSHOTS") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (width, height) in [(360u32, 800u32), (1280, 900)] {
+            b.client.set_window_size(width, height).await.unwrap();
+            b.client.goto(&format!("{base}/me")).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let png = b.client.screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("me-{width}.png")), png).unwrap();
+        }
+        b.client.set_window_size(1280, 900).await.unwrap();
+    }
+
+    // Declare the card lost: a confirmation, then the POS refuses it.
+    b.click("Declare lost").await;
+    b.at("/me/cards/04A1B2C3D4/lost").await;
+    b.find("//h1[normalize-space(.)='Declare this card lost?']")
+        .await;
+    b.click("Declare lost").await;
+    b.at("/me").await;
+    b.find("//*[@role='status' and contains(., 'declared lost')]")
+        .await;
+    let pos = server.login("barman").await;
+    let v = server
+        .api(
+            "client/payer",
+            &[("jeton", &pos), ("idCarte", "04A1B2C3D4"), ("montant", "1")],
+        )
+        .await;
+    assert_eq!(v["status"], "carte_bloquee", "{v}");
+
+    // Log out: back to the members' login, and /me asks for it again.
+    b.click("Log out").await;
+    b.at("/me/login").await;
+    b.client.goto(&format!("{base}/me")).await.unwrap();
+    b.at("/me/login").await;
+}

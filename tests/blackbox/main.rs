@@ -11,6 +11,7 @@ mod edge;
 mod first_day;
 mod harness;
 mod import;
+mod me_web;
 mod oauth;
 mod openapi;
 mod ops;

@@ -39,7 +39,7 @@ async fn public(s: &Server, path: &str, body: Value) -> (u16, reqwest::header::H
 }
 
 /// Creates a member with `email` and a card of `balance` linked to them; the member's id.
-async fn member_with_card(
+pub(crate) async fn member_with_card(
     s: &Server,
     staff: &str,
     name: &str,
@@ -103,7 +103,7 @@ fn link_token(link: &str) -> &str {
 }
 
 /// Logs a member in; the bearer token.
-async fn login(s: &Server, email: &str, password: &str) -> String {
+pub(crate) async fn login(s: &Server, email: &str, password: &str) -> String {
     let (status, headers, v) = public(
         s,
         "/v1/member-sessions",
@@ -318,6 +318,64 @@ async fn a_member_is_invited_sees_their_cards_declares_one_lost_and_leaves_with_
             v["data"]["notes"], "paid in cash",
             "the notes did not change"
         );
+
+        // The e-mail address is the login: changing it needs the current password, and a
+        // refusal changes nothing.
+        let answer = patch(
+            &s,
+            "/v1/me",
+            &me,
+            json!({"email": "zoe.durand@example.org"}),
+        )
+        .await;
+        refused(&answer, 400, "VALIDATION_ERROR");
+        assert!(answer.2["debugMessage"]
+            .as_str()
+            .unwrap()
+            .contains("`password`"));
+        refused(
+            &patch(
+                &s,
+                "/v1/me",
+                &me,
+                json!({"email": "zoe.durand@example.org", "password": "wrong horse", "first_name": "Z"}),
+            )
+            .await,
+            401,
+            "INVALID_CREDENTIALS_ERROR",
+        );
+        refused(
+            &patch(
+                &s,
+                "/v1/me",
+                &me,
+                json!({"first_name": "Z", "password": "correct horse"}),
+            )
+            .await,
+            400,
+            "VALIDATION_ERROR",
+        );
+        let (_, _, v) = get(&s, "/v1/me", &me).await;
+        assert_eq!(v["data"]["email"], "Zoe@example.org", "{v}");
+        assert_eq!(v["data"]["first_name"], "Zoé", "{v}");
+        let (status, _, v) = patch(
+            &s,
+            "/v1/me",
+            &me,
+            json!({"email": "zoe.durand@example.org", "password": "correct horse"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["data"]["email"], "zoe.durand@example.org");
+        login(&s, "zoe.durand@example.org", "correct horse").await;
+        let (status, _, v) = patch(
+            &s,
+            "/v1/me",
+            &me,
+            json!({"email": "Zoe@example.org", "password": "correct horse"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
 
         // Cards and history, newest first, paged.
         let (status, _, v) = get(&s, "/v1/me/cards", &me).await;
@@ -631,7 +689,13 @@ async fn a_member_sees_only_their_own_data_and_other_tokens_are_refused() {
 
         // A member's address is unique whatever its case.
         refused(
-            &patch(&s, "/v1/me", &alice, json!({"email": "BRAVO@example.org"})).await,
+            &patch(
+                &s,
+                "/v1/me",
+                &alice,
+                json!({"email": "BRAVO@example.org", "password": "alpha-password"}),
+            )
+            .await,
             409,
             "EMAIL_TAKEN_ERROR",
         );

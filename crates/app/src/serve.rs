@@ -60,9 +60,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             services.staff.clone(),
             services.members.clone(),
             services.oauth.clone(),
+            services.member_access.clone(),
+            services.me.clone(),
             &settings.reports.time_zone,
         )
-        .map_err(|e| anyhow::anyhow!(e))?,
+        .map_err(|e| anyhow::anyhow!(e))?
+        .with_public_url(&settings.http.public_url),
     );
     let ops = web::Data::new(Ops::new(
         services.metrics.clone(),

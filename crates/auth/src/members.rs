@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::password::{dummy_hash, hash_password_async, verify_password_async};
 use crate::staff::{Holder, Staff};
+use crate::throttle::Throttle;
 use crate::tokens::token_hash;
 
 /// The length of a link's token: 43 characters of `[0-9A-Za-z]` (~256 bits).
@@ -25,6 +26,10 @@ pub const LINK_TOKEN_LEN: usize = 43;
 
 /// The path of the page a link opens, after the site's address.
 pub const WELCOME_PATH: &str = "/me/welcome/";
+
+/// Reset links made for one address at most per hour: further requests get the same answer
+/// and make none, so nobody can flood a member's mailbox.
+pub const RESETS_PER_ADDRESS_PER_HOUR: u32 = 3;
 
 /// A one-time link, shown once (to staff, for an invitation).
 #[derive(Clone, PartialEq, Eq)]
@@ -67,6 +72,10 @@ pub struct MemberAccess {
     accounts: Arc<dyn MemberAccounts>,
     directory: Arc<dyn MemberDirectory>,
     sender: Arc<dyn MemberLinkSender>,
+    /// Reset requests per source address (the staff logins' limit a minute, then 429).
+    reset_sources: Arc<Throttle<IpAddr>>,
+    /// Reset links per e-mail address ([`RESETS_PER_ADDRESS_PER_HOUR`], then silently none).
+    reset_addresses: Arc<Throttle<String>>,
 }
 
 /// Whether `text` has the shape of a link's token; anything else is refused before any lookup.
@@ -82,11 +91,17 @@ impl MemberAccess {
         directory: Arc<dyn MemberDirectory>,
         sender: Arc<dyn MemberLinkSender>,
     ) -> MemberAccess {
+        let per_minute = staff.settings().failures_per_minute;
         MemberAccess {
             staff,
             accounts,
             directory,
             sender,
+            reset_sources: Arc::new(Throttle::new(per_minute)),
+            reset_addresses: Arc::new(Throttle::per_window(
+                RESETS_PER_ADDRESS_PER_HOUR,
+                chrono::Duration::hours(1),
+            )),
         }
     }
 
@@ -197,12 +212,33 @@ impl MemberAccess {
         used.map(|_| ()).ok_or(DomainError::InvalidLink)
     }
 
-    /// A member asks for a password reset: if `email` is a member's login, a reset link is
-    /// created and handed to the mail channel. The outcome is the same whether the address
-    /// exists or not; only a malformed address is refused.
-    pub async fn request_reset(&self, email: &str, base: &str) -> Result<(), DomainError> {
+    /// A member asks for a password reset from `source`: if `email` is a member's login, a
+    /// reset link on `base` (the site's public address; none without one) is created and
+    /// handed to the mail channel. The outcome is the same whether the address exists or not;
+    /// only a malformed address is refused, and a source asking too often
+    /// (`TooManyAttempts`, the staff logins' limit a minute). Past
+    /// [`RESETS_PER_ADDRESS_PER_HOUR`] links for one address, no more are made (same answer).
+    pub async fn request_reset(
+        &self,
+        email: &str,
+        base: Option<&str>,
+        source: IpAddr,
+    ) -> Result<(), DomainError> {
         let email = self.check_reset_address(email)?;
-        let Some(account) = self.accounts.account_by_email(&email_key(&email)).await? else {
+        let now = self.staff.clock().now();
+        self.reset_sources
+            .begin(source, now)
+            .inspect_err(|_| tracing::warn!(%source, "reset refused: too many requests"))?;
+        let key = email_key(&email);
+        if self.reset_addresses.begin(key.clone(), now).is_err() {
+            tracing::warn!("reset asked too often for one address: no new link");
+            return Ok(());
+        }
+        let Some(base) = base else {
+            tracing::info!("password reset asked; http.public_url is not set: no link");
+            return Ok(());
+        };
+        let Some(account) = self.accounts.account_by_email(&key).await? else {
             return Ok(());
         };
         let Some(member) = self.directory.member(account.member).await? else {
@@ -253,6 +289,34 @@ impl MemberAccess {
         match account {
             Some(a) if matches => Ok(a.member),
             _ => Err(DomainError::InvalidCredentials),
+        }
+    }
+
+    /// Checks the logged-in member's current password, under the logins' throttle: what a
+    /// change of the member's login (their e-mail address) asks for, so that a session left
+    /// open or a stolen token cannot take the account over. A wrong password is
+    /// `InvalidCredentials`.
+    pub async fn confirm_password(
+        &self,
+        principal: &Principal,
+        password: &str,
+        source: IpAddr,
+    ) -> Result<(), DomainError> {
+        let me = principal.own_member()?;
+        let member = self
+            .directory
+            .member(me)
+            .await?
+            .ok_or(DomainError::UnknownMember)?;
+        let email = member.profile.email.unwrap_or_default();
+        let confirmed = self
+            .staff
+            .throttled(source, self.check_password(&email, password))
+            .await?;
+        if confirmed == me {
+            Ok(())
+        } else {
+            Err(DomainError::InvalidCredentials)
         }
     }
 
@@ -364,6 +428,21 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(grant.member.id, id);
+        let me = Principal::Member(id);
+        assert_eq!(
+            access.confirm_password(&me, "wrong horse", SOURCE).await,
+            Err(DomainError::InvalidCredentials)
+        );
+        assert_eq!(
+            access.confirm_password(&me, "correct horse", SOURCE).await,
+            Ok(())
+        );
+        assert_eq!(
+            access
+                .confirm_password(&Principal::Staff(actor(Rights::President)), "x", SOURCE)
+                .await,
+            Err(DomainError::InsufficientRights)
+        );
         // A member's token is no staff session, and the reverse.
         assert_eq!(
             staff.authenticate(&grant.token).await,
@@ -387,19 +466,81 @@ mod tests {
     #[tokio::test]
     async fn resets_answer_alike_and_refuse_only_malformed_addresses() {
         let (access, _, _) = world().await;
+        let x = Some("https://x");
         assert_eq!(
-            access
-                .request_reset("nobody@example.org", "https://x")
-                .await,
+            access.request_reset("nobody@example.org", x, SOURCE).await,
             Ok(())
         );
         assert_eq!(
-            access.request_reset("zoe@example.org", "https://x").await,
+            access.request_reset("zoe@example.org", x, SOURCE).await,
             Ok(())
         );
         assert!(matches!(
-            access.request_reset("not an address", "https://x").await,
+            access.request_reset("not an address", x, SOURCE).await,
             Err(DomainError::Malformed(_))
         ));
+    }
+
+    /// Counts the links handed to the mail channel.
+    #[derive(Default)]
+    struct Outbox(std::sync::Mutex<u32>);
+
+    #[async_trait::async_trait]
+    impl MemberLinkSender for Outbox {
+        async fn send_link(
+            &self,
+            _: &Member,
+            _: LinkPurpose,
+            _: &str,
+            _: DateTime<Utc>,
+        ) -> Result<bool, DomainError> {
+            *self.0.lock().unwrap() += 1;
+            Ok(true)
+        }
+    }
+
+    #[tokio::test]
+    async fn resets_are_limited_per_address_silently_and_per_source_loudly() {
+        let (plain, staff, id) = world().await;
+        let issued = plain
+            .invite(&actor(Rights::Association), id, "https://x")
+            .await
+            .unwrap();
+        let token = issued.link.strip_prefix("https://x/me/welcome/").unwrap();
+        plain.set_password(token, "correct horse").await.unwrap();
+        let outbox = Arc::new(Outbox::default());
+        let access = MemberAccess::new(
+            staff,
+            plain.accounts.clone(),
+            plain.directory.clone(),
+            outbox.clone(),
+        );
+        let x = Some("https://x");
+        // One address: three links an hour, then the same answer and no link.
+        for _ in 0..5 {
+            assert_eq!(
+                access.request_reset("ZOE@example.org", x, SOURCE).await,
+                Ok(())
+            );
+        }
+        assert_eq!(*outbox.0.lock().unwrap(), RESETS_PER_ADDRESS_PER_HOUR);
+        // One source: the logins' limit a minute (10 by default), then refused, whatever the
+        // address.
+        for i in 5..10 {
+            let email = format!("other{i}@example.org");
+            assert_eq!(access.request_reset(&email, x, SOURCE).await, Ok(()));
+        }
+        assert!(matches!(
+            access.request_reset("another@example.org", x, SOURCE).await,
+            Err(DomainError::TooManyAttempts { .. })
+        ));
+        let elsewhere = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!(
+            access
+                .request_reset("another@example.org", x, elsewhere)
+                .await,
+            Ok(())
+        );
+        assert_eq!(*outbox.0.lock().unwrap(), RESETS_PER_ADDRESS_PER_HOUR);
     }
 }

@@ -38,6 +38,13 @@ impl ThrottleKey for IpAddr {
     }
 }
 
+/// Member password resets: the address asked for, already in its key form (lower case).
+impl ThrottleKey for String {
+    fn normalised(&self) -> String {
+        self.clone()
+    }
+}
+
 /// OAuth2 client authentications: a client id and the address it was tried from.
 impl ThrottleKey for (String, IpAddr) {
     fn normalised(&self) -> (String, IpAddr) {
@@ -67,6 +74,14 @@ impl<K: ThrottleKey> Throttle<K> {
     /// 0 switches throttling off.
     pub fn new(failures_per_minute: u32) -> Throttle<K> {
         Throttle::with_capacity(failures_per_minute, DEFAULT_MAX_ENTRIES)
+    }
+
+    /// A throttle refusing attempts after `limit` within `window` (rather than a minute).
+    pub fn per_window(limit: u32, window: Duration) -> Throttle<K> {
+        Throttle {
+            window,
+            ..Throttle::with_capacity(limit, DEFAULT_MAX_ENTRIES)
+        }
     }
 
     /// The same, tracking at most `max_entries` keys.

@@ -25,6 +25,8 @@ mod partners;
 mod staff;
 mod users;
 
+pub use me::export_document;
+
 /// The staff user behind a principal; a partner or a member is refused (403): staff
 /// resources.
 fn staff(principal: &Principal) -> Result<&Actor, DomainError> {

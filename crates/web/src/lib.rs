@@ -7,19 +7,23 @@
 //!
 //! ```text
 //! App::new()
-//!     .app_data(web::Data::new(ardoise_web::WebState::new(bar, staff, members, oauth, "Europe/Paris")?))
+//!     .app_data(web::Data::new(
+//!         ardoise_web::WebState::new(bar, staff, members, oauth, member_access, me, "Europe/Paris")?
+//!             .with_public_url("https://bar.example.org"),
+//!     ))
 //!     .configure(ardoise_web::configure)
 //!     .default_service(web::to(ardoise_web::not_found))
 //! ```
 
 use actix_web::web;
-use ardoise_auth::{OAuth, Staff};
-use ardoise_domain::{Bar, Members};
+use ardoise_auth::{MemberAccess, OAuth, Staff};
+use ardoise_domain::{Bar, MemberSpace, Members};
 
 pub mod assets;
 mod cards;
 pub mod i18n;
 mod login;
+pub mod me;
 mod members;
 mod office;
 pub mod pages;
@@ -31,8 +35,8 @@ mod till;
 pub use pages::not_found;
 
 /// What the pages need: the bar's use cases, the staff service, the members, the partner
-/// registry, and the time
-/// zone of the reports and of the times shown.
+/// registry, the time zone of the reports and of the times shown, and the members' own space
+/// (their access and use cases, and the site's public address for reset links).
 #[derive(Clone)]
 pub struct WebState {
     pub bar: Bar,
@@ -40,6 +44,13 @@ pub struct WebState {
     pub members: Members,
     pub oauth: OAuth,
     pub time_zone: chrono_tz::Tz,
+    /// Members' logins, links and sessions.
+    pub member_access: MemberAccess,
+    /// A member's own use cases (`/me`).
+    pub me: MemberSpace,
+    /// `http.public_url` without its trailing `/`: the address of the reset links (none
+    /// are made without it, as in `/v1`).
+    pub public_url: Option<String>,
 }
 
 /// The default time zone of the reports (`reports.time_zone`).
@@ -53,6 +64,8 @@ impl WebState {
         staff: Staff,
         members: Members,
         oauth: OAuth,
+        member_access: MemberAccess,
+        me: MemberSpace,
         time_zone: &str,
     ) -> Result<WebState, String> {
         let time_zone = time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
@@ -64,15 +77,27 @@ impl WebState {
             members,
             oauth,
             time_zone,
+            member_access,
+            me,
+            public_url: None,
         })
+    }
+
+    /// The site's public address (`http.public_url`; blank for none), for the members'
+    /// reset links.
+    pub fn with_public_url(mut self, public_url: &str) -> WebState {
+        let url = public_url.trim().trim_end_matches('/');
+        self.public_url = (!url.is_empty()).then(|| url.to_owned());
+        self
     }
 }
 
-/// Registers the pages: `/`, `/login`, `/logout`, `/lang/{code}`, `/till`, `/office/...` and
-/// the embedded assets under `/static/`.
+/// Registers the pages: `/`, `/login`, `/logout`, `/lang/{code}`, `/till`, `/office/...`, the
+/// members' `/me/...` and the embedded assets under `/static/`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
     login::configure(cfg);
     till::configure(cfg);
     office::configure(cfg);
+    me::configure(cfg);
 }

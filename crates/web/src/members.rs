@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use ardoise_auth::IssuedLink;
 use ardoise_domain::{CardId, DomainError, Member, MemberId, Operation, Page, ProfileField};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -21,7 +22,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/office/members", web::post().to(add))
         .route("/office/members/{id}", web::get().to(show))
         .route("/office/members/{id}", web::post().to(edit))
-        .route("/office/members/{id}/cards", web::post().to(cards));
+        .route("/office/members/{id}/cards", web::post().to(cards))
+        .route("/office/members/{id}/invitation", web::post().to(invite));
 }
 
 /// The fields the pages edit, with their labels.
@@ -56,6 +58,10 @@ fn label(lang: Lang, field: ProfileField) -> &'static str {
 }
 
 struct Words {
+    space: &'static str,
+    space_hint: &'static str,
+    invite: &'static str,
+    link_shown_once: &'static str,
     search: &'static str,
     add: &'static str,
     none: &'static str,
@@ -67,6 +73,12 @@ struct Words {
 
 fn words(lang: Lang) -> &'static Words {
     static EN: Words = Words {
+        space: "Member space",
+        space_hint: "The member logs in at /me with their e-mail address. \"Invite\" makes a \
+                     one-time link, valid 72 hours, with which they choose their password \
+                     (a new link replaces an unused one).",
+        invite: "Invite",
+        link_shown_once: "Give this link to the member (it is shown only once); valid until",
         search: "Search",
         add: "Add a member",
         none: "No member found.",
@@ -76,6 +88,13 @@ fn words(lang: Lang) -> &'static Words {
         name: "Name",
     };
     static FR: Words = Words {
+        space: "Espace membre",
+        space_hint: "Le membre se connecte sur /me avec son adresse. « Inviter » crée un lien à \
+                     usage unique, valable 72 heures, pour choisir son mot de passe (un nouveau \
+                     lien remplace un lien non utilisé).",
+        invite: "Inviter",
+        link_shown_once:
+            "Donnez ce lien au membre (il n'est montré qu'une fois) ; valable jusqu'au",
         search: "Rechercher",
         add: "Ajouter un membre",
         none: "Aucun membre trouvé.",
@@ -309,15 +328,24 @@ async fn add(
     }
 }
 
+/// What a member's page shows after a form besides the profile: the error of "Link", the
+/// invitation just made (its link, shown once) or why none was.
+#[derive(Default)]
+struct Outcome {
+    card_error: Option<String>,
+    invitation: Option<Result<IssuedLink, String>>,
+}
+
 async fn member_page(
     req: &HttpRequest,
     state: &WebState,
     page: &StaffPage,
     id: MemberId,
     typed: Option<Typed>,
-    card_error: Option<String>,
+    outcome: Outcome,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
+    let card_error = outcome.card_error;
     let lang = page.lang;
     let w = words(lang);
     let member = match state.members.member(&page.actor, id).await {
@@ -382,6 +410,24 @@ async fn member_page(
                 }
                 button type="submit" { (w.link) }
             }
+            h2 { (w.space) }
+            p.hint { (w.space_hint) }
+            @match &outcome.invitation {
+                Some(Ok(issued)) => {
+                    p.ok role="status" {
+                        (w.link_shown_once) " "
+                        (issued.expires_at.with_timezone(&state.time_zone).format("%Y-%m-%d %H:%M")) (lang.colon())
+                        br;
+                        code { (issued.link) }
+                    }
+                }
+                Some(Err(e)) => { p.alert role="alert" { (e) } }
+                None => {}
+            }
+            form.inline method="post" action={ (action) "/invitation" } {
+                input type="hidden" name="csrf" value=(page.csrf);
+                button type="submit" { (w.invite) }
+            }
         },
     ))
 }
@@ -402,7 +448,16 @@ async fn show(
         return Err(PageError::forbidden(&req, &page));
     }
     let id = member_id(&req, &page, &id)?;
-    member_page(&req, &state, &page, id, None, None, StatusCode::OK).await
+    member_page(
+        &req,
+        &state,
+        &page,
+        id,
+        None,
+        Outcome::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn edit(
@@ -431,7 +486,7 @@ async fn edit(
                 &page,
                 id,
                 Some(typed),
-                None,
+                Outcome::default(),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -479,10 +534,56 @@ async fn cards(
                 &page,
                 id,
                 None,
-                Some(page.lang.error(&e)),
+                Outcome {
+                    card_error: Some(page.lang.error(&e)),
+                    invitation: None,
+                },
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
     }
+}
+
+/// "Invite": a one-time link for the member's space, shown here once
+/// (`MemberAccess::invite`, as `POST /v1/members/{member}/invitation`).
+async fn invite(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    page: StaffPage,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let body = parse_body(&page, &body)?;
+    page.check_post(&req, csrf_of(&body))?;
+    let id = member_id(&req, &page, &id)?;
+    let base = match &state.public_url {
+        Some(url) => url.clone(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    };
+    let (invitation, status) = match state.member_access.invite(&page.actor, id, &base).await {
+        Ok(issued) => (Ok(issued), StatusCode::OK),
+        Err(DomainError::InsufficientRights) => return Err(PageError::forbidden(&req, &page)),
+        Err(DomainError::UnknownMember) => return Err(PageError::not_found(&req, &page)),
+        Err(e @ (DomainError::StorageUnavailable | DomainError::Internal(_))) => {
+            return Err(PageError::from_domain(page.lang, e))
+        }
+        Err(e) => (Err(page.lang.error(&e)), StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    member_page(
+        &req,
+        &state,
+        &page,
+        id,
+        None,
+        Outcome {
+            card_error: None,
+            invitation: Some(invitation),
+        },
+        status,
+    )
+    .await
 }

@@ -6,7 +6,7 @@ use ardoise_domain::{DomainError, Rights};
 use maud::{html, Markup, DOCTYPE};
 
 use crate::i18n::Lang;
-use crate::session::StaffPage;
+use crate::session::{MemberPage, StaffPage};
 
 /// The security headers of every answer: no script but our own files, never in a frame.
 pub const CSP: &str =
@@ -36,12 +36,14 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// What the header of a page shows: the language, and the logged-in user with the CSRF token
-/// of the "Log out" form.
+/// What the header of a page shows: the language, and the logged-in staff user or member with
+/// the CSRF token of the "Log out" form.
 #[derive(Debug, Clone)]
 pub struct Chrome {
     pub lang: Lang,
     pub user: Option<(String, Rights)>,
+    /// A logged-in member's name (the member space's header), when `user` is `None`.
+    pub member: Option<String>,
     pub csrf: String,
     /// The path of the page, for the language switch to come back to.
     pub here: String,
@@ -53,6 +55,7 @@ impl Chrome {
         Chrome {
             lang: Lang::of(req),
             user: None,
+            member: None,
             csrf: String::new(),
             here: req.path().to_owned(),
         }
@@ -63,6 +66,18 @@ impl Chrome {
         Chrome {
             lang: page.lang,
             user: Some((page.actor.login.to_string(), page.actor.rights)),
+            member: None,
+            csrf: page.csrf.clone(),
+            here: req.path().to_owned(),
+        }
+    }
+
+    /// A logged-in member's header (the member space).
+    pub fn member(req: &HttpRequest, page: &MemberPage) -> Chrome {
+        Chrome {
+            lang: page.lang,
+            user: None,
+            member: Some(page.name()),
             csrf: page.csrf.clone(),
             here: req.path().to_owned(),
         }
@@ -87,7 +102,7 @@ pub fn layout(chrome: &Chrome, title: &str, content: Markup) -> Markup {
             body {
                 a.skip href="#main" { (t.skip) }
                 header.topbar {
-                    a.brand href="/" { "ardoise" }
+                    a.brand href=(if chrome.member.is_some() || chrome.here.starts_with("/me") { "/me" } else { "/" }) { "ardoise" }
                     @if let Some((login, rights)) = &chrome.user {
                         nav aria-label=(t.office) {
                             a href="/till" aria-current=[(chrome.here.starts_with("/till")).then_some("page")] { (t.till) }
@@ -97,6 +112,18 @@ pub fn layout(chrome: &Chrome, title: &str, content: Markup) -> Markup {
                         }
                         span.who { span.sr-only { (t.logged_in_as) " " } (login) }
                         form.logout method="post" action="/logout" {
+                            input type="hidden" name="csrf" value=(chrome.csrf);
+                            button.quiet type="submit" { (t.log_out) }
+                        }
+                    }
+                    @if let Some(name) = &chrome.member {
+                        nav aria-label=(crate::me::space_name(chrome.lang)) {
+                            @for (href, text) in crate::me::nav(chrome.lang) {
+                                a href=(href) aria-current=[(chrome.here == href).then_some("page")] { (text) }
+                            }
+                        }
+                        span.who { span.sr-only { (t.logged_in_as) " " } (name) }
+                        form.logout method="post" action="/me/logout" {
                             input type="hidden" name="csrf" value=(chrome.csrf);
                             button.quiet type="submit" { (t.log_out) }
                         }
@@ -119,6 +146,11 @@ pub enum PageError {
         next: String,
         expired: bool,
     },
+    /// No member session, or an expired one: to the members' login page, then back to `next`.
+    MemberLogin {
+        next: String,
+        expired: bool,
+    },
     Forbidden(Chrome),
     NotFound(Chrome),
     /// A POST without this session's CSRF token (or from another site).
@@ -130,7 +162,7 @@ pub enum PageError {
 impl std::fmt::Display for PageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            PageError::Login { .. } => "login needed",
+            PageError::Login { .. } | PageError::MemberLogin { .. } => "login needed",
             PageError::Forbidden(_) => "forbidden",
             PageError::NotFound(_) => "not found",
             PageError::BadForm(_) => "bad form",
@@ -179,7 +211,7 @@ fn message_page(chrome: &Chrome, status: StatusCode, title: &str, text: &str) ->
                 section.card.narrow {
                     h1 { (title) }
                     p { (text) }
-                    p { a.button href="/" { (t.back_home) } }
+                    p { a.button href=(if chrome.member.is_some() { "/me" } else { "/" }) { (t.back_home) } }
                 }
             },
         ),
@@ -190,6 +222,7 @@ fn bare(lang: Lang) -> Chrome {
     Chrome {
         lang,
         user: None,
+        member: None,
         csrf: String::new(),
         here: "/".to_owned(),
     }
@@ -198,7 +231,7 @@ fn bare(lang: Lang) -> Chrome {
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
-            PageError::Login { .. } => StatusCode::SEE_OTHER,
+            PageError::Login { .. } | PageError::MemberLogin { .. } => StatusCode::SEE_OTHER,
             PageError::Forbidden(_) => StatusCode::FORBIDDEN,
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::BadForm(_) => StatusCode::BAD_REQUEST,
@@ -211,6 +244,13 @@ impl ResponseError for PageError {
         match self {
             PageError::Login { next, expired } => {
                 let mut location = format!("/login?next={}", encode(next));
+                if *expired {
+                    location.push_str("&expired=1");
+                }
+                see_other(&location)
+            }
+            PageError::MemberLogin { next, expired } => {
+                let mut location = format!("/me/login?next={}", encode(next));
                 if *expired {
                     location.push_str("&expired=1");
                 }
@@ -254,7 +294,7 @@ pub fn encode(value: &str) -> String {
 }
 
 /// The 404 page for any address no route serves (the app's default service), with the
-/// user's header when a session is open.
+/// user's header when a session is open (a member's under `/me`).
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     let mut chrome = Chrome::anonymous(&req);
     let state = req.app_data::<actix_web::web::Data<crate::WebState>>();
@@ -263,6 +303,11 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
         if let Ok(actor) = state.staff.authenticate(token.value()).await {
             chrome.user = Some((actor.login.to_string(), actor.rights));
             chrome.csrf = crate::session::csrf_token(token.value());
+        }
+    }
+    if req.path().starts_with("/me/") {
+        if let Ok(page) = MemberPage::of(&req).await {
+            chrome = Chrome::member(&req, &page);
         }
     }
     let t = chrome.lang.t();
@@ -276,9 +321,14 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 
 /// Only a local path may be a place to come back to (no open redirect).
 pub fn safe_next(next: Option<&str>) -> String {
+    safe_next_or(next, "/till")
+}
+
+/// Only a local path may be a place to come back to; `default` otherwise.
+pub fn safe_next_or(next: Option<&str>, default: &str) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/till".to_owned(),
+        _ => default.to_owned(),
     }
 }
 

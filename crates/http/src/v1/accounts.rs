@@ -158,11 +158,14 @@ struct ResetRequest {
         member's. If it is, a one-time link (72 h) is made for the mail channel; today no mail \
         channel exists, so the link reaches no one — staff invite the member again instead. \
         The link uses `http.public_url`, never the request's origin: none is made when it is \
-        not configured.",
+        not configured. Limited: from one source address, the staff logins' limit a minute \
+        (`sessions.failures_per_minute`), then 429; for one e-mail address, 3 links an hour, \
+        then the same 202 and no link.",
     request_body(content((ResetRequest = "application/json"))),
     responses(
         (status = 202, description = "`PASSWORD_RESET_REQUESTED`", body = Success<Empty>),
         (status = 400, description = "`VALIDATION_ERROR` (not an e-mail address)", body = Failure),
+        (status = 429, description = "Too many requests from this address (`Retry-After`)", body = Failure),
     ),
 )]
 pub(super) async fn request_reset(
@@ -175,15 +178,12 @@ pub(super) async fn request_reset(
         lang,
         async {
             let body: ResetRequest = read_json(&req, payload).await?;
-            match &state.public_url {
-                // A link built from the request's Host would let anyone send members a link
-                // to their own site: resets need the configured address.
-                Some(base) => state.member_access.request_reset(&body.email, base).await?,
-                None => {
-                    tracing::info!("password reset asked; http.public_url is not set: no link");
-                    state.member_access.check_reset_address(&body.email)?;
-                }
-            }
+            // A link built from the request's Host would let anyone send members a link to
+            // their own site: resets need the configured address.
+            state
+                .member_access
+                .request_reset(&body.email, state.public_url.as_deref(), source(&req))
+                .await?;
             Ok(accepted(lang, "PASSWORD_RESET_REQUESTED"))
         }
         .await,

@@ -18,6 +18,7 @@ use super::staff::TransactionJson;
 use super::{
     card_path, no_content, ok, page_of, paged, read_json, reply, Failure, Lang, PageJson, Success,
 };
+use crate::oauth::source;
 use crate::openapi::{Amount, CardParam, PageParams};
 use crate::principal::Principal;
 use crate::AppState;
@@ -71,8 +72,14 @@ struct ProfileRequest {
     #[schema(max_length = 128)]
     display_name: Option<String>,
     /// The member's login from then on; unique among members (409 `EMAIL_TAKEN_ERROR`).
+    /// Changing it needs `password`.
     #[schema(max_length = 254, example = "zoe@example.org")]
     email: Option<String>,
+    /// The member's current password: required with `email` (the login), so that a session
+    /// left open or a stolen token cannot take the account over; wrong, it is 401
+    /// `INVALID_CREDENTIALS_ERROR` (throttled like logins) and nothing changes.
+    #[schema(format = Password)]
+    password: Option<String>,
     /// With its country code.
     #[schema(example = "+33 6 12 34 56 78")]
     phone: Option<String>,
@@ -144,13 +151,16 @@ pub(super) async fn profile(
     summary = "Edit my profile (a member's token)",
     description = "The given fields change (blank or `null` unsets one), the others stay. \
         `notes` belong to the association: refused, like any unknown field, by name (400), and \
-        nothing changes.",
+        nothing changes. Changing `email` (the login) needs the current `password` in the same \
+        body (400 without it, 401 `INVALID_CREDENTIALS_ERROR` when wrong, throttled like logins).",
     request_body(content((ProfileRequest = "application/json"))),
     responses(
         (status = 200, description = "`PROFILE_UPDATED`", body = Success<ProfileJson>),
         (status = 400, description = "`VALIDATION_ERROR`, naming the field", body = Failure),
+        (status = 401, description = "`INVALID_CREDENTIALS_ERROR`: the `password` given with `email` is wrong", body = Failure),
         (status = 403, description = "A staff or partner token", body = Failure),
         (status = 409, description = "`EMAIL_TAKEN_ERROR`", body = Failure),
+        (status = 429, description = "Too many wrong passwords from this address (`Retry-After`)", body = Failure),
     ),
     security(("bearer" = [])),
 )]
@@ -166,11 +176,33 @@ pub(super) async fn edit_profile(
         async {
             let principal = principal.domain();
             principal.own_member()?;
-            let body: serde_json::Map<String, serde_json::Value> = read_json(&req, payload).await?;
-            let member = state
-                .me
-                .edit_profile(&principal, &profile_changes(&body)?)
-                .await?;
+            let mut body: serde_json::Map<String, serde_json::Value> =
+                read_json(&req, payload).await?;
+            // The e-mail address is the login: changing it needs the current password.
+            let password = body.remove("password");
+            let changes = profile_changes(&body)?;
+            match (body.contains_key("email"), password) {
+                (true, Some(serde_json::Value::String(password))) => {
+                    state
+                        .member_access
+                        .confirm_password(&principal, &password, source(&req))
+                        .await?
+                }
+                (true, _) => {
+                    return Err(DomainError::malformed(
+                        "field `password` (your current password, a string) is required to \
+                         change `email`, your login",
+                    ))
+                }
+                (false, Some(_)) => {
+                    return Err(DomainError::malformed(
+                        "field `password` goes only with `email`: a password is changed with a \
+                         reset link",
+                    ))
+                }
+                (false, None) => {}
+            }
+            let member = state.me.edit_profile(&principal, &changes).await?;
             Ok(ok(lang, "PROFILE_UPDATED", ProfileJson::from(member)))
         }
         .await,
@@ -564,6 +596,12 @@ impl From<MemberExport> for ExportJson {
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
         }
     }
+}
+
+/// The document of `GET /v1/me/export` (its `data`), as pretty JSON: the web space's
+/// "Download my data" serves the same document.
+pub fn export_document(export: MemberExport) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(&ExportJson::from(export))
 }
 
 /// `GET /v1/me/export` [member]: my data as JSON.
