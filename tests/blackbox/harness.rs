@@ -347,8 +347,8 @@ pub async fn assert_invariant(server: &Server, token: &str) {
             .map(|t| {
                 let amount = cents(&t["montant"]);
                 match t["type"].as_i64().unwrap() {
-                    1 | 2 | 6 | 7 => amount,
-                    3..=5 => -amount,
+                    1 | 2 | 6..=8 => amount,
+                    3..=5 | 9 => -amount,
                     other => panic!("unknown type {other}"),
                 }
             })

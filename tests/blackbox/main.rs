@@ -28,4 +28,5 @@ mod v1_me;
 mod v1_members;
 mod v1_partner;
 mod v1_staff;
+mod v1_vouchers;
 mod web;

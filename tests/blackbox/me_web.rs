@@ -289,7 +289,7 @@ async fn a_member_uses_their_space_from_the_invitation_to_the_deletion() {
             "-2.50 €",
             "Opening",
             "20.00 €",
-            "aria-label=\"Declare lost 04A1B2C3D4\"",
+            "aria-describedby=\"card-04A1B2C3D4\">Declare lost</button>",
             ">E-mail</label>",
             ">SMS</label>",
             ">Advertisements</label>",
@@ -388,7 +388,7 @@ async fn a_member_uses_their_space_from_the_invitation_to_the_deletion() {
         let me = b.get("/me?lost=1").await;
         assert!(me.body.contains("declared lost"), "{}", me.body);
         assert!(me.body.contains(">lost</span>"), "{}", me.body);
-        assert!(!me.body.contains("Declare lost 04A1B2C3D4"));
+        assert!(!me.body.contains(">Declare lost</button>"));
         let pos = s.login("barman").await;
         let v = s
             .api(
@@ -634,6 +634,9 @@ async fn resets_answer_alike_and_the_pages_speak_french() {
     assert_eq!(resp.status().as_u16(), 429);
     assert!(resp.headers().contains_key("retry-after"));
 
+    // The staff login page leads members to theirs.
+    let staff_login = Browser::new(&s).get("/login").await;
+    assert!(staff_login.body.contains("<a href=\"/me/login\">"));
     let mut fr = Browser::new(&s);
     fr.lang = "fr";
     let page = fr.get("/me/login").await;
@@ -746,5 +749,115 @@ async fn staff_invite_a_member_from_the_office_and_the_link_is_shown_once() {
             )
             .await;
         assert_eq!(page.status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn a_member_edits_their_profile_and_changes_their_login_with_their_password() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let bde = session(&s, "bde").await;
+        let id = member_with_card(&s, &bde, "Durand", "zoe@example.org", "04A1B2C3D4", "5").await;
+        member_with_card(&s, &bde, "Bravo", "bob@example.org", "0B0B0B0B", "5").await;
+        activate_on_the_page(&s, &bde, id, "correct horse").await;
+        let mut b = Browser::new(&s);
+        b.member_login("zoe@example.org", "correct horse").await;
+        let page = b.get("/me/profile").await;
+        assert_eq!(page.status, StatusCode::OK);
+        for text in [
+            "<a href=\"/me/profile\" aria-current=\"page\">My profile</a>",
+            ">First name</label>",
+            ">Phone</label>",
+            "value=\"Durand\"",
+            ">Save</button>",
+            ">New e-mail address</label>",
+            ">Current password</label>",
+            ">Change the address</button>",
+        ] {
+            assert!(
+                page.body.contains(text),
+                "{text} missing from {}",
+                page.body
+            );
+        }
+        assert!(!page.body.contains(">Notes</label>"));
+        let csrf = page.hidden("csrf");
+
+        // A bad phone number is said next to its field; nothing changes.
+        let bad = b
+            .post(
+                "/me/profile",
+                &[
+                    ("csrf", &csrf),
+                    ("first_name", "Ada"),
+                    ("last_name", "Durand"),
+                    ("phone", "call me"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("id=\"f-phone-error\""), "{}", bad.body);
+        let (_, _, v) = get(&s, &format!("/v1/members/{id}"), &bde).await;
+        assert_eq!(v["data"]["first_name"], Value::Null, "{v}");
+        let saved = b
+            .post(
+                "/me/profile",
+                &[
+                    ("csrf", &csrf),
+                    ("first_name", "Ada"),
+                    ("last_name", "Durand"),
+                    ("phone", "+33 6 12 34 56 78"),
+                ],
+            )
+            .await;
+        assert_eq!(saved.location(), "/me/profile?saved=1");
+        let (_, _, v) = get(&s, &format!("/v1/members/{id}"), &bde).await;
+        assert_eq!(v["data"]["first_name"], "Ada", "{v}");
+        assert_eq!(v["data"]["phone"], "+33612345678", "{v}");
+        assert_eq!(v["data"]["notes"], "paid in cash", "{v}");
+        assert_eq!(v["data"]["email"], "zoe@example.org", "{v}");
+
+        // The login: a wrong password, a taken address, a malformed one — said, nothing changed.
+        for (email, password, field) in [
+            ("ada@example.org", "wrong horse", "f-current-password-error"),
+            ("BOB@example.org", "correct horse", "f-new-email-error"),
+            ("not an address", "correct horse", "f-new-email-error"),
+        ] {
+            let page = b
+                .post(
+                    "/me/profile/email",
+                    &[("csrf", &csrf), ("email", email), ("password", password)],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{email}");
+            assert!(
+                page.body.contains(&format!("id=\"{field}\"")),
+                "{email}: {}",
+                page.body
+            );
+        }
+        let (_, _, v) = get(&s, &format!("/v1/members/{id}"), &bde).await;
+        assert_eq!(v["data"]["email"], "zoe@example.org", "{v}");
+        let changed = b
+            .post(
+                "/me/profile/email",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "ada@example.org"),
+                    ("password", "correct horse"),
+                ],
+            )
+            .await;
+        assert_eq!(changed.location(), "/me/profile?email=1");
+        let mut other = Browser::new(&s);
+        other.member_login("ada@example.org", "correct horse").await;
+        let mut fresh = Browser::new(&s);
+        let old = fresh
+            .post(
+                "/me/login",
+                &[("email", "zoe@example.org"), ("password", "correct horse")],
+            )
+            .await;
+        assert_eq!(old.status, StatusCode::UNAUTHORIZED);
     }
 }

@@ -29,7 +29,11 @@ async fn patch(
     call(s, Method::PATCH, path, Some(token), Some(body), &[]).await
 }
 
-async fn delete(s: &Server, path: &str, token: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+pub(crate) async fn delete(
+    s: &Server,
+    path: &str,
+    token: &str,
+) -> (u16, reqwest::header::HeaderMap, Value) {
     call(s, Method::DELETE, path, Some(token), None, &[]).await
 }
 
@@ -76,7 +80,7 @@ pub(crate) async fn member_with_card(
 }
 
 /// Invites member `id` (by staff) and sets `password` with the link; the link.
-async fn activate(s: &Server, staff: &str, id: i64, password: &str) -> String {
+pub(crate) async fn activate(s: &Server, staff: &str, id: i64, password: &str) -> String {
     let (status, headers, v) = post(
         s,
         &format!("/v1/members/{id}/invitation"),

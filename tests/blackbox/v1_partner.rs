@@ -13,7 +13,7 @@ use crate::harness::{ardoise_env, backends, Database, Server};
 use crate::v1_staff::{call, get, post, refused, session};
 
 pub(crate) struct Partner {
-    id: String,
+    pub(crate) id: String,
     secret: String,
 }
 

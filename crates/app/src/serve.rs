@@ -44,6 +44,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             services.members.clone(),
             services.member_access.clone(),
             services.me.clone(),
+            (services.vouchers.clone(), services.mandates.clone()),
         )
         .with_public_url(Some(
             settings

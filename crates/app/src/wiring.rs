@@ -6,12 +6,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ardoise_auth::{MemberAccess, OAuth, OAuthSettings, OsTokens, Staff, StaffSettings};
+use ardoise_domain::mandate::MandateBook;
 use ardoise_domain::ports::{
     AccessTokenStore, Catalog, Clock, Ledger, MemberAccounts, MemberDirectory, NoMemberMail,
     PartnerDirectory, SessionStore, StaffDirectory, SystemClock,
 };
+use ardoise_domain::voucher::VoucherBook;
 use ardoise_domain::{
-    Actor, Bar, CardId, DomainError, Login, MemberSpace, Members, Money, Policy, Product, Rights,
+    Actor, Bar, CardId, DomainError, Login, Mandates, MemberSpace, Members, Money, Policy, Product,
+    Rights, Vouchers,
 };
 use ardoise_http::ops::Metrics;
 use ardoise_store::{Store, StoreSettings};
@@ -86,6 +89,10 @@ pub struct Services {
     pub member_access: MemberAccess,
     /// A member's own space.
     pub me: MemberSpace,
+    /// QR vouchers.
+    pub vouchers: Vouchers,
+    /// Mandates and partners' debits.
+    pub mandates: Mandates,
     pub staff: Staff,
     pub oauth: OAuth,
     pub metrics: Arc<Metrics>,
@@ -114,6 +121,21 @@ impl Services {
             inner: shared.clone(),
             metrics: metrics.clone(),
         });
+        let vouchers = Vouchers::new(
+            ledger.clone() as Arc<dyn Ledger>,
+            shared.clone() as Arc<dyn VoucherBook>,
+            shared.clone() as Arc<dyn Catalog>,
+            clock.clone(),
+            Arc::new(OsTokens),
+            policy.clone(),
+        );
+        let mandates = Mandates::new(
+            ledger.clone() as Arc<dyn Ledger>,
+            shared.clone() as Arc<dyn MandateBook>,
+            shared.clone() as Arc<dyn PartnerDirectory>,
+            clock.clone(),
+            policy.clone(),
+        );
         let bar = Bar::new(
             ledger.clone() as Arc<dyn Ledger>,
             shared.clone() as Arc<dyn Catalog>,
@@ -170,6 +192,8 @@ impl Services {
             members,
             member_access,
             me,
+            vouchers,
+            mandates,
             staff,
             oauth,
             metrics,

@@ -25,11 +25,13 @@ use crate::throttle::Throttle;
 use crate::tokens::{constant_time_eq, is_session_token, token_hash};
 
 /// The scopes a partner may be given.
-pub const SCOPES: [&str; 4] = [
+pub const SCOPES: [&str; 6] = [
     "cards:read",
     "cards:credit",
     "members:read",
     "tokens:introspect",
+    "vouchers:issue",
+    "cards:debit",
 ];
 
 /// The scope that lets a caller introspect any token, not only its own.

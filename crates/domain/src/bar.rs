@@ -210,7 +210,7 @@ impl StaffMove {
 
 /// Checks an `Idempotency-Key` and scopes it to its owner (`staff:<login>`,
 /// `partner:<client_id>`), so that two callers' identical keys never collide.
-fn client_key(
+pub(crate) fn client_key(
     owner: String,
     key: String,
     request_hash: String,
@@ -245,7 +245,7 @@ impl CardValidity {
 const MAX_REFERENCE_LEN: usize = 100;
 
 /// Checks a partner's credit reference: 1 to 100 characters of `[A-Za-z0-9._:/-]`.
-fn check_reference(reference: &str) -> Result<(), DomainError> {
+pub(crate) fn check_reference(reference: &str) -> Result<(), DomainError> {
     let valid = !reference.is_empty()
         && reference.len() <= MAX_REFERENCE_LEN
         && reference
@@ -308,6 +308,7 @@ impl Bar {
             action,
             idempotency: None,
             credit: None,
+            service: None,
         }
     }
 
@@ -323,7 +324,10 @@ impl Bar {
 
     /// The stored answer of an idempotency key: `None` if the key is new, the first answer if
     /// it was used for the same request, `IdempotencyKeyReused` if for another.
-    async fn replay(&self, key: &IdempotencyKey) -> Result<Option<Applied>, DomainError> {
+    pub(crate) async fn replay(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Applied>, DomainError> {
         match self.ledger.idempotent_answer(&key.owner, &key.key).await? {
             None => Ok(None),
             Some(answer) if answer.request_hash != key.request_hash => {
@@ -606,6 +610,7 @@ impl Bar {
                 day_start,
                 day_cap: partner.credit_cap_day,
             })),
+            service: None,
         };
         match self.ledger.apply(movement).await {
             Ok(receipt) => Ok(Applied {

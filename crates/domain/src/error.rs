@@ -95,6 +95,36 @@ pub enum DomainError {
     /// Member e-mail addresses are unique (case-insensitive): they are the members' logins.
     #[error("this e-mail address is another member's")]
     EmailTaken,
+    #[error("no voucher has this code")]
+    UnknownVoucher,
+    /// A voucher is used once: `at` when and `by` whom (the staff login or partner), and the
+    /// card it went to, if any.
+    #[error("this voucher was already used at {at} by {by}")]
+    VoucherAlreadyUsed {
+        at: chrono::DateTime<chrono::Utc>,
+        by: String,
+        card: Option<String>,
+    },
+    #[error("this voucher has expired")]
+    VoucherExpired,
+    /// A partner's debit needs a live mandate of the card's member to that partner.
+    #[error("no live mandate of the card's member allows this partner to debit it")]
+    MandateRequired,
+    /// A debit above a mandate's cap; `remaining` is what the mandate still allows (per
+    /// operation: the cap itself; per day: what is left of today's).
+    #[error("the debit is above the mandate's cap {period}: {remaining} remaining")]
+    CapExceeded { remaining: Money, period: CapPeriod },
+    #[error("no such mandate")]
+    UnknownMandate,
+    #[error("no such debit")]
+    UnknownDebit,
+    #[error("this debit was already refunded")]
+    AlreadyRefunded,
+    #[error("the refund window of this debit is over")]
+    RefundWindowClosed,
+    /// A service of seed 002's `/Services` that this server does not provide yet.
+    #[error("this service is not available on this server")]
+    ServiceNotAvailable,
 }
 
 /// Which credit cap of a partner.
@@ -156,6 +186,16 @@ impl DomainError {
             NotCorrectable => "transaction_non_corrigeable",
             InvalidLink => "lien_invalide",
             EmailTaken => "email_deja_utilise",
+            UnknownVoucher => "bon_inconnu",
+            VoucherAlreadyUsed { .. } => "bon_deja_utilise",
+            VoucherExpired => "bon_expire",
+            MandateRequired => "mandat_requis",
+            CapExceeded { .. } => "plafond_depasse",
+            UnknownMandate => "mandat_inconnu",
+            UnknownDebit => "debit_inconnu",
+            AlreadyRefunded => "debit_deja_rembourse",
+            RefundWindowClosed => "remboursement_expire",
+            ServiceNotAvailable => "service_indisponible",
         }
     }
 
@@ -201,6 +241,16 @@ impl DomainError {
             NotCorrectable => "TRANSACTION_NOT_CORRECTABLE_ERROR",
             InvalidLink => "INVALID_LINK_ERROR",
             EmailTaken => "EMAIL_TAKEN_ERROR",
+            UnknownVoucher => "VOUCHER_NOT_FOUND_ERROR",
+            VoucherAlreadyUsed { .. } => "VOUCHER_ALREADY_USED_ERROR",
+            VoucherExpired => "VOUCHER_EXPIRED_ERROR",
+            MandateRequired => "MANDATE_REQUIRED_ERROR",
+            CapExceeded { .. } => "CAP_EXCEEDED_ERROR",
+            UnknownMandate => "MANDATE_NOT_FOUND_ERROR",
+            UnknownDebit => "DEBIT_NOT_FOUND_ERROR",
+            AlreadyRefunded => "DEBIT_ALREADY_REFUNDED_ERROR",
+            RefundWindowClosed => "REFUND_WINDOW_CLOSED_ERROR",
+            ServiceNotAvailable => "SERVICE_NOT_AVAILABLE_ERROR",
         }
     }
 
@@ -273,6 +323,23 @@ mod tests {
             NotCorrectable,
             InvalidLink,
             EmailTaken,
+            UnknownVoucher,
+            VoucherAlreadyUsed {
+                at: chrono::DateTime::UNIX_EPOCH,
+                by: "x".into(),
+                card: None,
+            },
+            VoucherExpired,
+            MandateRequired,
+            CapExceeded {
+                remaining: Money::ZERO,
+                period: CapPeriod::Day,
+            },
+            UnknownMandate,
+            UnknownDebit,
+            AlreadyRefunded,
+            RefundWindowClosed,
+            ServiceNotAvailable,
         ]
     }
 

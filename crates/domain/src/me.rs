@@ -167,6 +167,7 @@ impl MemberSpace {
                 },
                 idempotency: None,
                 credit: None,
+                service: None,
             })
             .await?;
         let card = self.own_card(me, card).await?;
@@ -275,6 +276,7 @@ mod tests {
                     },
                     idempotency: None,
                     credit: None,
+                    service: None,
                 })
                 .await
                 .unwrap();
@@ -390,6 +392,7 @@ mod tests {
                 },
                 idempotency: None,
                 credit: None,
+                service: None,
             })
             .await
             .unwrap();

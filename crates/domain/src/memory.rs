@@ -368,6 +368,12 @@ impl Ledger for MemoryLedger {
     }
 
     async fn apply(&self, movement: Movement) -> Result<Receipt, DomainError> {
+        if movement.service.is_some() {
+            // Vouchers and mandates live in the store only (see `voucher`, `mandate`).
+            return Err(DomainError::Internal(
+                "the in-memory ledger keeps no vouchers nor mandates".into(),
+            ));
+        }
         let mut state = self.lock()?;
         // The records' checks first: a refused movement changes nothing.
         if let Some(key) = &movement.idempotency {

@@ -94,6 +94,39 @@ pub struct Movement {
     /// A partner's card credit: recorded in the same atomic step, unique per (partner,
     /// reference) (`ReferenceReused`), and under the partner's daily cap (`CreditCapExceeded`).
     pub credit: Option<Box<CreditRecord>>,
+    /// A voucher used, a partner's debit under a mandate or its refund: checked and recorded
+    /// in the same atomic step (see [`ServiceRecord`]).
+    pub service: Option<Box<ServiceRecord>>,
+}
+
+/// What the store checks and records with a movement of the services (vouchers, mandates),
+/// atomically with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceRecord {
+    /// The movement redeems coupon `code`: refused (`VoucherAlreadyUsed` with when and by
+    /// whom, `VoucherExpired`, `UnknownVoucher`) unless the voucher is still issued and not
+    /// expired at the movement's time, which a guarded update makes it used.
+    Voucher { code: String },
+    /// A partner's debit under a mandate.
+    Debit(DebitRecord),
+    /// The refund of debit `debit` (the movement cancels its transaction): refused with
+    /// `AlreadyRefunded` if it was refunded before, by a guarded update.
+    Refund { debit: i64 },
+}
+
+/// What the store checks and records for a partner's debit, atomically with it: the mandate
+/// still live (not revoked, not expired at the movement's time: `MandateRequired`), and the
+/// mandate's debits since `day_start`, refunded ones aside, within `cap_day` (`CapExceeded`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebitRecord {
+    /// The partner's client id.
+    pub partner: String,
+    pub mandate: i64,
+    /// The partner's own reference of the debit.
+    pub reference: String,
+    /// The start of the current day (UTC midnight).
+    pub day_start: DateTime<Utc>,
+    pub cap_day: Money,
 }
 
 /// An `Idempotency-Key` and the fingerprint of the request that first used it.

@@ -73,6 +73,12 @@ pub enum Operation {
     ReadBalance,
     /// Read the transactions one wrote oneself (the till's recent list).
     OwnTransactions,
+    /// Issue QR vouchers (coupons, tickets).
+    IssueVouchers,
+    /// Read a voucher and redeem it at the till.
+    RedeemVoucher,
+    /// Grant or revoke a mandate on a member's behalf.
+    ManageMandates,
 }
 
 impl Operation {
@@ -83,7 +89,7 @@ impl Operation {
             CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard | ReadBalance
             | OwnTransactions => Rights::Association,
             TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics
-            | UnblockCard | ReplaceCard | SetCardValidity => Rights::BarMember,
+            | UnblockCard | ReplaceCard | SetCardValidity | RedeemVoucher => Rights::BarMember,
             CreateCardWithOverdraft
             | SeeOverdraft
             | SetOverdraft
@@ -92,7 +98,9 @@ impl Operation {
             | ManageStaff
             | ManageCards
             | ManageProducts
-            | ManagePartners => Rights::President,
+            | ManagePartners
+            | IssueVouchers
+            | ManageMandates => Rights::President,
         }
     }
 }

@@ -26,6 +26,12 @@ pub enum TransactionKind {
     /// than its history explains). Written once per card by `ardoise-import`, never by a
     /// request, and never cancelled.
     ImportAdjustment,
+    /// 8: a coupon redeemed on the card: its value credited (a coupon of a product records
+    /// the product, one unit, and no money). Never cancelled: the coupon is used.
+    Coupon,
+    /// 9: a partner's debit under the member's mandate (`author` names the partner). Undone
+    /// only by the partner's refund, which cancels it.
+    PartnerDebit,
 }
 
 impl TransactionKind {
@@ -39,6 +45,8 @@ impl TransactionKind {
             TransactionKind::TransferOut => 5,
             TransactionKind::TransferIn => 6,
             TransactionKind::ImportAdjustment => 7,
+            TransactionKind::Coupon => 8,
+            TransactionKind::PartnerDebit => 9,
         }
     }
 
@@ -52,6 +60,8 @@ impl TransactionKind {
             5 => Some(TransactionKind::TransferOut),
             6 => Some(TransactionKind::TransferIn),
             7 => Some(TransactionKind::ImportAdjustment),
+            8 => Some(TransactionKind::Coupon),
+            9 => Some(TransactionKind::PartnerDebit),
             _ => None,
         }
     }
@@ -66,6 +76,8 @@ impl TransactionKind {
             TransactionKind::TransferOut => "transfer_out",
             TransactionKind::TransferIn => "transfer_in",
             TransactionKind::ImportAdjustment => "import_adjustment",
+            TransactionKind::Coupon => "coupon",
+            TransactionKind::PartnerDebit => "partner_debit",
         }
     }
 
@@ -78,9 +90,16 @@ impl TransactionKind {
     }
 
     /// Whether a cancel or a redo may flip it: not a transfer (a replacement cannot be undone
-    /// half-way) nor an import adjustment (it records what the old system held).
+    /// half-way), nor an import adjustment (it records what the old system held), nor a
+    /// coupon (its voucher stays used) or a partner's debit (the partner refunds it).
     pub fn is_correctable(self) -> bool {
-        !self.is_transfer() && self != TransactionKind::ImportAdjustment
+        !self.is_transfer()
+            && !matches!(
+                self,
+                TransactionKind::ImportAdjustment
+                    | TransactionKind::Coupon
+                    | TransactionKind::PartnerDebit
+            )
     }
 
     /// The effect on the balance of a transaction of this kind recording `amount`:
@@ -90,10 +109,12 @@ impl TransactionKind {
             TransactionKind::Creation
             | TransactionKind::TopUp
             | TransactionKind::TransferIn
-            | TransactionKind::ImportAdjustment => amount,
-            TransactionKind::Payment | TransactionKind::Drain | TransactionKind::TransferOut => {
-                amount.negated()
-            }
+            | TransactionKind::ImportAdjustment
+            | TransactionKind::Coupon => amount,
+            TransactionKind::Payment
+            | TransactionKind::Drain
+            | TransactionKind::TransferOut
+            | TransactionKind::PartnerDebit => amount.negated(),
         }
     }
 }
@@ -148,11 +169,13 @@ mod tests {
             TransferOut,
             TransferIn,
             ImportAdjustment,
+            Coupon,
+            PartnerDebit,
         ] {
             assert_eq!(TransactionKind::from_code(i64::from(k.code())), Some(k));
         }
         assert_eq!(TransactionKind::from_code(0), None);
-        assert_eq!(TransactionKind::from_code(8), None);
+        assert_eq!(TransactionKind::from_code(10), None);
         assert_eq!(Payment.name(), "payment");
         assert_eq!(ImportAdjustment.name(), "import_adjustment");
         assert!(Payment.is_correctable() && Creation.is_correctable());

@@ -18,7 +18,7 @@ use actix_cors::Cors;
 use actix_web::http::{header, Method};
 use actix_web::web;
 use ardoise_auth::{MemberAccess, OAuth, Staff};
-use ardoise_domain::{Bar, MemberSpace, Members};
+use ardoise_domain::{Bar, Mandates, MemberSpace, Members, Vouchers};
 
 pub mod edge;
 pub mod oauth;
@@ -42,6 +42,10 @@ pub struct AppState {
     pub member_access: MemberAccess,
     /// A member's own space (`/v1/me`).
     pub me: MemberSpace,
+    /// QR vouchers (coupons, tickets).
+    pub vouchers: Vouchers,
+    /// Members' mandates and partners' debits.
+    pub mandates: Mandates,
     /// The site's public address (`http.public_url`), for the links sent to members; `None`:
     /// an invitation's link uses the request's origin.
     pub public_url: Option<String>,
@@ -56,6 +60,7 @@ impl AppState {
         members: Members,
         member_access: MemberAccess,
         me: MemberSpace,
+        (vouchers, mandates): (Vouchers, Mandates),
     ) -> AppState {
         AppState {
             bar,
@@ -64,6 +69,8 @@ impl AppState {
             members,
             member_access,
             me,
+            vouchers,
+            mandates,
             public_url: None,
         }
     }

@@ -34,13 +34,18 @@ pub const BEARER: &str = "bearer";
 pub const CLIENT_BASIC: &str = "client_basic";
 
 /// The partner scopes, with what they allow.
-pub const SCOPES: [(&str, &str); 4] = [
+pub const SCOPES: [(&str, &str); 6] = [
     ("cards:read", "read a card's balance and validity"),
     ("cards:credit", "credit cards"),
     ("members:read", "read members and their cards"),
     (
         "tokens:introspect",
         "introspect tokens issued to other clients",
+    ),
+    ("vouchers:issue", "issue QR vouchers and read them"),
+    (
+        "cards:debit",
+        "debit cards under their members' mandates, and refund",
     ),
 ];
 
@@ -203,6 +208,7 @@ pub fn operations() -> Vec<Operation> {
         (name = "member accounts", description = "Members' invitations, passwords and sessions"),
         (name = "me", description = "A member's own space: profile, cards, history, preferences, data"),
         (name = "service", description = "About the API itself"),
+        (name = "vouchers", description = "QR coupons and tickets, redeemed exactly once"),
     ),
 )]
 struct ApiDoc;

@@ -18,12 +18,14 @@ use crate::AppState;
 mod accounts;
 mod catalog;
 mod lifecycle;
+mod mandates;
 mod me;
 mod members;
 mod partner;
 mod partners;
 mod staff;
 mod users;
+mod vouchers;
 
 pub use me::export_document;
 
@@ -120,6 +122,18 @@ pub fn operations() -> Vec<Operation> {
         operation!(partners::update),
         operation!(partners::disable),
         operation!(partners::rotate),
+        operation!(vouchers::issue),
+        operation!(vouchers::get),
+        operation!(vouchers::get_qr_svg),
+        operation!(vouchers::get_qr_png),
+        operation!(vouchers::redeem),
+        operation!(mandates::create_mine),
+        operation!(mandates::list_mine),
+        operation!(mandates::revoke_mine),
+        operation!(mandates::create_for_member),
+        operation!(mandates::debit),
+        operation!(mandates::get_debit),
+        operation!(mandates::refund),
     ]
 }
 
@@ -223,6 +237,15 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
             "Vos préférences ont été enregistrées.",
         ),
         "MEMBER_EXPORT" => ("Your data.", "Vos données."),
+        "VOUCHERS_ISSUED" => ("The vouchers were issued.", "Les bons ont été émis."),
+        "VOUCHER" => ("Voucher.", "Bon."),
+        "VOUCHER_REDEEMED" => ("The voucher was redeemed.", "Le bon a été utilisé."),
+        "MANDATE_CREATED" => ("The mandate was granted.", "Le mandat a été accordé."),
+        "MANDATE_LIST" => ("Your mandates.", "Vos mandats."),
+        "MANDATE_REVOKED" => ("The mandate was revoked.", "Le mandat a été révoqué."),
+        "CARD_DEBITED" => ("The card was debited.", "La carte a été débitée."),
+        "DEBIT" => ("Debit.", "Débit."),
+        "DEBIT_REFUNDED" => ("The debit was refunded.", "Le débit a été remboursé."),
         _ => ("Done.", "C'est fait."),
     };
     lang.pick(en, fr)
@@ -637,9 +660,11 @@ pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
             StatusCode::BAD_REQUEST
         }
         InvalidToken | InvalidCredentials => StatusCode::UNAUTHORIZED,
-        InsufficientRights => StatusCode::FORBIDDEN,
+        InsufficientRights | MandateRequired => StatusCode::FORBIDDEN,
         UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard
-        | UnknownPartner | UnknownCategory | UnknownMember | CardNotLinked => StatusCode::NOT_FOUND,
+        | UnknownPartner | UnknownCategory | UnknownMember | CardNotLinked | UnknownVoucher
+        | UnknownMandate | UnknownDebit => StatusCode::NOT_FOUND,
+        ServiceNotAvailable => StatusCode::NOT_IMPLEMENTED,
         TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -784,6 +809,34 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
         EmailTaken => (
             "This e-mail address is already another member's.",
             "Cette adresse e-mail est déjà celle d'un autre membre.",
+        ),
+        UnknownVoucher => ("Unknown voucher.", "Bon inconnu."),
+        VoucherAlreadyUsed { .. } => (
+            "This voucher was already used.",
+            "Ce bon a déjà été utilisé.",
+        ),
+        VoucherExpired => ("This voucher has expired.", "Ce bon a expiré."),
+        MandateRequired => (
+            "The card's member has given you no mandate to debit it.",
+            "Le membre de cette carte ne vous a donné aucun mandat pour la débiter.",
+        ),
+        CapExceeded { .. } => (
+            "The debit is above the mandate's limit.",
+            "Le débit dépasse le plafond du mandat.",
+        ),
+        UnknownMandate => ("Unknown mandate.", "Mandat inconnu."),
+        UnknownDebit => ("Unknown debit.", "Débit inconnu."),
+        AlreadyRefunded => (
+            "This debit was already refunded.",
+            "Ce débit a déjà été remboursé.",
+        ),
+        RefundWindowClosed => (
+            "This debit can no longer be refunded.",
+            "Ce débit ne peut plus être remboursé.",
+        ),
+        ServiceNotAvailable => (
+            "This service is not available on this server yet.",
+            "Ce service n'est pas encore disponible sur ce serveur.",
         ),
     };
     lang.pick(en, fr)

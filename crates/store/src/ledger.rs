@@ -25,6 +25,7 @@ use crate::rows::{
     millis, CardRow, CreditRow, IdempotencyRow, NewCard, NewChange, NewTransaction,
     ReplacementCard, TransactionRow,
 };
+use crate::services::{check_record, write_record, ServiceSql};
 use crate::sql::{Sql, MAX_BALANCE_CENTS};
 use crate::writer::Touch;
 use crate::Store;
@@ -126,10 +127,10 @@ fn needs_savepoint(m: &Movement) -> bool {
             | Action::SetStatus { .. }
             | Action::SetValidUntil { .. }
     );
-    m.credit.is_some() || m.idempotency.is_some() || !single_guarded_write
+    m.credit.is_some() || m.idempotency.is_some() || m.service.is_some() || !single_guarded_write
 }
 
-fn apply_batch_on<C: Sql + PostBatch>(
+fn apply_batch_on<C: Sql + ServiceSql + PostBatch>(
     conn: &mut C,
     movements: &[Movement],
     touches: &[Touch],
@@ -271,13 +272,26 @@ fn negative_limit() -> Failure {
 /// One movement and its records (credit, idempotency key), with the semantics of
 /// `ardoise_domain::memory`. Runs under the movement's savepoint: a refused record undoes the
 /// movement too.
-fn apply_one<C: Sql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> {
+fn apply_one<C: Sql + ServiceSql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> {
     if let Some(credit) = &m.credit {
         earlier_credit(conn, m, credit)?;
+    }
+    if let Some(record) = &m.service {
+        if let Some(key) = &m.idempotency {
+            // A retry of a debit that reached its cap must hear the key (and so replay the
+            // first answer), never the cap.
+            if conn.find_idempotency(&key.owner, &key.key)?.is_some() {
+                return Err(DomainError::IdempotencyKeyReused.into());
+            }
+        }
+        check_record(conn, m, record)?;
     }
     let receipt = apply_action(conn, m)?;
     if let Some(credit) = &m.credit {
         record_credit(conn, m, credit, &receipt)?;
+    }
+    if let Some(record) = &m.service {
+        write_record(conn, m, record, &receipt)?;
     }
     if let Some(key) = &m.idempotency {
         let inserted = conn.insert_idempotency(&IdempotencyRow {

@@ -23,6 +23,7 @@ mod pg_batch;
 mod prepared;
 mod rows;
 mod schema;
+mod services;
 mod snapshots;
 mod sql;
 mod staff;

@@ -55,7 +55,10 @@ pub(crate) type Answer = Result<Receipt, DomainError>;
 /// Whether a movement can go through [`PostBatch::post_run`]: a post with nothing recorded
 /// beside it, so that a refusal comes before its first write.
 pub(crate) fn is_plain_post(m: &Movement) -> bool {
-    m.credit.is_none() && m.idempotency.is_none() && matches!(m.action, Action::Post { .. })
+    m.credit.is_none()
+        && m.idempotency.is_none()
+        && m.service.is_none()
+        && matches!(m.action, Action::Post { .. })
 }
 
 /// How many movements at the start of `movements` are plain posts.
@@ -402,6 +405,7 @@ mod tests {
             },
             idempotency: None,
             credit: None,
+            service: None,
         }
     }
 

@@ -208,6 +208,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    vouchers (code) {
+        code -> Text,
+        kind -> Text,
+        value_cents -> Nullable<BigInt>,
+        product -> Nullable<Text>,
+        label -> Nullable<Text>,
+        valid_until -> Nullable<BigInt>,
+        state -> Text,
+        issued_by -> Text,
+        issued_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        used_by -> Nullable<Text>,
+        used_card -> Nullable<Text>,
+        transaction_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mandates (id) {
+        id -> BigInt,
+        member_id -> BigInt,
+        partner -> Text,
+        cap_operation_cents -> BigInt,
+        cap_day_cents -> BigInt,
+        valid_until -> Nullable<BigInt>,
+        granted_by -> Text,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        revoked_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    debits (id) {
+        id -> BigInt,
+        partner -> Text,
+        mandate_id -> BigInt,
+        reference -> Text,
+        transaction_id -> BigInt,
+        card_id -> Text,
+        amount_cents -> BigInt,
+        balance_after_cents -> BigInt,
+        created_at -> BigInt,
+        refunded_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    partner_services (partner, service_id) {
+        partner -> Text,
+        service_id -> SmallInt,
+        token_hash -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     cards,
     members,

@@ -132,6 +132,14 @@ impl Lang {
                     format!("Too many failed attempts: try again in {retry_after_seconds} s.")
                 }
             }
+            DomainError::VoucherAlreadyUsed { at, by, .. } => {
+                let at = at.format("%Y-%m-%d %H:%M:%S UTC");
+                if fr {
+                    format!("Ce bon a déjà été utilisé le {at} par {by}.")
+                } else {
+                    format!("This voucher was already used at {at} by {by}.")
+                }
+            }
             DomainError::CardReplaced(by) => {
                 if fr {
                     format!("Cette carte a été remplacée par la carte {by}.")
@@ -254,6 +262,16 @@ fn simple_error(e: &DomainError) -> (&'static str, &'static str) {
             "This transaction cannot be cancelled or redone.",
             "Cette transaction ne peut être ni annulée ni refaite.",
         ),
+        InvalidLink => (
+            "This link is no longer valid: ask for a new one.",
+            "Ce lien n'est plus valable : demandez-en un nouveau.",
+        ),
+        EmailTaken => (
+            "Another member has this e-mail address.",
+            "Un autre membre a déjà cette adresse électronique.",
+        ),
+        UnknownVoucher => ("Unknown voucher.", "Bon inconnu."),
+        VoucherExpired => ("This voucher has expired.", "Ce bon a expiré."),
         _ => (
             "Something went wrong: nothing was done.",
             "Une erreur est survenue : rien n'a été fait.",
@@ -331,6 +349,8 @@ pub struct Texts {
     pub kind_drain: &'static str,
     pub kind_transfer: &'static str,
     pub kind_import_adjustment: &'static str,
+    pub kind_coupon: &'static str,
+    pub kind_partner_debit: &'static str,
     pub when: &'static str,
     pub what: &'static str,
     pub by: &'static str,
@@ -428,6 +448,8 @@ pub static EN: Texts = Texts {
     kind_drain: "Hand-back",
     kind_transfer: "Transfer",
     kind_import_adjustment: "Import adjustment",
+    kind_coupon: "Coupon",
+    kind_partner_debit: "Partner debit",
     when: "When",
     what: "What",
     by: "By",
@@ -526,6 +548,8 @@ pub static FR: Texts = Texts {
     kind_drain: "Remboursement",
     kind_transfer: "Transfert",
     kind_import_adjustment: "Ajustement d'import",
+    kind_coupon: "Bon d'achat",
+    kind_partner_debit: "Débit partenaire",
     when: "Quand",
     what: "Quoi",
     by: "Par",

@@ -83,6 +83,7 @@ fn login_markup(req: &HttpRequest, card_login: bool, next: &str, form: &LoginFor
                         button type="submit" { (t.log_in_card) }
                     }
                 }
+                p.members { a href="/me/login" { (crate::me::words(chrome.lang).members_link) } }
             }
         },
     )
@@ -116,7 +117,8 @@ struct LoginBody {
     next: Option<String>,
 }
 
-fn source(req: &HttpRequest) -> IpAddr {
+/// The address a request comes from, for the logins' throttle.
+pub(crate) fn source(req: &HttpRequest) -> IpAddr {
     req.peer_addr()
         .map(|a| a.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))

@@ -8,15 +8,19 @@
 //! staff ones. Every page calls one use case of `MemberSpace` or `MemberAccess` with the
 //! member's principal, checked there: another member's card is answered as unknown (404).
 
+use std::collections::BTreeMap;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use ardoise_domain::{
-    Card, CardId, CardState, Channels, DomainError, Money, Page, Preferences, Transaction,
+    Card, CardId, CardState, Channels, DomainError, Money, Page, Preferences, ProfileField,
+    Transaction,
 };
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::i18n::Lang;
+use crate::login::source;
 use crate::pages::{html_page, layout, safe_next_or, see_other, Chrome, PageError};
 use crate::session::{cookie, removal, same_origin, MemberPage, MEMBER_COOKIE};
 use crate::till::kind_name;
@@ -35,6 +39,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me/cards/{card}/lost", web::get().to(lost_page))
         .route("/me/cards/{card}/lost", web::post().to(lost))
         .route("/me/preferences", web::post().to(preferences))
+        .route("/me/profile", web::get().to(profile))
+        .route("/me/profile", web::post().to(edit_profile))
+        .route("/me/profile/email", web::post().to(change_email))
         .route("/me/export", web::get().to(export))
         .route("/me/delete", web::get().to(delete_page))
         .route("/me/delete", web::post().to(delete));
@@ -95,6 +102,15 @@ pub struct Words {
     pub delete_text: &'static str,
     pub keep_account: &'static str,
     pub deleted: &'static str,
+    pub profile: &'static str,
+    pub profile_saved: &'static str,
+    pub change_email: &'static str,
+    pub change_email_hint: &'static str,
+    pub new_email: &'static str,
+    pub current_password: &'static str,
+    pub change_email_button: &'static str,
+    pub email_changed: &'static str,
+    pub members_link: &'static str,
 }
 
 static EN: Words = Words {
@@ -161,6 +177,15 @@ static EN: Words = Words {
                   ask at the bar to get it back first.",
     keep_account: "Keep my account",
     deleted: "Your account is deleted.",
+    profile: "My profile",
+    profile_saved: "Profile saved.",
+    change_email: "My e-mail address",
+    change_email_hint: "It is your login: changing it needs your current password.",
+    new_email: "New e-mail address",
+    current_password: "Current password",
+    change_email_button: "Change the address",
+    email_changed: "Your e-mail address is changed: log in with it from now on.",
+    members_link: "A member of the association? Your own space",
 };
 
 static FR: Words = Words {
@@ -227,6 +252,15 @@ static FR: Words = Words {
                   L'argent restant sur une carte y reste : demandez-le au bar avant.",
     keep_account: "Garder mon compte",
     deleted: "Votre compte est supprimé.",
+    profile: "Mon profil",
+    profile_saved: "Profil enregistré.",
+    change_email: "Mon adresse électronique",
+    change_email_hint: "C'est votre identifiant : la changer demande votre mot de passe actuel.",
+    new_email: "Nouvelle adresse",
+    current_password: "Mot de passe actuel",
+    change_email_button: "Changer l'adresse",
+    email_changed: "Votre adresse est changée : connectez-vous avec elle désormais.",
+    members_link: "Membre de l'association ? Votre espace",
 };
 
 /// The member space's texts in `lang`.
@@ -244,7 +278,8 @@ pub fn space_name(lang: Lang) -> &'static str {
 
 /// The links of the member space's navigation (the header's, beside "Log out").
 pub fn nav(lang: Lang) -> Vec<(&'static str, &'static str)> {
-    vec![("/me", words(lang).space)]
+    let w = words(lang);
+    vec![("/me", w.space), ("/me/profile", w.profile)]
 }
 
 /// A page of the member space, in the layout with the member's header.
@@ -258,7 +293,7 @@ pub fn me_page(
     html_page(status, layout(&Chrome::member(req, page), title, content))
 }
 
-/// A form's body as its pairs (the last of duplicated fields is not silently kept).
+/// A form's body as its pairs; of a duplicated field, the first counts.
 fn form_pairs(lang: Lang, body: &[u8]) -> Result<Vec<(String, String)>, PageError> {
     serde_urlencoded::from_bytes(body).map_err(|_| PageError::BadForm(lang))
 }
@@ -267,12 +302,6 @@ fn field<'a>(body: &'a [(String, String)], name: &str) -> Option<&'a str> {
     body.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
-}
-
-fn source(req: &HttpRequest) -> std::net::IpAddr {
-    req.peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -720,7 +749,7 @@ async fn space(
                     @for (card, card_state) in &cards {
                         li.rowitem {
                             div {
-                                p.cardid { strong { (card.id) } }
+                                p.cardid id={ "card-" (card.id) } { strong { (card.id) } }
                                 p.balance {
                                     span.sr-only { (t.balance) (lang.colon()) }
                                     output aria-label="Balance" { (lang.money(card.balance)) }
@@ -733,11 +762,11 @@ async fn space(
                                         " · " (w.valid_until) " " (until.with_timezone(&state.time_zone).format("%Y-%m-%d"))
                                     }
                                 }
-                                p { a href={ "/me/cards/" (card.id) } aria-label={ (w.whole_history) " " (card.id) } { (w.whole_history) } }
+                                p { a href={ "/me/cards/" (card.id) } aria-describedby={ "card-" (card.id) } { (w.whole_history) } }
                             }
                             @if lost_allowed(card, *card_state) {
                                 form.inline method="get" action={ "/me/cards/" (card.id) "/lost" } {
-                                    button.danger type="submit" aria-label={ (w.declare_lost) " " (card.id) } { (w.declare_lost) }
+                                    button.danger type="submit" aria-describedby={ "card-" (card.id) } { (w.declare_lost) }
                                 }
                             }
                         }
@@ -1117,4 +1146,226 @@ async fn delete(
         .add_cookie(&removal(&req, MEMBER_COOKIE))
         .map_err(|_| PageError::Internal(page.lang))?;
     Ok(answer)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The profile
+
+/// The profile fields a member edits on `/me/profile` (the e-mail address, their login, has
+/// its own form; `notes` belong to the association).
+const PROFILE_FIELDS: [ProfileField; 6] = [
+    ProfileField::FirstName,
+    ProfileField::LastName,
+    ProfileField::DisplayName,
+    ProfileField::Phone,
+    ProfileField::Mobile,
+    ProfileField::Keywords,
+];
+
+/// What the profile page shows: the values typed, an error per field (by field name, or
+/// `email`/`password` for the address form), and what was just done.
+#[derive(Default)]
+struct ProfileForm {
+    values: BTreeMap<&'static str, String>,
+    errors: BTreeMap<&'static str, String>,
+    email: String,
+    done: Option<&'static str>,
+}
+
+fn profile_markup(page: &MemberPage, form: &ProfileForm) -> Markup {
+    let lang = page.lang;
+    let w = words(lang);
+    let t = lang.t();
+    let error_of = |name: &str| form.errors.get(name);
+    html! {
+        h1 { (w.profile) }
+        @if let Some(done) = form.done {
+            p.ok role="status" { (done) }
+        }
+        div.me {
+            section.card aria-labelledby="profile-title" {
+                h2 #profile-title { (w.profile) }
+                form.stack method="post" action="/me/profile" novalidate {
+                    input type="hidden" name="csrf" value=(page.csrf);
+                    @for f in PROFILE_FIELDS {
+                        @let name = f.name();
+                        @let id = format!("f-{name}");
+                        @let error = error_of(name);
+                        div.field {
+                            label for=(id) { (crate::members::label(lang, f)) }
+                            input id=(id) type="text" name=(name)
+                                value=(form.values.get(name).map(String::as_str).unwrap_or(""))
+                                aria-invalid=[error.map(|_| "true")]
+                                aria-describedby=[error.map(|_| format!("{id}-error"))];
+                            @if let Some(e) = error { p id={ (id) "-error" } .field-error { (e) } }
+                        }
+                    }
+                    button.primary type="submit" { (t.save) }
+                }
+            }
+            section.card aria-labelledby="email-title" {
+                h2 #email-title { (w.change_email) }
+                p.hint { (w.change_email_hint) }
+                form.stack method="post" action="/me/profile/email" novalidate {
+                    input type="hidden" name="csrf" value=(page.csrf);
+                    div.field {
+                        label for="f-new-email" { (w.new_email) }
+                        input #f-new-email type="email" name="email" value=(form.email)
+                            autocomplete="email" autocapitalize="none" spellcheck="false"
+                            aria-invalid=[error_of("email").map(|_| "true")]
+                            aria-describedby=[error_of("email").map(|_| "f-new-email-error")];
+                        @if let Some(e) = error_of("email") { p #f-new-email-error .field-error { (e) } }
+                    }
+                    div.field {
+                        label for="f-current-password" { (w.current_password) }
+                        input #f-current-password type="password" name="password"
+                            autocomplete="current-password"
+                            aria-invalid=[error_of("password").map(|_| "true")]
+                            aria-describedby=[error_of("password").map(|_| "f-current-password-error")];
+                        @if let Some(e) = error_of("password") { p #f-current-password-error .field-error { (e) } }
+                    }
+                    button type="submit" { (w.change_email_button) }
+                }
+            }
+        }
+    }
+}
+
+fn profile_form_of(page: &MemberPage) -> ProfileForm {
+    let mut form = ProfileForm {
+        email: page.member.profile.email.clone().unwrap_or_default(),
+        ..ProfileForm::default()
+    };
+    for f in PROFILE_FIELDS {
+        form.values.insert(
+            f.name(),
+            page.member.profile.get(f).unwrap_or("").to_owned(),
+        );
+    }
+    form
+}
+
+#[derive(Deserialize)]
+struct ProfileQuery {
+    saved: Option<String>,
+    email: Option<String>,
+}
+
+/// `/me/profile`: the member's names, phone numbers and keywords, and their e-mail address.
+async fn profile(
+    req: HttpRequest,
+    page: MemberPage,
+    query: web::Query<ProfileQuery>,
+) -> HttpResponse {
+    let w = words(page.lang);
+    let mut form = profile_form_of(&page);
+    form.done = if query.email.is_some() {
+        Some(w.email_changed)
+    } else if query.saved.is_some() {
+        Some(w.profile_saved)
+    } else {
+        None
+    };
+    me_page(
+        &req,
+        &page,
+        StatusCode::OK,
+        w.profile,
+        profile_markup(&page, &form),
+    )
+}
+
+/// Saves the profile (`MemberSpace::edit_profile`, as `PATCH /v1/me`): a blank field is
+/// unset; a refused field is said next to it and nothing changes.
+async fn edit_profile(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    page: MemberPage,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let lang = page.lang;
+    let body = form_pairs(lang, &body)?;
+    page.check_post(&req, field(&body, "csrf"))?;
+    let mut form = profile_form_of(&page);
+    for f in PROFILE_FIELDS {
+        form.values.insert(
+            f.name(),
+            field(&body, f.name()).unwrap_or_default().trim().to_owned(),
+        );
+    }
+    let changes: Vec<(ProfileField, Option<&str>)> = PROFILE_FIELDS
+        .iter()
+        .map(|f| {
+            (
+                *f,
+                form.values
+                    .get(f.name())
+                    .map(String::as_str)
+                    .filter(|v| !v.is_empty()),
+            )
+        })
+        .collect();
+    match state.me.edit_profile(&page.principal, &changes).await {
+        Ok(_) => Ok(see_other("/me/profile?saved=1")),
+        Err(e @ DomainError::Malformed(_)) => {
+            let error = lang.error(&e);
+            form.errors.insert(crate::members::field_of(&e), error);
+            Ok(me_page(
+                &req,
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                words(lang).profile,
+                profile_markup(&page, &form),
+            ))
+        }
+        Err(e) => Err(page.refused(&req, e)),
+    }
+}
+
+/// Changes the member's e-mail address, their login, with their current password
+/// (`MemberAccess::confirm_password`, throttled like logins), as `PATCH /v1/me` does.
+async fn change_email(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    page: MemberPage,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let lang = page.lang;
+    let body = form_pairs(lang, &body)?;
+    page.check_post(&req, field(&body, "csrf"))?;
+    let mut form = profile_form_of(&page);
+    form.email = field(&body, "email").unwrap_or_default().trim().to_owned();
+    let password = field(&body, "password").unwrap_or_default();
+    let outcome = match state
+        .member_access
+        .confirm_password(&page.principal, password, source(&req))
+        .await
+    {
+        Ok(()) => {
+            state
+                .me
+                .edit_profile(
+                    &page.principal,
+                    &[(ProfileField::Email, Some(form.email.as_str()))],
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let (name, error) = match outcome {
+        Ok(_) => return Ok(see_other("/me/profile?email=1")),
+        Err(DomainError::InvalidCredentials) => ("password", words(lang).wrong.to_owned()),
+        Err(e @ DomainError::TooManyAttempts { .. }) => ("password", lang.error(&e)),
+        Err(DomainError::Malformed(_)) => ("email", words(lang).bad_email.to_owned()),
+        Err(e @ DomainError::EmailTaken) => ("email", lang.error(&e)),
+        Err(e) => return Err(page.refused(&req, e)),
+    };
+    form.errors.insert(name, error);
+    Ok(me_page(
+        &req,
+        &page,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        words(lang).profile,
+        profile_markup(&page, &form),
+    ))
 }

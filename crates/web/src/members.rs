@@ -36,7 +36,7 @@ const FIELDS: [ProfileField; 6] = [
     ProfileField::Notes,
 ];
 
-fn label(lang: Lang, field: ProfileField) -> &'static str {
+pub(crate) fn label(lang: Lang, field: ProfileField) -> &'static str {
     match (lang, field) {
         (Lang::En, ProfileField::FirstName) => "First name",
         (Lang::En, ProfileField::LastName) => "Last name",
@@ -135,7 +135,7 @@ fn profile_fields(lang: Lang, typed: &Typed) -> Markup {
 }
 
 /// Which field a refusal of the profile's rules names.
-fn field_of(e: &DomainError) -> &'static str {
+pub(crate) fn field_of(e: &DomainError) -> &'static str {
     if let DomainError::Malformed(text) = e {
         for f in ProfileField::ALL {
             if text.contains(&format!("`{}`", f.name())) {

@@ -142,6 +142,9 @@ impl Takings {
                 TransactionKind::TransferOut
                 | TransactionKind::TransferIn
                 | TransactionKind::ImportAdjustment => {}
+                // A coupon's value was paid when the coupon was sold or given, not at the
+                // till; a partner's debit is the partner's takings, not the bar's.
+                TransactionKind::Coupon | TransactionKind::PartnerDebit => {}
             }
         }
         t

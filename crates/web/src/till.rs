@@ -764,6 +764,8 @@ pub(crate) fn kind_name(lang: Lang, kind: TransactionKind) -> &'static str {
         TransactionKind::Drain => t.kind_drain,
         TransactionKind::TransferOut | TransactionKind::TransferIn => t.kind_transfer,
         TransactionKind::ImportAdjustment => t.kind_import_adjustment,
+        TransactionKind::Coupon => t.kind_coupon,
+        TransactionKind::PartnerDebit => t.kind_partner_debit,
     }
 }
 

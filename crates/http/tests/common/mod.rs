@@ -202,7 +202,8 @@ pub async fn world_with(settings: StaffSettings) -> World {
         faulty.clone(),
         clock.clone(),
     );
-    let state = AppState::new(bar, staff, oauth, members, member_access, me);
+    let services = no_services(&ledger, &faulty, &clock);
+    let state = AppState::new(bar, staff, oauth, members, member_access, me, services);
     World {
         ledger,
         faulty,
@@ -356,4 +357,113 @@ where
     assert_eq!(a.content_type, "application/json", "{path}");
     assert!(a.json["status"].is_string(), "{path}: {}", a.text);
     a
+}
+
+/// The vouchers and mandates have no in-memory store: these tests do not reach them (the
+/// black-box tests do, on SQLite and PostgreSQL).
+struct NoServices;
+
+#[async_trait::async_trait]
+impl ardoise_domain::voucher::VoucherBook for NoServices {
+    async fn add_vouchers(
+        &self,
+        _: Vec<ardoise_domain::Voucher>,
+    ) -> Result<(), ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+    async fn voucher(
+        &self,
+        _: &ardoise_domain::VoucherCode,
+    ) -> Result<Option<ardoise_domain::Voucher>, ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+    async fn use_ticket(
+        &self,
+        _: &ardoise_domain::VoucherCode,
+        _: String,
+        _: Option<CardId>,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+    async fn voucher_totals(
+        &self,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ardoise_domain::voucher::VoucherTotals, ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+}
+
+#[async_trait::async_trait]
+impl ardoise_domain::mandate::MandateBook for NoServices {
+    async fn add_mandate(
+        &self,
+        _: ardoise_domain::mandate::NewMandate,
+    ) -> Result<ardoise_domain::Mandate, ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+    async fn mandates_of(
+        &self,
+        _: ardoise_domain::MemberId,
+    ) -> Result<Vec<ardoise_domain::Mandate>, ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+    async fn mandate(
+        &self,
+        _: i64,
+    ) -> Result<Option<ardoise_domain::Mandate>, ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+    async fn live_mandate(
+        &self,
+        _: ardoise_domain::MemberId,
+        _: &str,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<ardoise_domain::Mandate>, ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+    async fn revoke_mandate(
+        &self,
+        _: i64,
+        _: String,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+    async fn debit(
+        &self,
+        _: i64,
+    ) -> Result<Option<ardoise_domain::Debit>, ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+    async fn debit_by_transaction(
+        &self,
+        _: ardoise_domain::TransactionId,
+    ) -> Result<Option<ardoise_domain::Debit>, ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+}
+
+fn no_services(
+    ledger: &Arc<MemoryLedger>,
+    faulty: &Arc<Faulty>,
+    clock: &Arc<ManualClock>,
+) -> (ardoise_domain::Vouchers, ardoise_domain::Mandates) {
+    (
+        ardoise_domain::Vouchers::new(
+            faulty.clone(),
+            Arc::new(NoServices),
+            ledger.clone(),
+            clock.clone(),
+            Arc::new(OsTokens),
+            Policy::default(),
+        ),
+        ardoise_domain::Mandates::new(
+            faulty.clone(),
+            Arc::new(NoServices),
+            Arc::new(MemoryOAuthStore::new()),
+            clock.clone(),
+            Policy::default(),
+        ),
+    )
 }

@@ -96,6 +96,7 @@ fn random_movement(rng: &mut Lcg, step: i64, transactions: &[Transaction]) -> Mo
         action,
         idempotency: None,
         credit: None,
+        service: None,
     }
 }
 

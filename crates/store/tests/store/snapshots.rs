@@ -17,6 +17,7 @@ fn lifecycle(card_id: &str, action: Action) -> Movement {
         action,
         idempotency: None,
         credit: None,
+        service: None,
     }
 }
 

@@ -249,6 +249,7 @@ fn movement(card_id: &str, action: Action) -> Movement {
         action,
         idempotency: None,
         credit: None,
+        service: None,
     }
 }
 
