@@ -44,7 +44,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             services.members.clone(),
             services.member_access.clone(),
             services.me.clone(),
-            (services.vouchers.clone(), services.mandates.clone()),
+            (
+                services.vouchers.clone(),
+                services.mandates.clone(),
+                services.service_tokens.clone(),
+            ),
         )
         .with_public_url(Some(
             settings
@@ -66,6 +70,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             &settings.reports.time_zone,
         )
         .map_err(|e| anyhow::anyhow!(e))?
+        .with_vouchers(services.vouchers.clone())
         .with_public_url(&settings.http.public_url),
     );
     let business_cards = web::Data::new(

@@ -5,12 +5,15 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ardoise_auth::{MemberAccess, OAuth, OAuthSettings, OsTokens, Staff, StaffSettings};
+use ardoise_auth::{
+    MemberAccess, OAuth, OAuthSettings, OsTokens, ServiceTokens, Staff, StaffSettings,
+};
 use ardoise_domain::mandate::MandateBook;
 use ardoise_domain::ports::{
     AccessTokenStore, BusinessCardStore, Catalog, Clock, Ledger, MemberAccounts, MemberDirectory,
     NoMemberMail, PartnerDirectory, SessionStore, StaffDirectory, SystemClock,
 };
+use ardoise_domain::service::ServiceTokenStore;
 use ardoise_domain::voucher::VoucherBook;
 use ardoise_domain::{
     Actor, Bar, BusinessCards, CardId, DomainError, Login, Mandates, MemberSpace, Members, Money,
@@ -93,6 +96,8 @@ pub struct Services {
     pub vouchers: Vouchers,
     /// Mandates and partners' debits.
     pub mandates: Mandates,
+    /// Seed 002's service tokens.
+    pub service_tokens: ServiceTokens,
     pub staff: Staff,
     pub oauth: OAuth,
     pub metrics: Arc<Metrics>,
@@ -137,6 +142,11 @@ impl Services {
             shared.clone() as Arc<dyn PartnerDirectory>,
             clock.clone(),
             policy.clone(),
+        );
+        let service_tokens = ServiceTokens::new(
+            shared.clone() as Arc<dyn ServiceTokenStore>,
+            shared.clone() as Arc<dyn PartnerDirectory>,
+            clock.clone(),
         );
         let bar = Bar::new(
             ledger.clone() as Arc<dyn Ledger>,
@@ -203,6 +213,7 @@ impl Services {
             me,
             vouchers,
             mandates,
+            service_tokens,
             staff,
             oauth,
             metrics,

@@ -25,6 +25,7 @@ pub mod ports;
 pub mod product;
 pub mod report;
 pub mod rights;
+pub mod service;
 pub mod transaction;
 pub mod voucher;
 

@@ -17,7 +17,7 @@
 use actix_cors::Cors;
 use actix_web::http::{header, Method};
 use actix_web::web;
-use ardoise_auth::{MemberAccess, OAuth, Staff};
+use ardoise_auth::{MemberAccess, OAuth, ServiceTokens, Staff};
 use ardoise_domain::{Bar, Mandates, MemberSpace, Members, Vouchers};
 
 pub mod edge;
@@ -28,6 +28,7 @@ pub mod params;
 pub mod pos;
 pub mod principal;
 pub mod reply;
+pub mod services;
 pub mod v1;
 
 /// What every handler needs: the bar's use cases, the staff service, the OAuth2 service and
@@ -46,6 +47,8 @@ pub struct AppState {
     pub vouchers: Vouchers,
     /// Members' mandates and partners' debits.
     pub mandates: Mandates,
+    /// The tokens of seed 002's services (`POST /Services`).
+    pub service_tokens: ServiceTokens,
     /// The site's public address (`http.public_url`), for the links sent to members; `None`:
     /// an invitation's link uses the request's origin.
     pub public_url: Option<String>,
@@ -60,7 +63,7 @@ impl AppState {
         members: Members,
         member_access: MemberAccess,
         me: MemberSpace,
-        (vouchers, mandates): (Vouchers, Mandates),
+        (vouchers, mandates, service_tokens): (Vouchers, Mandates, ServiceTokens),
     ) -> AppState {
         AppState {
             bar,
@@ -71,6 +74,7 @@ impl AppState {
             me,
             vouchers,
             mandates,
+            service_tokens,
             public_url: None,
         }
     }
@@ -88,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ops::configure(cfg);
     pos::configure(cfg);
     oauth::configure(cfg);
+    services::configure(cfg);
     v1::configure(cfg);
     openapi::configure_docs(cfg);
 }

@@ -19,14 +19,15 @@ mod accounts;
 mod business_cards;
 mod catalog;
 mod lifecycle;
-mod mandates;
+pub(crate) mod mandates;
 mod me;
 mod members;
 mod partner;
 mod partners;
+mod provider_services;
 mod staff;
 mod users;
-mod vouchers;
+pub(crate) mod vouchers;
 
 pub use me::export_document;
 
@@ -144,6 +145,7 @@ pub fn operations() -> Vec<Operation> {
         operation!(mandates::debit),
         operation!(mandates::get_debit),
         operation!(mandates::refund),
+        operation!(provider_services::enable),
     ]
 }
 
@@ -274,6 +276,10 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
         "CARD_DEBITED" => ("The card was debited.", "La carte a été débitée."),
         "DEBIT" => ("Debit.", "Débit."),
         "DEBIT_REFUNDED" => ("The debit was refunded.", "Le débit a été remboursé."),
+        "SERVICE_ENABLED" => (
+            "The service was enabled: hand its token to the partner, it is shown only once.",
+            "Le service a été activé : remettez son jeton au partenaire, il n'est affiché qu'une fois.",
+        ),
         _ => ("Done.", "C'est fait."),
     };
     lang.pick(en, fr)
@@ -885,7 +891,7 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
     lang.pick(en, fr)
 }
 
-fn method_not_allowed(allow: &str) -> HttpResponse {
+pub(crate) fn method_not_allowed(allow: &str) -> HttpResponse {
     let mut builder = HttpResponse::build(StatusCode::METHOD_NOT_ALLOWED);
     builder.insert_header((header::ALLOW, allow));
     envelope_error(

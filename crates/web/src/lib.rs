@@ -17,7 +17,7 @@
 
 use actix_web::web;
 use ardoise_auth::{MemberAccess, OAuth, Staff};
-use ardoise_domain::{Bar, MemberSpace, Members};
+use ardoise_domain::{Bar, MemberSpace, Members, Vouchers};
 
 pub mod assets;
 mod business_card;
@@ -52,6 +52,9 @@ pub struct WebState {
     /// `http.public_url` without its trailing `/`: the address of the reset links (none
     /// are made without it, as in `/v1`).
     pub public_url: Option<String>,
+    /// QR vouchers, redeemed at the till and counted in the reports (`None`: not wired, the
+    /// till shows no "Voucher" box).
+    pub vouchers: Option<Vouchers>,
 }
 
 /// The default time zone of the reports (`reports.time_zone`).
@@ -81,7 +84,14 @@ impl WebState {
             member_access,
             me,
             public_url: None,
+            vouchers: None,
         })
+    }
+
+    /// The voucher use cases, for the till's "Voucher" box and the reports' coupons.
+    pub fn with_vouchers(mut self, vouchers: Vouchers) -> WebState {
+        self.vouchers = Some(vouchers);
+        self
     }
 
     /// The site's public address (`http.public_url`; blank for none), for the members'
