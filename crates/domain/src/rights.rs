@@ -73,6 +73,11 @@ pub enum Operation {
     ReadBalance,
     /// Read the transactions one wrote oneself (the till's recent list).
     OwnTransactions,
+    /// Read the members' exchange offers.
+    ReadExchange,
+    /// Moderate the members' exchange: close offers, read reported conversations, hide
+    /// messages, suspend members, cancel transfers.
+    ModerateExchange,
     /// Issue QR vouchers (coupons, tickets).
     IssueVouchers,
     /// Read a voucher and redeem it at the till.
@@ -87,7 +92,7 @@ impl Operation {
         use Operation::*;
         match self {
             CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard | ReadBalance
-            | OwnTransactions => Rights::Association,
+            | OwnTransactions | ReadExchange => Rights::Association,
             TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics
             | UnblockCard | ReplaceCard | SetCardValidity | RedeemVoucher => Rights::BarMember,
             CreateCardWithOverdraft
@@ -99,6 +104,7 @@ impl Operation {
             | ManageCards
             | ManageProducts
             | ManagePartners
+            | ModerateExchange
             | IssueVouchers
             | ManageMandates => Rights::President,
         }
@@ -221,6 +227,8 @@ mod tests {
             (SetCardValidity, 2),
             (ReadBalance, 1),
             (OwnTransactions, 1),
+            (ReadExchange, 1),
+            (ModerateExchange, 3),
         ];
         for (op, needed) in table {
             for level in 0..=3 {

@@ -15,6 +15,7 @@ mod catalog;
 mod catalog_cache;
 mod db;
 mod error;
+mod exchange;
 mod import;
 mod ledger;
 mod members;
