@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
+mod business_cards;
 mod cli;
 mod docs_examples;
 mod edge;

@@ -68,6 +68,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!(e))?
         .with_public_url(&settings.http.public_url),
     );
+    let business_cards = web::Data::new(services.business_cards.clone());
     let ops = web::Data::new(Ops::new(
         services.metrics.clone(),
         Arc::new(StoreProbe(services.store.clone())),
@@ -87,6 +88,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .wrap(from_fn(ardoise_http::ops::observe))
             .wrap(from_fn(ardoise_http::edge::guard))
             .app_data(state.clone())
+            .app_data(business_cards.clone())
             .app_data(ops.clone())
             .app_data(edge.clone())
             .configure(ardoise_http::configure)

@@ -113,6 +113,13 @@ pub struct OAuth {
 pub struct Partners {
     pub credit_cap_operation: String,
     pub credit_cap_day: String,
+    /// The most business cards (seed 003) one partner may create.
+    #[serde(default = "default_business_cards")]
+    pub business_cards: u32,
+}
+
+fn default_business_cards() -> u32 {
+    1000
 }
 
 /// The office's reports.

@@ -8,13 +8,13 @@ use anyhow::Context;
 use ardoise_auth::{MemberAccess, OAuth, OAuthSettings, OsTokens, Staff, StaffSettings};
 use ardoise_domain::mandate::MandateBook;
 use ardoise_domain::ports::{
-    AccessTokenStore, Catalog, Clock, Ledger, MemberAccounts, MemberDirectory, NoMemberMail,
-    PartnerDirectory, SessionStore, StaffDirectory, SystemClock,
+    AccessTokenStore, BusinessCardStore, Catalog, Clock, Ledger, MemberAccounts, MemberDirectory,
+    NoMemberMail, PartnerDirectory, SessionStore, StaffDirectory, SystemClock,
 };
 use ardoise_domain::voucher::VoucherBook;
 use ardoise_domain::{
-    Actor, Bar, CardId, DomainError, Login, Mandates, MemberSpace, Members, Money, Policy, Product,
-    Rights, Vouchers,
+    Actor, Bar, BusinessCards, CardId, DomainError, Login, Mandates, MemberSpace, Members, Money,
+    Policy, Product, Rights, Vouchers,
 };
 use ardoise_http::ops::Metrics;
 use ardoise_store::{Store, StoreSettings};
@@ -96,6 +96,8 @@ pub struct Services {
     pub staff: Staff,
     pub oauth: OAuth,
     pub metrics: Arc<Metrics>,
+    /// Seed 003's business cards.
+    pub business_cards: BusinessCards,
 }
 
 impl Services {
@@ -167,6 +169,13 @@ impl Services {
             },
         );
         // No mail channel yet: links are shown to staff (invitations) and not sent.
+        let business_cards = BusinessCards::new(
+            shared.clone() as Arc<dyn BusinessCardStore>,
+            shared.clone() as Arc<dyn MemberDirectory>,
+            Arc::new(OsTokens),
+            clock.clone(),
+            settings.partners.business_cards,
+        );
         let member_access = MemberAccess::new(
             staff.clone(),
             shared.clone() as Arc<dyn MemberAccounts>,
@@ -197,6 +206,7 @@ impl Services {
             staff,
             oauth,
             metrics,
+            business_cards,
         })
     }
 

@@ -25,10 +25,11 @@ use crate::throttle::Throttle;
 use crate::tokens::{constant_time_eq, is_session_token, token_hash};
 
 /// The scopes a partner may be given.
-pub const SCOPES: [&str; 6] = [
+pub const SCOPES: [&str; 7] = [
     "cards:read",
     "cards:credit",
     "members:read",
+    "members:write",
     "tokens:introspect",
     "vouchers:issue",
     "cards:debit",

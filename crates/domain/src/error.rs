@@ -95,6 +95,16 @@ pub enum DomainError {
     /// Member e-mail addresses are unique (case-insensitive): they are the members' logins.
     #[error("this e-mail address is another member's")]
     EmailTaken,
+    /// A business card that does not exist, or is not the caller's (seed 003's
+    /// `CARD_ID_NOT_FOUND_ERROR`), or a language version it does not have.
+    #[error("unknown business card or language")]
+    UnknownBusinessCard,
+    /// A member has at most one business card.
+    #[error("this member already has a business card")]
+    BusinessCardExists,
+    /// A partner created as many business cards as it may (`partners.business_cards`).
+    #[error("the partner's limit of business cards is reached")]
+    ProfileLimitReached,
     #[error("no voucher has this code")]
     UnknownVoucher,
     /// A voucher is used once: `at` when and `by` whom (the staff login or partner), and the
@@ -186,6 +196,9 @@ impl DomainError {
             NotCorrectable => "transaction_non_corrigeable",
             InvalidLink => "lien_invalide",
             EmailTaken => "email_deja_utilise",
+            UnknownBusinessCard => "carte_de_visite_inconnue",
+            BusinessCardExists => "carte_de_visite_existante",
+            ProfileLimitReached => "limite_profils_atteinte",
             UnknownVoucher => "bon_inconnu",
             VoucherAlreadyUsed { .. } => "bon_deja_utilise",
             VoucherExpired => "bon_expire",
@@ -241,6 +254,9 @@ impl DomainError {
             NotCorrectable => "TRANSACTION_NOT_CORRECTABLE_ERROR",
             InvalidLink => "INVALID_LINK_ERROR",
             EmailTaken => "EMAIL_TAKEN_ERROR",
+            UnknownBusinessCard => "CARD_ID_NOT_FOUND_ERROR",
+            BusinessCardExists => "BUSINESS_CARD_EXISTS_ERROR",
+            ProfileLimitReached => "PROFILE_LIMIT_REACHED_ERROR",
             UnknownVoucher => "VOUCHER_NOT_FOUND_ERROR",
             VoucherAlreadyUsed { .. } => "VOUCHER_ALREADY_USED_ERROR",
             VoucherExpired => "VOUCHER_EXPIRED_ERROR",
@@ -323,6 +339,9 @@ mod tests {
             NotCorrectable,
             InvalidLink,
             EmailTaken,
+            UnknownBusinessCard,
+            BusinessCardExists,
+            ProfileLimitReached,
             UnknownVoucher,
             VoucherAlreadyUsed {
                 at: chrono::DateTime::UNIX_EPOCH,

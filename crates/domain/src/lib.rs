@@ -7,11 +7,13 @@
 
 pub mod account;
 pub mod bar;
+pub mod business_card;
 pub mod card;
 pub mod catalog;
 pub mod error;
 pub mod ids;
 pub mod import;
+pub mod languages;
 pub mod mandate;
 pub mod me;
 pub mod member;
@@ -28,6 +30,10 @@ pub mod voucher;
 
 pub use account::{Channels, LinkPurpose, MemberAccount, MemberLink, Preferences};
 pub use bar::{Applied, Bar, CardSheet, CardValidity, PayBy, Policy, StaffMove, Statistics};
+pub use business_card::{
+    BusinessCard, BusinessCardId, BusinessCards, CardChanges, CardVersion, Contact, ContactChanges,
+    Setting, VersionChanges,
+};
 pub use card::{Card, CardState, CardStatus};
 pub use catalog::ProductChanges;
 pub use error::{CapPeriod, DomainError};
@@ -40,8 +46,8 @@ pub use members::{MemberCardValidity, Members};
 pub use money::{Money, MoneyError};
 pub use paging::{Page, Paged};
 pub use ports::{
-    Action, CreditRecord, Guard, IdempotencyKey, MemberDirectory, Movement, Receipt, StoredAnswer,
-    StoredCredit,
+    Action, BusinessCardStore, CreditRecord, Guard, IdempotencyKey, MemberDirectory, Movement,
+    Receipt, StoredAnswer, StoredCredit,
 };
 pub use product::{Category, Product};
 pub use report::Period;

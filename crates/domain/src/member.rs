@@ -152,6 +152,12 @@ fn email(text: &str) -> Result<String, DomainError> {
 /// A `(0)` right after the country code (`+33 (0)6…`), the usual way of writing the national
 /// zero, is dropped.
 pub fn normalise_phone(field: ProfileField, text: &str) -> Result<String, DomainError> {
+    phone_number(text).map_err(|why| invalid(field, &why))
+}
+
+/// [`normalise_phone`] for any field: the number, or why it is refused (`"needs the country
+/// code: …"`), for the caller to name its field.
+pub fn phone_number(text: &str) -> Result<String, String> {
     let mut rest = text.trim();
     let explicit = rest.starts_with('+');
     if explicit {
@@ -161,31 +167,24 @@ pub fn normalise_phone(field: ProfileField, text: &str) -> Result<String, Domain
         .chars()
         .find(|c| !c.is_ascii_digit() && !matches!(c, ' ' | '.' | '-' | '/' | '(' | ')'))
     {
-        return Err(invalid(
-            field,
-            &format!("may hold only digits, a leading `+` and the separators ` .-/()`, not `{c}`"),
+        return Err(format!(
+            "may hold only digits, a leading `+` and the separators ` .-/()`, not `{c}`"
         ));
     }
     let cleaned = rest.replace("(0)", "");
     let digits: String = cleaned.chars().filter(char::is_ascii_digit).collect();
     if explicit && digits.starts_with('0') {
-        return Err(invalid(
-            field,
-            "has a `+` followed by 0: the country code comes right after the `+`",
-        ));
+        return Err("has a `+` followed by 0: the country code comes right after the `+`".into());
     }
     if !explicit && digits.starts_with('0') && !digits.starts_with("00") {
-        return Err(invalid(
-            field,
-            "needs the country code: write +33 6 12 34 56 78 or 0033 6 12 34 56 78, not 06 12 34 56 78",
-        ));
+        return Err(
+            "needs the country code: write +33 6 12 34 56 78 or 0033 6 12 34 56 78, not 06 12 34 56 78"
+                .into(),
+        );
     }
     let significant = digits.trim_start_matches('0');
     if !(7..=15).contains(&significant.len()) {
-        return Err(invalid(
-            field,
-            "must have 7 to 15 digits with the country code (E.164)",
-        ));
+        return Err("must have 7 to 15 digits with the country code (E.164)".into());
     }
     Ok(format!("+{significant}"))
 }

@@ -620,3 +620,53 @@ pub trait AccessTokenStore: Send + Sync {
     /// Deletes the tokens expired at `before` (`expires_at <= before`); how many.
     async fn purge_tokens(&self, before: DateTime<Utc>) -> Result<u64, DomainError>;
 }
+
+/// Seed 003's business cards. Not money: small writes, each one transaction.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait BusinessCardStore: Send + Sync {
+    /// Adds a card. Refuses `UnknownMember`, `BusinessCardExists` when the member has one,
+    /// and, for a partner's card, `ProfileLimitReached` when the partner has `partner_limit`
+    /// cards already — counted in the insert's own transaction, so two creations at once
+    /// cannot both pass the limit.
+    async fn add_business_card(
+        &self,
+        card: crate::business_card::BusinessCard,
+        partner_limit: u32,
+    ) -> Result<(), DomainError>;
+    /// One card with its versions.
+    async fn business_card(
+        &self,
+        id: &crate::business_card::BusinessCardId,
+    ) -> Result<Option<crate::business_card::BusinessCard>, DomainError>;
+    /// Applies a change in one transaction: each given field is written, the others are not
+    /// touched (no read-then-write), a version that does not exist is added. `false` when the
+    /// card does not exist.
+    async fn change_business_card(
+        &self,
+        id: &crate::business_card::BusinessCardId,
+        changes: crate::business_card::CardChanges,
+        at: DateTime<Utc>,
+    ) -> Result<bool, DomainError>;
+    /// Switches an existing version on or off; `false` when the card or the version does not
+    /// exist.
+    async fn set_version_enabled(
+        &self,
+        id: &crate::business_card::BusinessCardId,
+        lang: &str,
+        enabled: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, DomainError>;
+    /// Deletes one version; `false` when the card or the version does not exist.
+    async fn delete_version(
+        &self,
+        id: &crate::business_card::BusinessCardId,
+        lang: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, DomainError>;
+    /// Deletes a card and its versions; `false` when it does not exist.
+    async fn delete_business_card(
+        &self,
+        id: &crate::business_card::BusinessCardId,
+    ) -> Result<bool, DomainError>;
+}

@@ -21,7 +21,7 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{web, HttpMessage, HttpResponse};
 use futures::StreamExt;
 
-use crate::params::MAX_BODY_BYTES;
+use crate::params::body_limit;
 
 /// The longest request target (path and query) served; longer ones answer 414. Nothing the
 /// API takes comes near it (a card id is 32 characters, a page query a few dozen).
@@ -105,7 +105,8 @@ impl Drop for Held {
 enum Refusal {
     TooManyConnections,
     UriTooLong,
-    BodyTooLarge,
+    /// Larger than the route's limit, in bytes.
+    BodyTooLarge(usize),
     BodyTooSlow,
     BodyUnreadable,
 }
@@ -115,7 +116,7 @@ impl Refusal {
         match self {
             Refusal::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Refusal::UriTooLong => StatusCode::URI_TOO_LONG,
-            Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::BodyTooSlow => StatusCode::REQUEST_TIMEOUT,
             Refusal::BodyUnreadable => StatusCode::BAD_REQUEST,
         }
@@ -125,7 +126,7 @@ impl Refusal {
         match self {
             Refusal::TooManyConnections => "TOO_MANY_CONNECTIONS_ERROR",
             Refusal::UriTooLong => "URI_TOO_LONG_ERROR",
-            Refusal::BodyTooLarge => "PAYLOAD_TOO_LARGE_ERROR",
+            Refusal::BodyTooLarge(_) => "PAYLOAD_TOO_LARGE_ERROR",
             Refusal::BodyTooSlow => "REQUEST_TIMEOUT_ERROR",
             Refusal::BodyUnreadable => "VALIDATION_ERROR",
         }
@@ -137,7 +138,7 @@ impl Refusal {
                 "too many connections open from this address: reuse or close some".to_owned()
             }
             Refusal::UriTooLong => format!("the URI is longer than {MAX_URI_BYTES} bytes"),
-            Refusal::BodyTooLarge => format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            Refusal::BodyTooLarge(limit) => format!("the body is larger than {limit} bytes"),
             Refusal::BodyTooSlow => "the body did not arrive in time".to_owned(),
             Refusal::BodyUnreadable => "the body could not be read".to_owned(),
         }
@@ -166,7 +167,7 @@ impl Refusal {
         let message = match self {
             Refusal::TooManyConnections => "Too many connections: retry later.",
             Refusal::UriTooLong => "The address is too long.",
-            Refusal::BodyTooLarge => "The request is too large.",
+            Refusal::BodyTooLarge(_) => "The request is too large.",
             Refusal::BodyTooSlow => "The request took too long to arrive.",
             Refusal::BodyUnreadable => "The request is invalid.",
         };
@@ -185,14 +186,18 @@ fn has_body(req: &ServiceRequest) -> bool {
             .is_some_and(|len| len > 0)
 }
 
-/// Reads the whole body, at most [`MAX_BODY_BYTES`] of it, within `timeout`.
-async fn read_body(payload: &mut Payload, timeout: Duration) -> Result<Bytes, Refusal> {
+/// Reads the whole body, at most `limit` bytes of it, within `timeout`.
+async fn read_body(
+    payload: &mut Payload,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, Refusal> {
     let read = async {
         let mut body = BytesMut::new();
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|_| Refusal::BodyUnreadable)?;
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(Refusal::BodyTooLarge);
+            if body.len() + chunk.len() > limit {
+                return Err(Refusal::BodyTooLarge(limit));
             }
             body.extend_from_slice(&chunk);
         }
@@ -254,16 +259,17 @@ async fn admit(edge: &Edge, req: &mut ServiceRequest) -> Result<(), Refusal> {
         return Err(Refusal::UriTooLong);
     }
     if has_body(req) {
+        let limit = body_limit(req.method(), req.path());
         let announced = req
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        if announced.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-            return Err(Refusal::BodyTooLarge);
+        if announced.is_some_and(|len| len > limit as u64) {
+            return Err(Refusal::BodyTooLarge(limit));
         }
         let mut payload = req.take_payload();
-        let read = read_body(&mut payload, edge.body_timeout).await;
+        let read = read_body(&mut payload, limit, edge.body_timeout).await;
         // Refused, the payload goes back to the request, to stay with the answer.
         req.set_payload(match &read {
             Ok(body) => Payload::from(body.clone()),

@@ -34,10 +34,14 @@ pub const BEARER: &str = "bearer";
 pub const CLIENT_BASIC: &str = "client_basic";
 
 /// The partner scopes, with what they allow.
-pub const SCOPES: [(&str, &str); 6] = [
+pub const SCOPES: [(&str, &str); 7] = [
     ("cards:read", "read a card's balance and validity"),
     ("cards:credit", "credit cards"),
     ("members:read", "read members and their cards"),
+    (
+        "members:write",
+        "create and edit members' business cards (seed 003)",
+    ),
     (
         "tokens:introspect",
         "introspect tokens issued to other clients",
@@ -708,7 +712,11 @@ mod tests {
     fn concrete(path: &str) -> String {
         path.split('/')
             .map(|segment| {
-                if segment.starts_with('{') {
+                // A language is a code (`/v1/languages/{lang}` answers an unknown one with
+                // `RESOURCE_NOT_FOUND_ERROR`, the code of an unknown route).
+                if segment == "{lang}" {
+                    "en"
+                } else if segment.starts_with('{') {
                     "1"
                 } else {
                     segment

@@ -11,11 +11,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::openapi::{self, operation, resources, Amount, CardParam, Operation};
-use crate::params::{Params, Ty, MAX_BODY_BYTES};
+use crate::params::{body_limit, Params, Ty, MAX_BODY_BYTES};
 use crate::principal::{Principal, Unauthorized};
 use crate::AppState;
 
 mod accounts;
+mod business_cards;
 mod catalog;
 mod lifecycle;
 mod mandates;
@@ -56,6 +57,7 @@ pub fn operations() -> Vec<Operation> {
     vec![
         operation!(openapi::openapi_json),
         operation!(languages),
+        operation!(business_cards::language_names),
         operation!(staff::open_session),
         operation!(staff::close_session),
         operation!(staff::list_cards),
@@ -82,6 +84,14 @@ pub fn operations() -> Vec<Operation> {
         operation!(members::link),
         operation!(members::unlink),
         operation!(members::card_validity),
+        operation!(business_cards::create),
+        operation!(business_cards::get),
+        operation!(business_cards::change),
+        operation!(business_cards::delete),
+        operation!(business_cards::delete_language),
+        operation!(business_cards::card_status),
+        operation!(business_cards::use_photo),
+        operation!(business_cards::lang_status),
         operation!(accounts::invite),
         operation!(accounts::set_password),
         operation!(accounts::request_reset),
@@ -220,6 +230,24 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
             "La carte a été associée au membre.",
         ),
         "LANGUAGE_LIST" => ("Languages.", "Langues."),
+        "LANGUAGE_NAMES" => ("Language names.", "Noms des langues."),
+        "BUSINESS_CARD" => ("Business card.", "Carte de visite."),
+        "BUSINESS_CARD_CREATED" => (
+            "The business card was created.",
+            "La carte de visite a été créée.",
+        ),
+        "BUSINESS_CARD_UPDATED" => (
+            "The business card was saved.",
+            "La carte de visite a été enregistrée.",
+        ),
+        "BUSINESS_CARD_DELETED" => (
+            "The business card was deleted.",
+            "La carte de visite a été supprimée.",
+        ),
+        "BUSINESS_CARD_LANGUAGE_DELETED" => (
+            "The language was deleted from the business card.",
+            "La langue a été supprimée de la carte de visite.",
+        ),
         "INVITATION_CREATED" => (
             "The invitation link was created: hand it to the member, it is shown only once.",
             "Le lien d'invitation a été créé : remettez-le au membre, il n'est affiché qu'une fois.",
@@ -308,7 +336,10 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
     req: &HttpRequest,
     payload: Payload,
 ) -> Result<T, DomainError> {
-    let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
+    let body = match payload
+        .to_bytes_limited(body_limit(req.method(), req.path()))
+        .await
+    {
         Ok(Ok(body)) => body,
         Ok(Err(_)) => return Err(DomainError::malformed("the body could not be read")),
         Err(_) => return Err(DomainError::malformed("the body is too large")),
@@ -663,7 +694,7 @@ pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
         InsufficientRights | MandateRequired => StatusCode::FORBIDDEN,
         UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard
         | UnknownPartner | UnknownCategory | UnknownMember | CardNotLinked | UnknownVoucher
-        | UnknownMandate | UnknownDebit => StatusCode::NOT_FOUND,
+        | UnknownMandate | UnknownDebit | UnknownBusinessCard => StatusCode::NOT_FOUND,
         ServiceNotAvailable => StatusCode::NOT_IMPLEMENTED,
         TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -810,6 +841,18 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
             "This e-mail address is already another member's.",
             "Cette adresse e-mail est déjà celle d'un autre membre.",
         ),
+        UnknownBusinessCard => (
+            "This business card or language does not exist, or is not yours.",
+            "Cette carte de visite ou cette langue n'existe pas, ou n'est pas la vôtre.",
+        ),
+        BusinessCardExists => (
+            "This member already has a business card.",
+            "Ce membre a déjà une carte de visite.",
+        ),
+        ProfileLimitReached => (
+            "Your limit of business cards is reached: contact the association to raise it.",
+            "Votre limite de cartes de visite est atteinte : contactez l'association pour la relever.",
+        ),
         UnknownVoucher => ("Unknown voucher.", "Bon inconnu."),
         VoucherAlreadyUsed { .. } => (
             "This voucher was already used.",
@@ -854,11 +897,16 @@ fn method_not_allowed(allow: &str) -> HttpResponse {
 }
 
 async fn not_found() -> HttpResponse {
+    not_found_resource("no such route")
+}
+
+/// A 404 `RESOURCE_NOT_FOUND_ERROR` saying why to the developer.
+pub fn not_found_resource(debug_message: &str) -> HttpResponse {
     envelope_error(
         HttpResponse::build(StatusCode::NOT_FOUND),
         "RESOURCE_NOT_FOUND_ERROR",
         "This resource does not exist.",
-        "no such route",
+        debug_message,
     )
 }
 

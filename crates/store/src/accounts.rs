@@ -109,6 +109,8 @@ impl MemberAccounts for Store {
                 }
                 conn.delete_member_sessions(member.0)?;
                 conn.delete_account(member.0)?;
+                // The business card is the member's personal data too (it has no money).
+                crate::business_cards::delete_members_card!(conn, member.0);
                 Ok(())
             }))
         })

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod backup;
+mod business_cards;
 mod catalog;
 mod db;
 mod error;

@@ -284,3 +284,43 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_preferences,
     imports,
 );
+
+diesel::table! {
+    business_cards (id) {
+        id -> Text,
+        member_id -> BigInt,
+        partner -> Nullable<Text>,
+        enabled -> Bool,
+        use_photo -> Bool,
+        phone_a -> Nullable<Text>,
+        phone_b -> Nullable<Text>,
+        mobile_a -> Nullable<Text>,
+        mobile_b -> Nullable<Text>,
+        fax_a -> Nullable<Text>,
+        fax_b -> Nullable<Text>,
+        email_b -> Nullable<Text>,
+        web_b -> Nullable<Text>,
+        web_c -> Nullable<Text>,
+        skype_b -> Nullable<Text>,
+        addr_state -> Nullable<Text>,
+        thumbnail -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    business_card_versions (card_id, lang) {
+        card_id -> Text,
+        lang -> Text,
+        display_name -> Nullable<Text>,
+        name -> Nullable<Text>,
+        lastname -> Nullable<Text>,
+        position -> Nullable<Text>,
+        keywords -> Nullable<Text>,
+        enabled -> Bool,
+    }
+}
+
+diesel::joinable!(business_card_versions -> business_cards (card_id));
+diesel::allow_tables_to_appear_in_same_query!(business_cards, business_card_versions);

@@ -270,6 +270,15 @@ fn simple_error(e: &DomainError) -> (&'static str, &'static str) {
             "Another member has this e-mail address.",
             "Un autre membre a déjà cette adresse électronique.",
         ),
+        UnknownBusinessCard => ("Unknown business card.", "Carte de visite inconnue."),
+        BusinessCardExists => (
+            "This member already has a business card.",
+            "Ce membre a déjà une carte de visite.",
+        ),
+        ProfileLimitReached => (
+            "The limit of business cards is reached.",
+            "La limite de cartes de visite est atteinte.",
+        ),
         UnknownVoucher => ("Unknown voucher.", "Bon inconnu."),
         VoucherExpired => ("This voucher has expired.", "Ce bon a expiré."),
         _ => (

@@ -20,7 +20,7 @@ use crate::principal::Principal;
 use crate::AppState;
 
 /// The site's address for an invitation's link: `http.public_url`, or the request's origin.
-fn origin(state: &AppState, req: &HttpRequest) -> String {
+pub(super) fn origin(state: &AppState, req: &HttpRequest) -> String {
     match &state.public_url {
         Some(url) => url.clone(),
         None => {

@@ -1,0 +1,2 @@
+DROP TABLE business_card_versions;
+DROP TABLE business_cards;
