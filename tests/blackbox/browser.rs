@@ -34,14 +34,19 @@ fn program(names: &[&str]) -> Option<PathBuf> {
 }
 
 /// A headless Chromium behind its own chromedriver, with a fresh profile.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
 }
 
 impl Browser {
     async fn start() -> Option<Browser> {
+        Browser::start_in("en-US").await
+    }
+
+    /// A browser whose language (`--lang`, `Accept-Language`) is `lang`, e.g. `pl`.
+    pub(crate) async fn start_in(lang: &str) -> Option<Browser> {
         let (Some(chromium), Some(chromedriver)) = (
             program(&["chromium", "chromium-browser", "google-chrome"]),
             program(&["chromedriver"]),
@@ -73,7 +78,7 @@ impl Browser {
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--window-size=1280,900",
-                    "--lang=en-US", "--accept-lang=en-US,en",
+                    format!("--lang={lang}"), format!("--accept-lang={lang}"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
             },
@@ -100,14 +105,14 @@ impl Browser {
         })
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
 
     /// Waits up to 10 s for an element.
-    async fn find(&self, xpath: &str) -> Element {
+    pub(crate) async fn find(&self, xpath: &str) -> Element {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(e) = self.client.find(Locator::XPath(xpath)).await {
@@ -130,7 +135,7 @@ impl Browser {
     }
 
     /// The link named `name`.
-    async fn link(&self, name: &str) -> Element {
+    pub(crate) async fn link(&self, name: &str) -> Element {
         self.find(&format!("//a[normalize-space(.)='{name}']"))
             .await
     }
@@ -544,4 +549,69 @@ async fn member_flows(b: &Browser, server: &Server) {
     b.at("/me/login").await;
     b.client.goto(&format!("{base}/me")).await.unwrap();
     b.at("/me/login").await;
+}
+
+#[tokio::test]
+async fn a_coupon_is_redeemed_at_the_till_and_counted_in_the_report() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = bar_server();
+    let outcome =
+        tokio::time::timeout(Duration::from_secs(180), voucher_flow(&browser, &server)).await;
+    browser.stop().await;
+    outcome.expect("the voucher flow took more than 3 minutes");
+}
+
+/// A president issues a coupon of 5.00 through `/v1`; the barman redeems it at the till's
+/// "Voucher" box on a scanned card, once; the report counts it.
+async fn voucher_flow(b: &Browser, server: &Server) {
+    let base = &server.base;
+    let resp = server
+        .client
+        .post(format!("{base}/v1/sessions"))
+        .json(&json!({"login": "prez", "password": "secret-pw"}))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let token = v["data"]["token"].as_str().unwrap().to_owned();
+    let resp = server
+        .client
+        .post(format!("{base}/v1/vouchers"))
+        .bearer_auth(&token)
+        .json(&json!({"kind": "coupon", "value": "5.00"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let code = v["data"]["items"][0]["code"].as_str().unwrap().to_owned();
+
+    b.log_in(base, "barman").await;
+    b.scan("WEB0009").await;
+    b.fill("Amount", "10").await;
+    b.click("New card").await;
+    b.balance_is("10.00 €").await;
+    b.fill("Voucher", &code).await;
+    b.click("Redeem").await;
+    b.balance_is("15.00 €").await;
+    b.find("//*[@role='status' and contains(., 'Voucher redeemed')]")
+        .await;
+    // Scanned again: refused, saying so, and nothing more is credited.
+    b.fill("Voucher", &code).await;
+    b.click("Redeem").await;
+    b.find("//*[@role='alert' and contains(., 'already used')]")
+        .await;
+    b.balance_is("15.00 €").await;
+    // The report: redeemed in the period, none outstanding.
+    b.client
+        .goto(&format!("{base}/office/reports"))
+        .await
+        .unwrap();
+    b.find("//dt[normalize-space(.)='Coupons redeemed in the period']/following-sibling::dd[contains(., '5.00 €')]")
+        .await;
+    b.find("//dt[normalize-space(.)='Coupons outstanding']/following-sibling::dd[contains(., '0.00 €')]")
+        .await;
+    b.log_out().await;
 }

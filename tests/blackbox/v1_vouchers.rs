@@ -573,3 +573,160 @@ async fn a_partner_debits_a_card_only_under_a_live_mandate_within_its_caps() {
         assert_invariant(&s, &pos).await;
     }
 }
+
+#[tokio::test]
+async fn seed_002_services_3_and_4_are_the_voucher_and_debit_operations() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let prez = session(&s, "prez").await;
+        let bde = session(&s, "bde").await;
+        let barman = session(&s, "barman").await;
+        let partner = add_partner(&s.db, "Provider", "vouchers:issue cards:debit", &[]);
+        let pt = token(&s, &partner).await;
+        let enable = format!("/v1/partners/{}/services", partner.id);
+
+        // Enabling a service is for presidents; its token is a UUID shown once.
+        let (status, _, v) = post(&s, &enable, &bde, json!({"service_id": 3})).await;
+        assert_eq!(status, 403, "{v}");
+        let (status, _, v) = post(&s, &enable, &prez, json!({"service_id": 5})).await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (400, Some("VALIDATION_ERROR")),
+            "{v}"
+        );
+        let (status, _, v) = post(
+            &s,
+            "/v1/partners/nobody/services",
+            &prez,
+            json!({"service_id": 3}),
+        )
+        .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (404, Some("PARTNER_NOT_FOUND_ERROR")),
+            "{v}"
+        );
+        let mut tokens = std::collections::BTreeMap::new();
+        for id in [1, 3, 4] {
+            let (status, _, v) = post(&s, &enable, &prez, json!({"service_id": id})).await;
+            assert_eq!(status, 201, "{v}");
+            assert_eq!(v["code"], "SERVICE_ENABLED");
+            let t = v["data"]["service_token"].as_str().unwrap().to_owned();
+            assert_eq!(t.len(), 36, "{t}");
+            tokens.insert(id, t);
+        }
+
+        // Service 3: a coupon, as `POST /v1/vouchers` by the partner.
+        let qr = |token: &str| {
+            json!({"provider_id": partner.id, "service_token": token, "service_id": 3,
+                   "parameters": {"qr_code": {"kind": "coupon", "value": "4.00"}}})
+        };
+        let (status, _, v) = post(&s, "/Services", &pt, qr(&tokens[&3])).await;
+        assert_eq!(status, 201, "{v}");
+        assert_eq!(v["code"], "VOUCHERS_ISSUED");
+        assert_eq!(
+            v["data"]["items"][0]["issued_by"],
+            format!("partner:{}", partner.id)
+        );
+        assert_eq!(v["data"]["items"][0]["value"], "4.00");
+        // Another service's token, or none of the partner's: 401; another provider: 400.
+        let (status, _, v) = post(&s, "/Services", &pt, qr(&tokens[&4])).await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (401, Some("INVALID_TOKEN_ERROR")),
+            "{v}"
+        );
+        let (status, _, v) = post(
+            &s,
+            "/Services",
+            &pt,
+            qr("00000000-0000-4000-8000-000000000000"),
+        )
+        .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (401, Some("INVALID_TOKEN_ERROR")),
+            "{v}"
+        );
+        let mut other = qr(&tokens[&3]);
+        other["provider_id"] = json!("someone-else");
+        let (status, _, v) = post(&s, "/Services", &pt, other).await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (400, Some("VALIDATION_ERROR")),
+            "{v}"
+        );
+        // A staff token is not a provider.
+        let (status, _, v) = post(&s, "/Services", &prez, qr(&tokens[&3])).await;
+        assert_eq!(status, 403, "{v}");
+
+        // Service 1 (notifications) is not built yet.
+        let (status, _, v) = post(
+            &s,
+            "/Services",
+            &pt,
+            json!({"provider_id": partner.id, "service_token": tokens[&1], "service_id": 1,
+                   "parameters": {"destination": 1, "notification": {"titulo": "Turno", "mensaje": "Lunes", "canal": "SMS"}}}),
+        )
+        .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (501, Some("SERVICE_NOT_AVAILABLE_ERROR")),
+            "{v}"
+        );
+
+        // Service 4: a debit under the member's mandate, with its Idempotency-Key.
+        let id = member_with_card(&s, &bde, "Roux", "max@example.org", "04F0F0F0F0", "10.00").await;
+        let micro = json!({"provider_id": partner.id, "service_token": tokens[&4], "service_id": 4,
+                           "parameters": {"microPayment": {"card": "04F0F0F0F0", "amount": "1.25", "reference": "m-1"}}});
+        let (status, _, v) = call(
+            &s,
+            Method::POST,
+            "/Services",
+            Some(&pt),
+            Some(micro.clone()),
+            &[],
+        )
+        .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (403, Some("MANDATE_REQUIRED_ERROR")),
+            "{v}"
+        );
+        let (status, _, v) = post(
+            &s,
+            &format!("/v1/members/{id}/mandates"),
+            &prez,
+            json!({"partner": partner.id, "cap_operation": "2.00", "cap_day": "5.00"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        let (status, _, v) = call(
+            &s,
+            Method::POST,
+            "/Services",
+            Some(&pt),
+            Some(micro.clone()),
+            &[("Idempotency-Key", "svc-1")],
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        assert_eq!(v["code"], "CARD_DEBITED");
+        assert_eq!(v["data"]["balance"], "8.75");
+        let (status, headers, v) = call(
+            &s,
+            Method::POST,
+            "/Services",
+            Some(&pt),
+            Some(micro),
+            &[("Idempotency-Key", "svc-1")],
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        assert_eq!(headers["idempotency-replayed"], "true");
+        assert_eq!(balance(&s, &barman, "04F0F0F0F0").await, "8.75");
+
+        let pos = s.login("prez").await;
+        assert_invariant(&s, &pos).await;
+    }
+}

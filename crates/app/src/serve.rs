@@ -44,8 +44,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             services.members.clone(),
             services.member_access.clone(),
             services.me.clone(),
-            (services.vouchers.clone(), services.mandates.clone()),
+            (
+                services.vouchers.clone(),
+                services.mandates.clone(),
+                services.service_tokens.clone(),
+            ),
         )
+        .with_exchange(services.exchange.clone())
         .with_public_url(Some(
             settings
                 .http
@@ -66,9 +71,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             &settings.reports.time_zone,
         )
         .map_err(|e| anyhow::anyhow!(e))?
+        .with_vouchers(services.vouchers.clone())
         .with_public_url(&settings.http.public_url),
     );
-    let business_cards = web::Data::new(services.business_cards.clone());
+    let business_cards = web::Data::new(
+        services
+            .business_cards
+            .clone()
+            .with_public_url(Some(settings.http.public_url.clone())),
+    );
     let ops = web::Data::new(Ops::new(
         services.metrics.clone(),
         Arc::new(StoreProbe(services.store.clone())),

@@ -5,16 +5,19 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ardoise_auth::{MemberAccess, OAuth, OAuthSettings, OsTokens, Staff, StaffSettings};
+use ardoise_auth::{
+    MemberAccess, OAuth, OAuthSettings, OsTokens, ServiceTokens, Staff, StaffSettings,
+};
 use ardoise_domain::mandate::MandateBook;
 use ardoise_domain::ports::{
     AccessTokenStore, BusinessCardStore, Catalog, Clock, Ledger, MemberAccounts, MemberDirectory,
     NoMemberMail, PartnerDirectory, SessionStore, StaffDirectory, SystemClock,
 };
+use ardoise_domain::service::ServiceTokenStore;
 use ardoise_domain::voucher::VoucherBook;
 use ardoise_domain::{
-    Actor, Bar, BusinessCards, CardId, DomainError, Login, Mandates, MemberSpace, Members, Money,
-    Policy, Product, Rights, Vouchers,
+    Actor, Bar, BusinessCards, CardId, DomainError, Exchange, ExchangeStore, Login, Mandates,
+    MemberSpace, Members, Money, NoMessageNotifier, Policy, Product, Rights, Vouchers,
 };
 use ardoise_http::ops::Metrics;
 use ardoise_store::{Store, StoreSettings};
@@ -89,10 +92,14 @@ pub struct Services {
     pub member_access: MemberAccess,
     /// A member's own space.
     pub me: MemberSpace,
+    /// The members' exchange.
+    pub exchange: Exchange,
     /// QR vouchers.
     pub vouchers: Vouchers,
     /// Mandates and partners' debits.
     pub mandates: Mandates,
+    /// Seed 002's service tokens.
+    pub service_tokens: ServiceTokens,
     pub staff: Staff,
     pub oauth: OAuth,
     pub metrics: Arc<Metrics>,
@@ -138,6 +145,11 @@ impl Services {
             clock.clone(),
             policy.clone(),
         );
+        let service_tokens = ServiceTokens::new(
+            shared.clone() as Arc<dyn ServiceTokenStore>,
+            shared.clone() as Arc<dyn PartnerDirectory>,
+            clock.clone(),
+        );
         let bar = Bar::new(
             ledger.clone() as Arc<dyn Ledger>,
             shared.clone() as Arc<dyn Catalog>,
@@ -152,8 +164,19 @@ impl Services {
         let me = MemberSpace::new(
             shared.clone() as Arc<dyn MemberDirectory>,
             shared.clone() as Arc<dyn MemberAccounts>,
-            ledger as Arc<dyn Ledger>,
+            ledger.clone() as Arc<dyn Ledger>,
             clock.clone(),
+        );
+        // No notifications outbox yet: a new message notifies nobody (the seam is
+        // `MessageNotifier`).
+        let exchange = Exchange::new(
+            shared.clone() as Arc<dyn ExchangeStore>,
+            ledger as Arc<dyn Ledger>,
+            shared.clone() as Arc<dyn MemberDirectory>,
+            Arc::new(NoMessageNotifier),
+            clock.clone(),
+            settings.exchange.enabled,
+            settings.max_operation()?,
         );
         let staff = Staff::new(
             shared.clone() as Arc<dyn StaffDirectory>,
@@ -201,8 +224,10 @@ impl Services {
             members,
             member_access,
             me,
+            exchange,
             vouchers,
             mandates,
+            service_tokens,
             staff,
             oauth,
             metrics,

@@ -13,6 +13,7 @@ pub mod members;
 pub mod memory;
 pub mod oauth;
 pub mod password;
+pub mod services;
 pub mod staff;
 pub mod throttle;
 pub mod tokens;
@@ -25,6 +26,7 @@ pub use oauth::{
 pub use password::{
     hash_password, hash_password_async, verify_password, verify_password_async, MAX_PASSWORD_BYTES,
 };
+pub use services::ServiceTokens;
 pub use staff::{
     Holder, SessionGrant, SessionInfo, Staff, StaffProfile, StaffSettings, UserChanges,
 };

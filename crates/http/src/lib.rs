@@ -17,7 +17,7 @@
 use actix_cors::Cors;
 use actix_web::http::{header, Method};
 use actix_web::web;
-use ardoise_auth::{MemberAccess, OAuth, Staff};
+use ardoise_auth::{MemberAccess, OAuth, ServiceTokens, Staff};
 use ardoise_domain::{Bar, Mandates, MemberSpace, Members, Vouchers};
 
 pub mod edge;
@@ -28,6 +28,7 @@ pub mod params;
 pub mod pos;
 pub mod principal;
 pub mod reply;
+pub mod services;
 pub mod v1;
 
 /// What every handler needs: the bar's use cases, the staff service, the OAuth2 service and
@@ -46,9 +47,14 @@ pub struct AppState {
     pub vouchers: Vouchers,
     /// Members' mandates and partners' debits.
     pub mandates: Mandates,
+    /// The tokens of seed 002's services (`POST /Services`).
+    pub service_tokens: ServiceTokens,
     /// The site's public address (`http.public_url`), for the links sent to members; `None`:
     /// an invitation's link uses the request's origin.
     pub public_url: Option<String>,
+    /// The members' exchange (`/v1/offers`, `/v1/conversations`, `/v1/transfers`); `None`:
+    /// not wired, its routes answer `EXCHANGE_DISABLED_ERROR`.
+    pub exchange: Option<ardoise_domain::Exchange>,
 }
 
 impl AppState {
@@ -60,7 +66,7 @@ impl AppState {
         members: Members,
         member_access: MemberAccess,
         me: MemberSpace,
-        (vouchers, mandates): (Vouchers, Mandates),
+        (vouchers, mandates, service_tokens): (Vouchers, Mandates, ServiceTokens),
     ) -> AppState {
         AppState {
             bar,
@@ -71,8 +77,16 @@ impl AppState {
             me,
             vouchers,
             mandates,
+            service_tokens,
             public_url: None,
+            exchange: None,
         }
+    }
+
+    /// The same with the members' exchange.
+    pub fn with_exchange(mut self, exchange: ardoise_domain::Exchange) -> AppState {
+        self.exchange = Some(exchange);
+        self
     }
 
     /// The same with the site's public address (`http.public_url`).
@@ -88,6 +102,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ops::configure(cfg);
     pos::configure(cfg);
     oauth::configure(cfg);
+    services::configure(cfg);
     v1::configure(cfg);
     openapi::configure_docs(cfg);
 }

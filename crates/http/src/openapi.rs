@@ -182,6 +182,7 @@ pub fn resources(
 pub fn operations() -> Vec<Operation> {
     let mut all = crate::oauth::operations();
     all.extend(crate::v1::operations());
+    all.extend(crate::services::operations());
     all
 }
 
@@ -213,6 +214,7 @@ pub fn operations() -> Vec<Operation> {
         (name = "me", description = "A member's own space: profile, cards, history, preferences, data"),
         (name = "service", description = "About the API itself"),
         (name = "vouchers", description = "QR coupons and tickets, redeemed exactly once"),
+        (name = "services", description = "Seed 002's common endpoint for service providers"),
     ),
 )]
 struct ApiDoc;

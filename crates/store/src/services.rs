@@ -9,6 +9,7 @@
 
 use ardoise_domain::mandate::{Debit, Mandate, MandateBook, NewMandate};
 use ardoise_domain::ports::{DebitRecord, Movement, Receipt, ServiceRecord};
+use ardoise_domain::service::ServiceTokenStore;
 use ardoise_domain::voucher::{
     already_used, Voucher, VoucherBook, VoucherCode, VoucherKind, VoucherTotals, VoucherUse,
 };
@@ -23,7 +24,7 @@ use diesel::sqlite::SqliteConnection;
 use crate::db::with_conn;
 use crate::error::Failure;
 use crate::rows::{millis, time};
-use crate::schema::{debits, mandates, members, vouchers};
+use crate::schema::{debits, mandates, members, partner_services, partners, vouchers};
 use crate::sql::Dialect;
 use crate::Store;
 
@@ -687,6 +688,63 @@ impl MandateBook for Store {
                 .debit_by_transaction(transaction.0)?
                 .map(DebitRow::into_debit)
                 .transpose())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ServiceTokenStore for Store {
+    async fn set_service_token(
+        &self,
+        partner: &str,
+        service: i16,
+        token_hash: String,
+        at: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let partner = partner.to_owned();
+        self.blocking(move |db| {
+            with_conn!(db, |conn| conn.write_transaction(|conn| {
+                let known: bool = diesel::select(diesel::dsl::exists(
+                    partners::table.find(&partner).select(partners::client_id),
+                ))
+                .get_result(conn)?;
+                if !known {
+                    return Err(DomainError::UnknownPartner.into());
+                }
+                diesel::insert_into(partner_services::table)
+                    .values((
+                        partner_services::partner.eq(&partner),
+                        partner_services::service_id.eq(service),
+                        partner_services::token_hash.eq(&token_hash),
+                        partner_services::created_at.eq(millis(at)),
+                    ))
+                    .on_conflict((partner_services::partner, partner_services::service_id))
+                    .do_update()
+                    .set((
+                        partner_services::token_hash.eq(&token_hash),
+                        partner_services::created_at.eq(millis(at)),
+                    ))
+                    .execute(conn)?;
+                Ok::<_, Failure>(())
+            }))
+        })
+        .await
+    }
+
+    async fn service_token_hash(
+        &self,
+        partner: &str,
+        service: i16,
+    ) -> Result<Option<String>, DomainError> {
+        let partner = partner.to_owned();
+        self.blocking(move |db| {
+            with_conn!(db, |conn| partner_services::table
+                .find((&partner, service))
+                .select(partner_services::token_hash)
+                .get_result::<String>(conn)
+                .optional()
+                .map_err(Failure::from))
         })
         .await
     }

@@ -17,9 +17,10 @@
 
 use actix_web::web;
 use ardoise_auth::{MemberAccess, OAuth, Staff};
-use ardoise_domain::{Bar, MemberSpace, Members};
+use ardoise_domain::{Bar, MemberSpace, Members, Vouchers};
 
 pub mod assets;
+mod business_card;
 mod cards;
 pub mod i18n;
 mod login;
@@ -51,6 +52,9 @@ pub struct WebState {
     /// `http.public_url` without its trailing `/`: the address of the reset links (none
     /// are made without it, as in `/v1`).
     pub public_url: Option<String>,
+    /// QR vouchers, redeemed at the till and counted in the reports (`None`: not wired, the
+    /// till shows no "Voucher" box).
+    pub vouchers: Option<Vouchers>,
 }
 
 /// The default time zone of the reports (`reports.time_zone`).
@@ -80,7 +84,14 @@ impl WebState {
             member_access,
             me,
             public_url: None,
+            vouchers: None,
         })
+    }
+
+    /// The voucher use cases, for the till's "Voucher" box and the reports' coupons.
+    pub fn with_vouchers(mut self, vouchers: Vouchers) -> WebState {
+        self.vouchers = Some(vouchers);
+        self
     }
 
     /// The site's public address (`http.public_url`; blank for none), for the members'
@@ -96,6 +107,7 @@ impl WebState {
 /// members' `/me/...` and the embedded assets under `/static/`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
+    business_card::configure(cfg);
     login::configure(cfg);
     till::configure(cfg);
     office::configure(cfg);

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use ardoise_domain::voucher::VoucherTotals;
 use ardoise_domain::{DomainError, Money, Operation, Period, TransactionKind};
 use chrono::{DateTime, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
@@ -89,6 +90,9 @@ struct Takings {
     by_hour: BTreeMap<u32, Money>,
     by_staff: BTreeMap<String, (Money, Money, u32)>,
     held_at_end: Money,
+    /// Coupons redeemed on cards in the period: their value, and how many.
+    coupons: Money,
+    coupon_count: u32,
 }
 
 fn add(a: &mut Money, b: Money) {
@@ -144,7 +148,11 @@ impl Takings {
                 | TransactionKind::ImportAdjustment => {}
                 // A coupon's value was paid when the coupon was sold or given, not at the
                 // till; a partner's debit is the partner's takings, not the bar's.
-                TransactionKind::Coupon | TransactionKind::PartnerDebit => {}
+                TransactionKind::Coupon => {
+                    add(&mut t.coupons, tx.amount);
+                    t.coupon_count += 1;
+                }
+                TransactionKind::PartnerDebit => {}
             }
         }
         t
@@ -195,6 +203,8 @@ fn hour_chart(lang: Lang, by_hour: &BTreeMap<u32, Money>, label: &str) -> Markup
 struct Report {
     asked: Asked,
     takings: Option<Takings>,
+    /// The coupons issued, redeemed and outstanding now: money promised.
+    vouchers: Option<VoucherTotals>,
     errors: (Option<String>, Option<String>),
 }
 
@@ -235,9 +245,19 @@ async fn build(
             takings = Some(Takings::of(&period, state.time_zone, amount_label(lang)));
         }
     }
+    let vouchers = match &state.vouchers {
+        Some(vouchers) => Some(
+            vouchers
+                .totals(&page.actor)
+                .await
+                .map_err(|e| refused(req, page, e))?,
+        ),
+        None => None,
+    };
     Ok(Report {
         asked,
         takings,
+        vouchers,
         errors,
     })
 }
@@ -277,6 +297,11 @@ struct Words {
     print: &'static str,
     nothing: &'static str,
     time_zone: &'static str,
+    coupons: &'static str,
+    coupons_redeemed_period: &'static str,
+    coupons_issued: &'static str,
+    coupons_redeemed: &'static str,
+    coupons_outstanding: &'static str,
 }
 
 fn words(lang: Lang) -> &'static Words {
@@ -307,6 +332,11 @@ fn words(lang: Lang) -> &'static Words {
         print: "Print",
         nothing: "No transaction in this period.",
         time_zone: "Time zone",
+        coupons: "Coupons",
+        coupons_redeemed_period: "Coupons redeemed in the period",
+        coupons_issued: "Coupons issued",
+        coupons_redeemed: "Coupons redeemed",
+        coupons_outstanding: "Coupons outstanding",
     };
     static FR: Words = Words {
         title: "Recettes",
@@ -335,6 +365,11 @@ fn words(lang: Lang) -> &'static Words {
         print: "Imprimer",
         nothing: "Aucune transaction sur cette période.",
         time_zone: "Fuseau horaire",
+        coupons: "Bons d'achat",
+        coupons_redeemed_period: "Bons utilisés sur la période",
+        coupons_issued: "Bons émis",
+        coupons_redeemed: "Bons utilisés",
+        coupons_outstanding: "Bons en circulation",
     };
     match lang {
         Lang::En => &EN,
@@ -363,6 +398,25 @@ fn figures(lang: Lang, t: &Takings) -> Markup {
             div { dt { (w.cancelled) } dd { (m(t.cancelled)) " · " (t.cancelled_count) } }
             div { dt { (w.net) } dd { (m(t.net())) } }
             div { dt { (w.held) } dd { (m(t.held_at_end)) } }
+        }
+    }
+}
+
+/// The coupons: redeemed in the period (not takings: their value was paid when they were
+/// sold or given), and, whatever the period, those issued, redeemed and still outstanding
+/// (money promised).
+fn coupons(lang: Lang, t: &Takings, totals: Option<&VoucherTotals>) -> Markup {
+    let w = words(lang);
+    let m = |x: Money| lang.money(x);
+    html! {
+        h2 { (w.coupons) }
+        dl.figures {
+            div { dt { (w.coupons_redeemed_period) } dd { (m(t.coupons)) " · " (t.coupon_count) } }
+            @if let Some(v) = totals {
+                div { dt { (w.coupons_issued) } dd { (m(v.coupons_issued_value)) " · " (v.coupons_issued) } }
+                div { dt { (w.coupons_redeemed) } dd { (m(v.coupons_redeemed_value)) " · " (v.coupons_redeemed) } }
+                div { dt { (w.coupons_outstanding) } dd { (m(v.coupons_outstanding_value)) " · " (v.coupons_outstanding) } }
+            }
         }
     }
 }
@@ -434,6 +488,7 @@ async fn reports(
                 h2 { (w.title) " · " (a.from_text) @if a.from_text != a.to_text { " → " (a.to_text) } }
                 p.hint { (w.time_zone) (lang.colon()) (state.time_zone.name()) }
                 (figures(lang, t))
+                (coupons(lang, t, report.vouchers.as_ref()))
                 h2 { (w.by_hour) }
                 (hour_chart(lang, &t.by_hour, w.by_hour))
                 (tables(lang, t))
@@ -497,6 +552,7 @@ async fn z_report(
                     h1 { (w.z) " · " (a.from_text) @if a.from_text != a.to_text { " → " (a.to_text) } }
                     p.hint { (w.time_zone) (lang.colon()) (state.time_zone.name()) " · " (printed) " · " (page.actor.login) }
                     (figures(lang, t))
+                    (coupons(lang, t, report.vouchers.as_ref()))
                     (tables(lang, t))
                     p.noprint { button type="button" data-print="1" { (w.print) } }
                 }

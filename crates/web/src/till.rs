@@ -12,7 +12,7 @@ use ardoise_domain::bar::check_correction;
 use ardoise_domain::ports::TokenSource;
 use ardoise_domain::{
     Actor, Applied, Card, CardId, DomainError, Money, Operation, Page, PayBy, Product, StaffMove,
-    Transaction, TransactionId, TransactionKind,
+    Transaction, TransactionId, TransactionKind, VoucherCode,
 };
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -66,6 +66,8 @@ struct Till {
     /// How long staff below rights 3 may correct their own transactions.
     window: chrono::Duration,
     time_zone: chrono_tz::Tz,
+    /// Whether the "Voucher" box is shown (the vouchers are wired).
+    vouchers: bool,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +101,7 @@ struct TillForm {
     add: Option<String>,
     action: String,
     transaction: Option<String>,
+    voucher: String,
 }
 
 impl TillForm {
@@ -115,6 +118,7 @@ impl TillForm {
                 "add" => form.add = Some(value),
                 "action" => form.action = value,
                 "transaction" => form.transaction = Some(value),
+                "voucher" => form.voucher = value.trim().to_owned(),
                 _ => {}
             }
         }
@@ -164,6 +168,29 @@ async fn act(
     till.order = group(&items);
 
     let card = CardId::parse(&form.card).ok();
+    if form.action == "redeem" {
+        let mut status = StatusCode::OK;
+        match redeem(&state, &page, &form).await {
+            Ok(text) => till.outcome = Some(Outcome::Done(text)),
+            Err(DomainError::InvalidToken) => {
+                return Err(PageError::Login {
+                    next: "/till".to_owned(),
+                    expired: true,
+                })
+            }
+            Err(e @ (DomainError::StorageUnavailable | DomainError::Internal(_))) => {
+                return Err(PageError::from_domain(lang, e))
+            }
+            Err(e) => {
+                till.outcome = Some(Outcome::Refused(lang.error(&e)));
+                status = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+        }
+        if !form.card.is_empty() {
+            till.scan(&state, &page, &form.card).await?;
+        }
+        return Ok(till.render(&req, &page, status));
+    }
     let needs_card = matches!(form.action.as_str(), "pay" | "topup" | "drain" | "open");
     if needs_card && card.is_none() {
         till.errors.card = Some(t.need_card.to_owned());
@@ -314,6 +341,46 @@ async fn act(
     Ok(till.render(&req, &page, status))
 }
 
+/// Redeems the voucher typed in "Voucher" on the scanned card, if any (a ticket needs none):
+/// exactly once, as `/v1/vouchers/{code}/redeem`. What the outcome line says.
+async fn redeem(
+    state: &WebState,
+    page: &StaffPage,
+    form: &TillForm,
+) -> Result<String, DomainError> {
+    let lang = page.lang;
+    let t = lang.t();
+    let vouchers = state
+        .vouchers
+        .as_ref()
+        .ok_or_else(|| DomainError::Internal("the vouchers are not wired".into()))?;
+    let code = VoucherCode::parse(&form.voucher)?;
+    let card = match form.card.as_str() {
+        "" => None,
+        text => Some(CardId::parse(text).map_err(|e| DomainError::malformed(e.to_string()))?),
+    };
+    let done = vouchers.redeem(&page.actor, &code, card.as_ref()).await?;
+    Ok(match done.receipt {
+        Some(r) if r.amount.is_positive() => format!(
+            "{} {} {} — {} {}",
+            t.voucher_redeemed,
+            code,
+            lang.money(r.amount),
+            t.new_balance,
+            lang.money(r.balance_after)
+        ),
+        _ => format!(
+            "{} {} {}",
+            t.voucher_redeemed,
+            code,
+            done.voucher
+                .product
+                .or(done.voucher.label)
+                .unwrap_or_default()
+        ),
+    })
+}
+
 /// Applies one staff movement under the form's one-time key (`index` tells apart the lines
 /// of one order, each its own movement).
 async fn once(
@@ -408,6 +475,7 @@ impl Till {
             errors: FieldErrors::default(),
             window: state.bar.policy().cancel_window,
             time_zone: state.time_zone,
+            vouchers: state.vouchers.is_some(),
         })
     }
 
@@ -481,6 +549,18 @@ impl Till {
                         }
                         @if let Some(error) = &self.errors.card {
                             p #card-error .field-error { (error) }
+                        }
+                    }
+                    @if self.vouchers && actor.may(Operation::RedeemVoucher) {
+                        form.voucherform method="post" action="/till" {
+                            input type="hidden" name="csrf" value=(page.csrf);
+                            input type="hidden" name="card" value=(card_value);
+                            label for="voucher" { (t.voucher) }
+                            div.row {
+                                input #voucher type="text" name="voucher" autocomplete="off"
+                                    autocapitalize="characters" spellcheck="false";
+                                button type="submit" name="action" value="redeem" { (t.redeem) }
+                            }
                         }
                     }
                     @match &self.outcome {

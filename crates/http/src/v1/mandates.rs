@@ -286,7 +286,7 @@ pub(super) async fn create_for_member(
 
 /// A partner's debit.
 #[derive(Serialize, ToSchema)]
-struct DebitJson {
+pub(crate) struct DebitJson {
     id: i64,
     transaction: i64,
     card: String,

@@ -88,9 +88,18 @@ impl VoucherJson {
 
 /// The vouchers issued.
 #[derive(Serialize, ToSchema)]
-struct IssuedJson {
+pub(crate) struct IssuedJson {
     count: usize,
     items: Vec<VoucherJson>,
+}
+
+impl IssuedJson {
+    pub(crate) fn new(items: Vec<VoucherJson>) -> IssuedJson {
+        IssuedJson {
+            count: items.len(),
+            items,
+        }
+    }
 }
 
 /// The body of `POST /v1/vouchers` (JSON or form).
@@ -218,10 +227,7 @@ pub(super) async fn issue(
                 lang,
                 "VOUCHERS_ISSUED",
                 &location,
-                IssuedJson {
-                    count: items.len(),
-                    items,
-                },
+                IssuedJson::new(items),
             ))
         }
         .await,

@@ -444,11 +444,35 @@ impl ardoise_domain::mandate::MandateBook for NoServices {
     }
 }
 
+#[async_trait::async_trait]
+impl ardoise_domain::service::ServiceTokenStore for NoServices {
+    async fn set_service_token(
+        &self,
+        _: &str,
+        _: i16,
+        _: String,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+    async fn service_token_hash(
+        &self,
+        _: &str,
+        _: i16,
+    ) -> Result<Option<String>, ardoise_domain::DomainError> {
+        Err(ardoise_domain::DomainError::StorageUnavailable)
+    }
+}
+
 fn no_services(
     ledger: &Arc<MemoryLedger>,
     faulty: &Arc<Faulty>,
     clock: &Arc<ManualClock>,
-) -> (ardoise_domain::Vouchers, ardoise_domain::Mandates) {
+) -> (
+    ardoise_domain::Vouchers,
+    ardoise_domain::Mandates,
+    ardoise_auth::ServiceTokens,
+) {
     (
         ardoise_domain::Vouchers::new(
             faulty.clone(),
@@ -464,6 +488,11 @@ fn no_services(
             Arc::new(MemoryOAuthStore::new()),
             clock.clone(),
             Policy::default(),
+        ),
+        ardoise_auth::ServiceTokens::new(
+            Arc::new(NoServices),
+            Arc::new(MemoryOAuthStore::new()),
+            clock.clone(),
         ),
     )
 }
