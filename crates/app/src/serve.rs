@@ -50,6 +50,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                 services.service_tokens.clone(),
             ),
         )
+        .with_exchange(services.exchange.clone())
         .with_public_url(Some(
             settings
                 .http
