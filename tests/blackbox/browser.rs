@@ -34,14 +34,19 @@ fn program(names: &[&str]) -> Option<PathBuf> {
 }
 
 /// A headless Chromium behind its own chromedriver, with a fresh profile.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
 }
 
 impl Browser {
     async fn start() -> Option<Browser> {
+        Browser::start_in("en-US").await
+    }
+
+    /// A browser whose language (`--lang`, `Accept-Language`) is `lang`, e.g. `pl`.
+    pub(crate) async fn start_in(lang: &str) -> Option<Browser> {
         let (Some(chromium), Some(chromedriver)) = (
             program(&["chromium", "chromium-browser", "google-chrome"]),
             program(&["chromedriver"]),
@@ -73,7 +78,7 @@ impl Browser {
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--window-size=1280,900",
-                    "--lang=en-US", "--accept-lang=en-US,en",
+                    format!("--lang={lang}"), format!("--accept-lang={lang}"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
             },
@@ -100,14 +105,14 @@ impl Browser {
         })
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
 
     /// Waits up to 10 s for an element.
-    async fn find(&self, xpath: &str) -> Element {
+    pub(crate) async fn find(&self, xpath: &str) -> Element {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(e) = self.client.find(Locator::XPath(xpath)).await {
@@ -130,7 +135,7 @@ impl Browser {
     }
 
     /// The link named `name`.
-    async fn link(&self, name: &str) -> Element {
+    pub(crate) async fn link(&self, name: &str) -> Element {
         self.find(&format!("//a[normalize-space(.)='{name}']"))
             .await
     }
@@ -311,8 +316,42 @@ async fn flows(b: &Browser, server: &Server) {
         .await;
     b.balance_is("23.20 €").await;
 
+    // An order of two products, paid at once: one payment per product.
+    b.click("biere").await;
+    b.click("chips").await;
+    b.click("Pay").await;
+    b.balance_is("20.40 €").await;
+    b.find("//*[@role='status' and contains(., 'Paid 2.80 €')]")
+        .await;
+
     // Hand the balance back.
     b.click("Hand back").await;
+    b.balance_is("0.00 €").await;
+
+    // An order refused part-way: the alert says what was paid and what was not, and the
+    // unpaid line stays in the order.
+    b.fill("Amount", "1.50").await;
+    b.click("Top up").await;
+    b.balance_is("1.50 €").await;
+    b.click("chips").await;
+    b.click("biere").await;
+    b.click("Pay").await;
+    b.find(
+        "//*[@role='alert' and contains(., 'Not paid: 1 × biere') \
+         and contains(., 'Paid: 1 × chips')]",
+    )
+    .await;
+    b.balance_is("0.50 €").await;
+    b.find("//section[@aria-label='Order']//li[normalize-space(.)='1 × biere']")
+        .await;
+    b.click("Clear").await;
+    b.click("Hand back").await;
+    b.balance_is("0.00 €").await;
+    b.log_out().await;
+
+    // The association (rights 1) scans a card and reads its balance.
+    b.log_in(base, "bde").await;
+    b.scan("WEB0001").await;
     b.balance_is("0.00 €").await;
     b.log_out().await;
 
