@@ -34,14 +34,19 @@ fn program(names: &[&str]) -> Option<PathBuf> {
 }
 
 /// A headless Chromium behind its own chromedriver, with a fresh profile.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
 }
 
 impl Browser {
     async fn start() -> Option<Browser> {
+        Browser::start_in("en-US").await
+    }
+
+    /// A browser whose language (`--lang`, `Accept-Language`) is `lang`, e.g. `pl`.
+    pub(crate) async fn start_in(lang: &str) -> Option<Browser> {
         let (Some(chromium), Some(chromedriver)) = (
             program(&["chromium", "chromium-browser", "google-chrome"]),
             program(&["chromedriver"]),
@@ -73,7 +78,7 @@ impl Browser {
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--window-size=1280,900",
-                    "--lang=en-US", "--accept-lang=en-US,en",
+                    format!("--lang={lang}"), format!("--accept-lang={lang}"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
             },
@@ -100,14 +105,14 @@ impl Browser {
         })
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
 
     /// Waits up to 10 s for an element.
-    async fn find(&self, xpath: &str) -> Element {
+    pub(crate) async fn find(&self, xpath: &str) -> Element {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(e) = self.client.find(Locator::XPath(xpath)).await {
@@ -130,7 +135,7 @@ impl Browser {
     }
 
     /// The link named `name`.
-    async fn link(&self, name: &str) -> Element {
+    pub(crate) async fn link(&self, name: &str) -> Element {
         self.find(&format!("//a[normalize-space(.)='{name}']"))
             .await
     }

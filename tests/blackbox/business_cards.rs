@@ -501,3 +501,221 @@ async fn the_language_repository_names_cldrs_languages() {
     assert_eq!(status, 404, "{v}");
     assert_eq!(v["code"], "RESOURCE_NOT_FOUND_ERROR");
 }
+
+/// The text of the QR code drawn by `/c/{cardId}/qr.svg` (the `qrcode` crate's SVG: one path
+/// of `M{x} {y}h{w}v{h}H{x}V{y}` rectangles), rasterised for `rqrr`.
+fn decode_qr_svg(svg: &str) -> String {
+    let number = |text: &str, key: &str| -> usize {
+        let start = text.find(key).unwrap() + key.len();
+        text[start..].split('"').next().unwrap().parse().unwrap()
+    };
+    let (width, height) = (number(svg, " width=\""), number(svg, " height=\""));
+    let mut dark = vec![false; width * height];
+    let path = svg
+        .split(" d=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    for rect in path.split('M').filter(|r| !r.is_empty()) {
+        let numbers: Vec<usize> = rect
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|n| !n.is_empty())
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let (x, y, w, h) = (numbers[0], numbers[1], numbers[2], numbers[3]);
+        for row in y..y + h {
+            for col in x..x + w {
+                dark[row * width + col] = true;
+            }
+        }
+    }
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
+        if dark[y * width + x] {
+            0
+        } else {
+            255
+        }
+    });
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().unwrap().1
+}
+
+async fn page(s: &Server, path: &str, lang: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    let resp = s
+        .client
+        .get(format!("{}{path}", s.base))
+        .header("Accept-Language", lang)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_public_page_its_vcard_and_qr_code_in_the_visitors_language() {
+    for (i, backend) in backends().into_iter().enumerate() {
+        let s = Server::start(backend);
+        let bde = session(&s, "bde").await;
+        let id = member(&s, &bde, "Kowalski").await;
+        // The member has money on a payment card: the business card never shows it.
+        let (status, _, v) = post(
+            &s,
+            "/v1/cards",
+            &bde,
+            json!({"card": "04C0FFEE01", "balance": "12.34"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        let (status, _, v) = post(
+            &s,
+            &format!("/v1/members/{id}/cards"),
+            &bde,
+            json!({"card": "04C0FFEE01"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        let card = create_card(&s, &bde, id).await;
+        let photo = B64.encode(png(300, 300, false));
+        let (status, _, v) = put(
+            &s,
+            &format!("/v1/business-cards/{card}"),
+            &bde,
+            json!({
+                "translatable": {
+                    "pl": {"name": "Jan", "lastname": "Kowalski", "position": "Prezes"},
+                    "en": {"name": "John", "lastname": "Kowalski", "position": "Chief executive"},
+                    "ru": {"name": "Ян", "lastname": "Ковалский", "position": "Директор", "langStatus": 0}
+                },
+                "non-translatable": {"thumbnail": photo, "mobileA": "+48 123 456 789",
+                                     "phoneA": "0048 22 123 45 67", "emailB": "jan@example.org",
+                                     "webB": "https://example.org/jan"}
+            }),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        let addr = format!("{}/c/{card}", s.base);
+
+        // The page in the visitor's language; a disabled language is never chosen.
+        let (status, headers, html) = page(&s, &format!("/c/{card}"), "pl,en;q=0.5").await;
+        assert_eq!(status, 200, "{html}");
+        assert!(headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(html.contains("lang=\"pl\""), "{html}");
+        assert!(
+            html.contains("Jan Kowalski") && html.contains("Prezes"),
+            "{html}"
+        );
+        assert!(!html.contains("Chief executive"), "{html}");
+        assert!(html.contains("href=\"tel:+48123456789\""), "{html}");
+        assert!(html.contains("href=\"mailto:jan@example.org\""), "{html}");
+        assert!(html.contains(&format!("href=\"/c/{card}.vcf\"")), "{html}");
+        assert!(html.contains(&photo), "the photo is shown");
+        for money in ["12.34", "12,34", "€", "EUR", "04C0FFEE01"] {
+            assert!(!html.contains(money), "{money} on the public page");
+        }
+        let (_, _, html) = page(&s, &format!("/c/{card}"), "de, en;q=0.8, pl;q=0.7").await;
+        assert!(
+            html.contains("Chief executive") && !html.contains("Prezes"),
+            "{html}"
+        );
+        let (_, _, html) = page(&s, &format!("/c/{card}"), "ru").await;
+        assert!(
+            !html.contains("Директор"),
+            "a disabled language is not shown: {html}"
+        );
+        let (_, _, html) = page(&s, &format!("/c/{card}?lang=en"), "pl").await;
+        assert!(html.contains("Chief executive"), "{html}");
+
+        // The vCard 4.0, parsed by a vCard library: name, phones, photo.
+        let (status, headers, text) = page(&s, &format!("/c/{card}.vcf"), "pl").await;
+        assert_eq!(status, 200, "{text}");
+        assert!(headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/vcard"));
+        let cards = vcard4::parse(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(cards.len(), 1);
+        let vcard = &cards[0];
+        assert_eq!(vcard.formatted_name[0].value, "Jan Kowalski");
+        let tels: Vec<String> = vcard.tel.iter().map(|t| t.to_string()).collect();
+        assert!(
+            tels.iter().any(|t| t.contains("tel:+48123456789")),
+            "{tels:?}"
+        );
+        assert!(
+            tels.iter().any(|t| t.contains("tel:+48221234567")),
+            "{tels:?}"
+        );
+        let photos: Vec<String> = vcard.photo.iter().map(|p| p.to_string()).collect();
+        assert_eq!(photos.len(), 1, "{photos:?}");
+        assert!(
+            photos[0].contains(&format!("data:image/png;base64,{photo}")),
+            "{photos:?}"
+        );
+
+        // The QR code to print decodes to the card's address.
+        let (status, headers, svg) = page(&s, &format!("/c/{card}/qr.svg"), "pl").await;
+        assert_eq!(status, 200, "{svg}");
+        assert_eq!(headers["content-type"], "image/svg+xml");
+        assert_eq!(decode_qr_svg(&svg), addr);
+
+        // In Chromium, a Polish browser sees the Polish version (once: the pages are the
+        // same on both backends).
+        if i == 0 {
+            if let Some(browser) = crate::browser::Browser::start_in("pl").await {
+                browser.client.goto(&addr).await.unwrap();
+                let heading = browser.find("//article[@lang='pl']//h1").await;
+                assert_eq!(heading.text().await.unwrap(), "Jan Kowalski");
+                browser
+                    .find("//article[@lang='pl']//p[normalize-space(.)='Prezes']")
+                    .await;
+                let vcf = browser.link("Add to contacts").await;
+                assert_eq!(
+                    vcf.attr("href").await.unwrap().as_deref(),
+                    Some(format!("/c/{card}.vcf").as_str())
+                );
+                browser.find("//nav//a[@lang='en']").await;
+                browser.stop().await;
+            }
+        }
+
+        // The photo switched off: not shown, not in the vCard.
+        let off = put(
+            &s,
+            &format!("/v1/business-cards/{card}/usePhoto/disable"),
+            &bde,
+            Value::Null,
+        )
+        .await;
+        assert_eq!(off.0, 200, "{}", off.2);
+        let (_, _, html) = page(&s, &format!("/c/{card}"), "pl").await;
+        assert!(!html.contains(&photo));
+        let (_, _, text) = page(&s, &format!("/c/{card}.vcf"), "pl").await;
+        assert!(vcard4::parse(&text).unwrap()[0].photo.is_empty(), "{text}");
+
+        // The card switched off: no page, no vCard, no QR code.
+        let off = put(
+            &s,
+            &format!("/v1/business-cards/{card}/cardStatus/disable"),
+            &bde,
+            Value::Null,
+        )
+        .await;
+        assert_eq!(off.0, 200, "{}", off.2);
+        for path in [
+            format!("/c/{card}"),
+            format!("/c/{card}.vcf"),
+            format!("/c/{card}/qr.svg"),
+        ] {
+            assert_eq!(page(&s, &path, "pl").await.0, 404, "{path}");
+        }
+        assert_eq!(page(&s, "/c/nothing-here", "pl").await.0, 404);
+    }
+}

@@ -9,6 +9,7 @@ mod business_cards;
 mod cli;
 mod docs_examples;
 mod edge;
+mod exchange;
 mod first_day;
 mod harness;
 mod import;

@@ -59,6 +59,8 @@ fn kind(action: &Action) -> &'static str {
         Action::SetStatus { .. } => "status",
         Action::SetValidUntil { .. } => "valid_until",
         Action::Replace { .. } => "replace",
+        Action::Transfer { .. } => "transfer",
+        Action::CancelTransfer { .. } => "transfer_cancel",
     }
 }
 

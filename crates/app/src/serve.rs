@@ -50,6 +50,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                 services.service_tokens.clone(),
             ),
         )
+        .with_exchange(services.exchange.clone())
         .with_public_url(Some(
             settings
                 .http
@@ -73,7 +74,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_vouchers(services.vouchers.clone())
         .with_public_url(&settings.http.public_url),
     );
-    let business_cards = web::Data::new(services.business_cards.clone());
+    let business_cards = web::Data::new(
+        services
+            .business_cards
+            .clone()
+            .with_public_url(Some(settings.http.public_url.clone())),
+    );
     let ops = web::Data::new(Ops::new(
         services.metrics.clone(),
         Arc::new(StoreProbe(services.store.clone())),

@@ -34,6 +34,22 @@ pub struct Settings {
     pub log: Log,
     #[serde(default)]
     pub reports: Reports,
+    #[serde(default)]
+    pub exchange: ExchangeSettings,
+}
+
+/// The members' exchange (`exchange.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeSettings {
+    /// Whether members may publish offers, write to each other and pay each other.
+    pub enabled: bool,
+}
+
+impl Default for ExchangeSettings {
+    fn default() -> ExchangeSettings {
+        ExchangeSettings { enabled: true }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

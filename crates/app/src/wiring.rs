@@ -16,8 +16,8 @@ use ardoise_domain::ports::{
 use ardoise_domain::service::ServiceTokenStore;
 use ardoise_domain::voucher::VoucherBook;
 use ardoise_domain::{
-    Actor, Bar, BusinessCards, CardId, DomainError, Login, Mandates, MemberSpace, Members, Money,
-    Policy, Product, Rights, Vouchers,
+    Actor, Bar, BusinessCards, CardId, DomainError, Exchange, ExchangeStore, Login, Mandates,
+    MemberSpace, Members, Money, NoMessageNotifier, Policy, Product, Rights, Vouchers,
 };
 use ardoise_http::ops::Metrics;
 use ardoise_store::{Store, StoreSettings};
@@ -92,6 +92,8 @@ pub struct Services {
     pub member_access: MemberAccess,
     /// A member's own space.
     pub me: MemberSpace,
+    /// The members' exchange.
+    pub exchange: Exchange,
     /// QR vouchers.
     pub vouchers: Vouchers,
     /// Mandates and partners' debits.
@@ -162,8 +164,19 @@ impl Services {
         let me = MemberSpace::new(
             shared.clone() as Arc<dyn MemberDirectory>,
             shared.clone() as Arc<dyn MemberAccounts>,
-            ledger as Arc<dyn Ledger>,
+            ledger.clone() as Arc<dyn Ledger>,
             clock.clone(),
+        );
+        // No notifications outbox yet: a new message notifies nobody (the seam is
+        // `MessageNotifier`).
+        let exchange = Exchange::new(
+            shared.clone() as Arc<dyn ExchangeStore>,
+            ledger as Arc<dyn Ledger>,
+            shared.clone() as Arc<dyn MemberDirectory>,
+            Arc::new(NoMessageNotifier),
+            clock.clone(),
+            settings.exchange.enabled,
+            settings.max_operation()?,
         );
         let staff = Staff::new(
             shared.clone() as Arc<dyn StaffDirectory>,
@@ -211,6 +224,7 @@ impl Services {
             members,
             member_access,
             me,
+            exchange,
             vouchers,
             mandates,
             service_tokens,

@@ -28,6 +28,9 @@ pub enum Scenario {
     /// The web till's payment form (`POST /till`, cookie session, CSRF token, one-time key)
     /// on random cards: the page the barman's browser posts and the page it gets back.
     Till,
+    /// Payments of 0.01 from member to member (`POST /v1/transfers`, a member's token):
+    /// random pairs, the payer among the logged-in members, the payee among all cards.
+    Transfer,
 }
 
 impl Scenario {
@@ -40,6 +43,7 @@ impl Scenario {
             "read" => Scenario::Read,
             "mixed" => Scenario::Mixed,
             "till" => Scenario::Till,
+            "transfer" => Scenario::Transfer,
             _ => return None,
         })
     }
@@ -53,6 +57,7 @@ impl Scenario {
             Scenario::Read => "read",
             Scenario::Mixed => "mixed",
             Scenario::Till => "till",
+            Scenario::Transfer => "transfer",
         }
     }
 
@@ -84,6 +89,10 @@ pub struct Fixture {
     /// Cards that had a movement with an unknown outcome (a transport error): their exact
     /// expected balance is unknown.
     pub uncertain: Vec<AtomicBool>,
+    /// The member of each card (`transfer` only; empty otherwise).
+    pub members: Vec<i64>,
+    /// The logged-in members who pay in `transfer`: (their card's index, their token).
+    pub payers: Vec<(usize, String)>,
 }
 
 /// Counters of one kind of request.
@@ -240,6 +249,8 @@ enum Op {
     Read(usize),
     TopUp(usize),
     Cancel,
+    /// A transfer from payer `.0` (an index of `payers`) to the member of card `.1`.
+    Transfer(usize, usize),
 }
 
 async fn client(
@@ -292,6 +303,7 @@ async fn client(
     let mut recent: VecDeque<(i64, usize)> = VecDeque::new();
     let mut body = String::with_capacity(128);
     let mut path = String::with_capacity(64);
+    let mut head = String::with_capacity(128);
     let n_cards = fx.cards.len();
 
     loop {
@@ -305,6 +317,13 @@ async fn client(
             Scenario::PayHot => Op::Pay(0),
             Scenario::Read => Op::Read(rng.below(n_cards)),
             Scenario::Till => Op::TillPay(rng.below(n_cards)),
+            Scenario::Transfer => {
+                let payer = rng.below(fx.payers.len());
+                let from = fx.payers.get(payer).map_or(0, |p| p.0);
+                // Any other card: a member never pays themself.
+                let to = (from + 1 + rng.below(n_cards.max(2) - 1)) % n_cards.max(1);
+                Op::Transfer(payer, to)
+            }
             Scenario::Mixed => match rng.below(100) {
                 0..80 => Op::Read(rng.below(n_cards)),
                 80..95 => Op::Pay(rng.below(n_cards)),
@@ -315,6 +334,7 @@ async fn client(
         };
         body.clear();
         path.clear();
+        head.clear();
         let mut cancelled = None;
         let request = match op {
             Op::Coucou => Request::get("/api/coucou", ""),
@@ -354,6 +374,17 @@ async fn client(
                 body.push_str(&id.to_string());
                 Request::form("/api/annuler", body.as_bytes())
             }
+            Op::Transfer(payer, to) => {
+                head.push_str("Content-Type: application/json\r\nAuthorization: Bearer ");
+                head.push_str(fx.payers.get(payer).map_or("", |p| p.1.as_str()));
+                head.push_str("\r\n");
+                body.push_str("{\"to\":");
+                body.push_str(&fx.members.get(to).copied().unwrap_or(0).to_string());
+                body.push_str(",\"amount\":\"");
+                body.push_str(PAYMENT);
+                body.push_str("\"}");
+                Request::form_with("/v1/transfers", &head, body.as_bytes())
+            }
             Op::Read(card) => {
                 path.push_str("/v1/cards/");
                 path.push_str(&fx.cards[card]);
@@ -367,7 +398,7 @@ async fn client(
         stats.last = done;
         let counts = match op {
             Op::Coucou => &mut stats.other,
-            Op::Pay(_) | Op::TillPay(_) => &mut stats.pays,
+            Op::Pay(_) | Op::TillPay(_) | Op::Transfer(..) => &mut stats.pays,
             Op::Read(_) => &mut stats.reads,
             Op::TopUp(_) => &mut stats.top_ups,
             Op::Cancel => &mut stats.cancels,
@@ -379,6 +410,10 @@ async fn client(
                 let card = match op {
                     Op::Pay(card) | Op::TillPay(card) | Op::TopUp(card) => Some(card),
                     Op::Cancel => cancelled,
+                    Op::Transfer(payer, to) => {
+                        fx.uncertain[to].store(true, Ordering::Relaxed);
+                        fx.payers.get(payer).map(|p| p.0)
+                    }
                     Op::Coucou | Op::Read(_) => None,
                 };
                 if let Some(card) = card {
@@ -394,6 +429,7 @@ async fn client(
         let accepted = match op {
             Op::Read(_) => (200..300).contains(&status),
             Op::TillPay(_) => status == 200 && find(answer, b"role=\"status\">Paid").is_some(),
+            Op::Transfer(..) => status == 201 && find(answer, b"TRANSFER_DONE").is_some(),
             _ => status == 200 && find(answer, br#""status":"ok""#).is_some(),
         };
         if !accepted {
@@ -430,6 +466,12 @@ async fn client(
                     fx.expected[card].fetch_add(PAYMENT_CENTS, Ordering::Relaxed);
                 }
             }
+            Op::Transfer(payer, to) => {
+                if let Some((from, _)) = fx.payers.get(payer) {
+                    fx.expected[*from].fetch_sub(PAYMENT_CENTS, Ordering::Relaxed);
+                    fx.expected[to].fetch_add(PAYMENT_CENTS, Ordering::Relaxed);
+                }
+            }
             Op::Coucou | Op::Read(_) => {}
         }
     }
@@ -444,6 +486,7 @@ fn kind(op: Op) -> &'static str {
         Op::Read(_) => "read",
         Op::TopUp(_) => "top-up",
         Op::Cancel => "cancel",
+        Op::Transfer(..) => "transfer",
     }
 }
 

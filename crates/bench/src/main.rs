@@ -35,8 +35,9 @@ struct Args {
     /// Seconds of load per scenario.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Comma-separated scenarios: pay-spread, pay-hot, read, mixed, till (and coucou).
-    #[arg(long, default_value = "pay-spread,pay-hot,read,mixed,till")]
+    /// Comma-separated scenarios: pay-spread, pay-hot, read, mixed, till, transfer (and
+    /// coucou).
+    #[arg(long, default_value = "pay-spread,pay-hot,read,mixed,till,transfer")]
     scenarios: String,
     /// Comma-separated databases: sqlite, postgres. Default: sqlite, plus postgres when
     /// ARDOISE_BENCH_POSTGRES_URL is set.
@@ -191,6 +192,10 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     Ok(all_ok)
 }
 
+/// How many members log in to pay in `transfer` (each login hashes a password: a few
+/// hundred keep the set-up short); the payees are every card's member.
+const PAYERS: usize = 256;
+
 /// One database: set up, raw rate, calibration, scenarios, check. Returns its figures and
 /// whether the money checks passed.
 fn run_backend(
@@ -248,6 +253,11 @@ fn run_backend(
         let tokens = setup::sessions(server.addr, args.clients).await?;
         let cards = setup::open_cards(server.addr, &tokens[0], args.cards.max(1)).await?;
         let partner = setup::partner_token(binary, db, server.addr, &cards[0]).await;
+        let (members, payers) = if scenarios.contains(&Scenario::Transfer) {
+            setup::members(server.addr, &tokens[0], &cards, cards.len().min(PAYERS)).await?
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let n = cards.len();
         Ok::<_, anyhow::Error>(Fixture {
             addr: server.addr,
@@ -258,14 +268,18 @@ fn run_backend(
                 .map(|_| AtomicI64::new(setup::OPENING_CENTS))
                 .collect(),
             uncertain: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            members,
+            payers,
         })
     })?;
     let fixture = Arc::new(fixture);
     println!(
-        "set up: {} staff sessions, {} cards of {} EUR, /v1: {}",
+        "set up: {} staff sessions, {} cards of {} EUR ({} members, {} logged in), /v1: {}",
         fixture.tokens.len(),
         fixture.cards.len(),
         setup::OPENING,
+        fixture.members.len(),
+        fixture.payers.len(),
         match &fixture.partner {
             Ok(_) => "partner token ready".to_owned(),
             Err(why) => why.clone(),
@@ -569,6 +583,20 @@ fn targets(results: &Map<String, Value>) -> Value {
         ),
         "sqlite till p99 ms": check(get("sqlite", "till", "p99_ms"), 10.0, false),
         "postgres pay-spread /s": check(get("postgres", "pay-spread", "accepted_payments_per_s"), 8_000.0, true),
+        "sqlite transfer vs pay-spread": check(
+            get("sqlite", "transfer", "accepted_payments_per_s")
+                .zip(get("sqlite", "pay-spread", "accepted_payments_per_s"))
+                .map(|(transfer, spread)| transfer / spread),
+            0.5,
+            true,
+        ),
+        "postgres transfer vs pay-spread": check(
+            get("postgres", "transfer", "accepted_payments_per_s")
+                .zip(get("postgres", "pay-spread", "accepted_payments_per_s"))
+                .map(|(transfer, spread)| transfer / spread),
+            0.5,
+            true,
+        ),
     })
 }
 

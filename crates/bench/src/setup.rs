@@ -131,6 +131,134 @@ pub async fn open_cards(addr: SocketAddr, token: &str, n: usize) -> anyhow::Resu
     Ok((0..n).map(card_id).collect())
 }
 
+/// POSTs a JSON body to `/v1/PATH` with `bearer`; the answer's `data`, unless the status
+/// is not `expected`.
+async fn v1(
+    conn: &mut Conn,
+    path: &str,
+    bearer: Option<&str>,
+    body: &Value,
+    expected: u16,
+) -> anyhow::Result<Value> {
+    let mut headers = String::from("Content-Type: application/json\r\n");
+    if let Some(token) = bearer {
+        headers.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let text = body.to_string();
+    let status = conn
+        .send(&Request::form_with(path, &headers, text.as_bytes()))
+        .await?;
+    if status != expected {
+        bail!(
+            "POST {path}: HTTP {status} {}",
+            String::from_utf8_lossy(conn.body())
+        );
+    }
+    if conn.body().is_empty() {
+        return Ok(Value::Null);
+    }
+    let value: Value = serde_json::from_slice(conn.body())
+        .with_context(|| format!("POST {path}: HTTP {status}, not JSON"))?;
+    Ok(value["data"].clone())
+}
+
+/// For `transfer`: a member for every card (linked to it), and the first `payers` of them
+/// invited, with a password, logged in. The members' ids by card, and (card index, token)
+/// of the payers.
+pub async fn members(
+    addr: SocketAddr,
+    staff: &str,
+    cards: &[String],
+    payers: usize,
+) -> anyhow::Result<(Vec<i64>, Vec<(usize, String)>)> {
+    let ids = Arc::new(std::sync::Mutex::new(vec![0i64; cards.len()]));
+    let tokens = Arc::new(std::sync::Mutex::new(vec![String::new(); payers]));
+    let shared: Arc<Vec<String>> = Arc::new(cards.to_vec());
+    let staff = staff.to_owned();
+    let (id_slots, token_slots) = (ids.clone(), tokens.clone());
+    // Password hashing is deliberately slow: a few at a time.
+    in_parallel(addr, cards.len(), 4, move |mut conn, i| {
+        let (ids, tokens, cards, staff) = (
+            id_slots.clone(),
+            token_slots.clone(),
+            shared.clone(),
+            staff.clone(),
+        );
+        async move {
+            let email = format!("bench{i}@example.org");
+            let member = v1(
+                &mut conn,
+                "/v1/members",
+                Some(&staff),
+                &serde_json::json!({"display_name": format!("Bench {i}"), "email": email}),
+                201,
+            )
+            .await?;
+            let id = member["id"]
+                .as_i64()
+                .ok_or_else(|| anyhow!("no member id in {member}"))?;
+            v1(
+                &mut conn,
+                &format!("/v1/members/{id}/cards"),
+                Some(&staff),
+                &serde_json::json!({"card": cards[i]}),
+                200,
+            )
+            .await?;
+            if let Ok(mut ids) = ids.lock() {
+                ids[i] = id;
+            }
+            if i < tokens.lock().map(|t| t.len()).unwrap_or(0) {
+                let invitation = v1(
+                    &mut conn,
+                    &format!("/v1/members/{id}/invitation"),
+                    Some(&staff),
+                    &Value::Null,
+                    201,
+                )
+                .await?;
+                let link = invitation["link"].as_str().unwrap_or_default();
+                let secret = link.rsplit('/').next().unwrap_or_default();
+                let password = "bench-member-password";
+                v1(
+                    &mut conn,
+                    "/v1/member-passwords",
+                    None,
+                    &serde_json::json!({"token": secret, "password": password}),
+                    204,
+                )
+                .await?;
+                let session = v1(
+                    &mut conn,
+                    "/v1/member-sessions",
+                    None,
+                    &serde_json::json!({"email": email, "password": password}),
+                    201,
+                )
+                .await?;
+                let token = session["token"]
+                    .as_str()
+                    .ok_or_else(|| anyhow!("no member token in {session}"))?
+                    .to_owned();
+                if let Ok(mut tokens) = tokens.lock() {
+                    tokens[i] = token;
+                }
+            }
+            Ok(conn)
+        }
+    })
+    .await?;
+    let ids = ids
+        .lock()
+        .map_err(|_| anyhow!("a member task panicked"))?
+        .clone();
+    let tokens = tokens
+        .lock()
+        .map_err(|_| anyhow!("a member task panicked"))?
+        .clone();
+    Ok((ids, tokens.into_iter().enumerate().collect()))
+}
+
 /// Tops `card` up by `times` × the largest top-up.
 pub async fn top_up(conn: &mut Conn, token: &str, card: &str, times: usize) -> anyhow::Result<()> {
     for _ in 0..times {

@@ -193,6 +193,7 @@ pub struct BusinessCards {
     tokens: Arc<dyn TokenSource>,
     clock: Arc<dyn Clock>,
     partner_limit: u32,
+    public_url: Option<String>,
 }
 
 impl BusinessCards {
@@ -210,7 +211,23 @@ impl BusinessCards {
             tokens,
             clock,
             partner_limit,
+            public_url: None,
         }
+    }
+
+    /// The same with the site's public address (`http.public_url`, e.g.
+    /// `https://bar.example.org`), the base of the cards' public pages.
+    pub fn with_public_url(mut self, public_url: Option<String>) -> BusinessCards {
+        self.public_url = public_url
+            .map(|u| u.trim().trim_end_matches('/').to_owned())
+            .filter(|u| !u.is_empty());
+        self
+    }
+
+    /// The public page of card `id` (`cardAddr`): `{public_url or origin}/c/{id}`, `origin`
+    /// (the request's) serving when no public address is configured.
+    pub fn address(&self, origin: &str, id: &BusinessCardId) -> String {
+        format!("{}/c/{id}", self.public_url.as_deref().unwrap_or(origin))
     }
 
     /// Creates `member`'s business card, enabled, without versions: staff, a partner (within

@@ -95,6 +95,31 @@ pub enum DomainError {
     /// Member e-mail addresses are unique (case-insensitive): they are the members' logins.
     #[error("this e-mail address is another member's")]
     EmailTaken,
+    /// A member cannot pay themself.
+    #[error("a member cannot pay themself")]
+    SelfTransfer,
+    /// A member suspended from the exchange by a moderator.
+    #[error("this member is suspended from the exchange")]
+    MemberSuspended,
+    /// `exchange.enabled` is false.
+    #[error("the members' exchange is switched off")]
+    ExchangeDisabled,
+    /// A transfer's card (the payer's or the payee's) cannot be used: blocked, lost, expired,
+    /// or none at all.
+    #[error("the card cannot be used for a transfer: {0}")]
+    CardBlocked(CardState),
+    #[error("unknown offer")]
+    UnknownOffer,
+    /// An offer that is closed cannot change.
+    #[error("this offer is closed")]
+    OfferClosed,
+    /// Unknown, or not one of the caller's: the same answer, so ids cannot be probed.
+    #[error("unknown conversation")]
+    UnknownConversation,
+    #[error("unknown message")]
+    UnknownMessage,
+    #[error("unknown transfer")]
+    UnknownTransfer,
     /// A business card that does not exist, or is not the caller's (seed 003's
     /// `CARD_ID_NOT_FOUND_ERROR`), or a language version it does not have.
     #[error("unknown business card or language")]
@@ -196,6 +221,15 @@ impl DomainError {
             NotCorrectable => "transaction_non_corrigeable",
             InvalidLink => "lien_invalide",
             EmailTaken => "email_deja_utilise",
+            SelfTransfer => "virement_a_soi_meme",
+            MemberSuspended => "membre_suspendu",
+            ExchangeDisabled => "echange_desactive",
+            CardBlocked(_) => "virement_carte_bloquee",
+            UnknownOffer => "offre_inconnue",
+            OfferClosed => "offre_fermee",
+            UnknownConversation => "conversation_inconnue",
+            UnknownMessage => "message_inconnu",
+            UnknownTransfer => "virement_inconnu",
             UnknownBusinessCard => "carte_de_visite_inconnue",
             BusinessCardExists => "carte_de_visite_existante",
             ProfileLimitReached => "limite_profils_atteinte",
@@ -254,6 +288,15 @@ impl DomainError {
             NotCorrectable => "TRANSACTION_NOT_CORRECTABLE_ERROR",
             InvalidLink => "INVALID_LINK_ERROR",
             EmailTaken => "EMAIL_TAKEN_ERROR",
+            SelfTransfer => "SELF_TRANSFER_ERROR",
+            MemberSuspended => "MEMBER_SUSPENDED_ERROR",
+            ExchangeDisabled => "EXCHANGE_DISABLED_ERROR",
+            CardBlocked(_) => "CARD_BLOCKED_ERROR",
+            UnknownOffer => "OFFER_NOT_FOUND_ERROR",
+            OfferClosed => "OFFER_CLOSED_ERROR",
+            UnknownConversation => "CONVERSATION_NOT_FOUND_ERROR",
+            UnknownMessage => "MESSAGE_NOT_FOUND_ERROR",
+            UnknownTransfer => "TRANSFER_NOT_FOUND_ERROR",
             UnknownBusinessCard => "CARD_ID_NOT_FOUND_ERROR",
             BusinessCardExists => "BUSINESS_CARD_EXISTS_ERROR",
             ProfileLimitReached => "PROFILE_LIMIT_REACHED_ERROR",
@@ -339,6 +382,15 @@ mod tests {
             NotCorrectable,
             InvalidLink,
             EmailTaken,
+            SelfTransfer,
+            MemberSuspended,
+            ExchangeDisabled,
+            CardBlocked(CardState::Blocked),
+            UnknownOffer,
+            OfferClosed,
+            UnknownConversation,
+            UnknownMessage,
+            UnknownTransfer,
             UnknownBusinessCard,
             BusinessCardExists,
             ProfileLimitReached,

@@ -11,6 +11,7 @@ pub mod business_card;
 pub mod card;
 pub mod catalog;
 pub mod error;
+pub mod exchange;
 pub mod ids;
 pub mod import;
 pub mod languages;
@@ -38,6 +39,7 @@ pub use business_card::{
 pub use card::{Card, CardState, CardStatus};
 pub use catalog::ProductChanges;
 pub use error::{CapPeriod, DomainError};
+pub use exchange::{Exchange, ExchangeStore, MessageNotifier, NoMessageNotifier};
 pub use ids::{CardId, IdError, Login, MemberId, TransactionId};
 pub use import::{Adjustment, ImportInput, ImportPlan, ImportedCard};
 pub use mandate::{Debit, Mandate, MandateTerms, Mandates};
@@ -48,7 +50,7 @@ pub use money::{Money, MoneyError};
 pub use paging::{Page, Paged};
 pub use ports::{
     Action, BusinessCardStore, CreditRecord, Guard, IdempotencyKey, MemberDirectory, Movement,
-    Receipt, StoredAnswer, StoredCredit,
+    Receipt, StoredAnswer, StoredCredit, TransferRecord,
 };
 pub use product::{Category, Product};
 pub use report::Period;

@@ -279,6 +279,95 @@ impl State {
                 });
                 Ok(receipt(in_id, &new_card, Money::ZERO, moved, moved))
             }
+            Action::Transfer {
+                to,
+                amount,
+                payer,
+                payee,
+                ..
+            } => {
+                let debit = amount.negated();
+                let from = self.cards.get(&m.card).ok_or(DomainError::UnknownCard)?;
+                if !guard_allows(from, debit, &payer, m.at) {
+                    return Err(explain_refusal(from, debit, &payer, m.at));
+                }
+                let target = self.cards.get(&to).ok_or(DomainError::UnknownCard)?;
+                if !guard_allows(target, amount, &payee, m.at) {
+                    return Err(explain_refusal(target, amount, &payee, m.at));
+                }
+                let before = from.balance;
+                let after = add(before, debit)?;
+                let credited = add(target.balance, amount)?;
+                if let Some(card) = self.cards.get_mut(&m.card) {
+                    card.balance = after;
+                }
+                if let Some(card) = self.cards.get_mut(&to) {
+                    card.balance = credited;
+                }
+                push(self, TransactionKind::TransferOut, amount, 0, None);
+                let in_id = self.next_id();
+                self.transactions.push(Transaction {
+                    id: in_id,
+                    kind: TransactionKind::TransferIn,
+                    card: to.clone(),
+                    amount,
+                    quantity: 0,
+                    product: None,
+                    valid: true,
+                    author: m.author.clone(),
+                    created_at: m.at,
+                });
+                Ok(receipt(next_id, &m.card, before, after, amount))
+            }
+            Action::CancelTransfer {
+                transfer,
+                incoming,
+                to,
+                amount,
+                payer,
+                payee,
+            } => {
+                let position = |state: &State, id: TransactionId, card: &CardId| {
+                    state
+                        .transactions
+                        .iter()
+                        .position(|t| t.id == id && &t.card == card)
+                        .ok_or(DomainError::UnknownTransaction)
+                };
+                let out = position(self, transfer, &m.card)?;
+                let inc = position(self, incoming, &to)?;
+                if !self.transactions[out].valid {
+                    return Err(DomainError::AlreadyCancelled);
+                }
+                let debit = amount.negated();
+                let target = self.cards.get(&to).ok_or(DomainError::UnknownCard)?;
+                if !guard_allows(target, debit, &payee, m.at) {
+                    return Err(explain_refusal(target, debit, &payee, m.at));
+                }
+                let from = self.cards.get(&m.card).ok_or(DomainError::UnknownCard)?;
+                if !guard_allows(from, amount, &payer, m.at) {
+                    return Err(explain_refusal(from, amount, &payer, m.at));
+                }
+                let before = from.balance;
+                let after = add(before, amount)?;
+                let debited = add(target.balance, debit)?;
+                if let Some(card) = self.cards.get_mut(&m.card) {
+                    card.balance = after;
+                }
+                if let Some(card) = self.cards.get_mut(&to) {
+                    card.balance = debited;
+                }
+                for index in [out, inc] {
+                    self.transactions[index].valid = false;
+                    self.changes.push(StateChange {
+                        transaction: self.transactions[index].id,
+                        valid_after: false,
+                        by: m.author.clone(),
+                        at: m.at,
+                    });
+                }
+                Ok(receipt(transfer, &m.card, before, after, amount))
+            }
         }
     }
 }

@@ -76,6 +76,41 @@ pub enum Action {
     /// its replacement. Refused with `CardExists` if `new_card` exists and `CardReplaced` if
     /// this card was already replaced. The receipt is the new card's transfer-in.
     Replace { new_card: CardId },
+    /// A payment from member to member (the exchange): `amount` leaves this card under
+    /// `payer` (floor, usable) and reaches `to` under `payee` (ceiling, usable), both or
+    /// neither, as a transfer-out on this card and a transfer-in on `to`, with the
+    /// `record` beside them. The receipt is this (the payer's) card's; its transaction id is
+    /// the transfer's id.
+    Transfer {
+        to: CardId,
+        amount: Money,
+        payer: Guard,
+        payee: Guard,
+        record: Box<TransferRecord>,
+    },
+    /// Cancels a member-to-member transfer (`transfer`, the transfer-out of this card, and
+    /// `incoming`, the transfer-in of `to`): both are flipped to cancelled, `amount` goes back
+    /// from `to` (under `payee`: its floor) to this card (under `payer`: its ceiling), both
+    /// or neither, and the transfer is marked cancelled. `AlreadyCancelled` the second time.
+    CancelTransfer {
+        transfer: TransactionId,
+        incoming: TransactionId,
+        to: CardId,
+        amount: Money,
+        payer: Guard,
+        payee: Guard,
+    },
+}
+
+/// What the exchange records beside a transfer's two ledger rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRecord {
+    pub from_member: MemberId,
+    pub to_member: MemberId,
+    /// The offer the payment is for, if any.
+    pub offer: Option<i64>,
+    /// At most 140 characters.
+    pub note: Option<String>,
 }
 
 /// A request to change one card, decided by the rules and applied by the store.

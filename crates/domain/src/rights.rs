@@ -68,6 +68,11 @@ pub enum Operation {
     ReplaceCard,
     /// Set or clear a card's end of validity.
     SetCardValidity,
+    /// Read the members' exchange offers.
+    ReadExchange,
+    /// Moderate the members' exchange: close offers, read reported conversations, hide
+    /// messages, suspend members, cancel transfers.
+    ModerateExchange,
     /// Issue QR vouchers (coupons, tickets).
     IssueVouchers,
     /// Read a voucher and redeem it at the till.
@@ -81,7 +86,9 @@ impl Operation {
     pub fn required_rights(self) -> Rights {
         use Operation::*;
         match self {
-            CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard => Rights::Association,
+            CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard | ReadExchange => {
+                Rights::Association
+            }
             TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics
             | UnblockCard | ReplaceCard | SetCardValidity | RedeemVoucher => Rights::BarMember,
             CreateCardWithOverdraft
@@ -93,6 +100,7 @@ impl Operation {
             | ManageCards
             | ManageProducts
             | ManagePartners
+            | ModerateExchange
             | IssueVouchers
             | ManageMandates => Rights::President,
         }
@@ -213,6 +221,8 @@ mod tests {
             (UnblockCard, 2),
             (ReplaceCard, 2),
             (SetCardValidity, 2),
+            (ReadExchange, 1),
+            (ModerateExchange, 3),
         ];
         for (op, needed) in table {
             for level in 0..=3 {

@@ -52,6 +52,9 @@ pub struct AppState {
     /// The site's public address (`http.public_url`), for the links sent to members; `None`:
     /// an invitation's link uses the request's origin.
     pub public_url: Option<String>,
+    /// The members' exchange (`/v1/offers`, `/v1/conversations`, `/v1/transfers`); `None`:
+    /// not wired, its routes answer `EXCHANGE_DISABLED_ERROR`.
+    pub exchange: Option<ardoise_domain::Exchange>,
 }
 
 impl AppState {
@@ -76,7 +79,14 @@ impl AppState {
             mandates,
             service_tokens,
             public_url: None,
+            exchange: None,
         }
+    }
+
+    /// The same with the members' exchange.
+    pub fn with_exchange(mut self, exchange: ardoise_domain::Exchange) -> AppState {
+        self.exchange = Some(exchange);
+        self
     }
 
     /// The same with the site's public address (`http.public_url`).

@@ -18,6 +18,7 @@ use crate::AppState;
 mod accounts;
 mod business_cards;
 mod catalog;
+mod exchange;
 mod lifecycle;
 pub(crate) mod mandates;
 mod me;
@@ -133,6 +134,23 @@ pub fn operations() -> Vec<Operation> {
         operation!(partners::update),
         operation!(partners::disable),
         operation!(partners::rotate),
+        operation!(exchange::list_offers),
+        operation!(exchange::create_offer),
+        operation!(exchange::get_offer),
+        operation!(exchange::edit_offer),
+        operation!(exchange::close_offer),
+        operation!(exchange::list_conversations),
+        operation!(exchange::start_conversation),
+        operation!(exchange::messages),
+        operation!(exchange::write),
+        operation!(exchange::report),
+        operation!(exchange::hide),
+        operation!(exchange::suspend),
+        operation!(exchange::reinstate),
+        operation!(exchange::transfer),
+        operation!(exchange::get_transfer),
+        operation!(exchange::cancel_transfer),
+        operation!(exchange::volume),
         operation!(vouchers::issue),
         operation!(vouchers::get),
         operation!(vouchers::get_qr_svg),
@@ -267,6 +285,22 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
             "Vos préférences ont été enregistrées.",
         ),
         "MEMBER_EXPORT" => ("Your data.", "Vos données."),
+        "OFFER_LIST" => ("Offers.", "Offres."),
+        "OFFER" => ("Offer.", "Offre."),
+        "OFFER_CREATED" => ("The offer was published.", "L'offre a été publiée."),
+        "OFFER_UPDATED" => ("The offer was updated.", "L'offre a été modifiée."),
+        "OFFER_CLOSED" => ("The offer was closed.", "L'offre a été close."),
+        "CONVERSATION_LIST" => ("Your conversations.", "Vos conversations."),
+        "MESSAGE_LIST" => ("Messages.", "Messages."),
+        "MESSAGE_SENT" => ("The message was sent.", "Le message a été envoyé."),
+        "MESSAGE_HIDDEN" => ("The message was hidden.", "Le message a été masqué."),
+        "TRANSFER_DONE" => ("The payment was made.", "Le paiement a été effectué."),
+        "TRANSFER" => ("Payment.", "Paiement."),
+        "TRANSFER_CANCELLED" => (
+            "The payment was cancelled: both cards are restored.",
+            "Le paiement a été annulé : les deux cartes sont rétablies.",
+        ),
+        "EXCHANGE_VOLUME" => ("The exchange's volume.", "Le volume de l'échange."),
         "VOUCHERS_ISSUED" => ("The vouchers were issued.", "Les bons ont été émis."),
         "VOUCHER" => ("Voucher.", "Bon."),
         "VOUCHER_REDEEMED" => ("The voucher was redeemed.", "Le bon a été utilisé."),
@@ -700,7 +734,9 @@ pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
         InsufficientRights | MandateRequired => StatusCode::FORBIDDEN,
         UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard
         | UnknownPartner | UnknownCategory | UnknownMember | CardNotLinked | UnknownVoucher
-        | UnknownMandate | UnknownDebit | UnknownBusinessCard => StatusCode::NOT_FOUND,
+        | UnknownMandate | UnknownDebit | UnknownBusinessCard | UnknownOffer
+        | UnknownConversation | UnknownMessage | UnknownTransfer => StatusCode::NOT_FOUND,
+        MemberSuspended | ExchangeDisabled => StatusCode::FORBIDDEN,
         ServiceNotAvailable => StatusCode::NOT_IMPLEMENTED,
         TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -847,6 +883,27 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
             "This e-mail address is already another member's.",
             "Cette adresse e-mail est déjà celle d'un autre membre.",
         ),
+        SelfTransfer => (
+            "You cannot pay yourself.",
+            "Vous ne pouvez pas vous payer vous-même.",
+        ),
+        MemberSuspended => (
+            "This member is suspended from the exchange.",
+            "Ce membre est suspendu de l'échange.",
+        ),
+        ExchangeDisabled => (
+            "The members' exchange is switched off.",
+            "L'échange entre membres est désactivé.",
+        ),
+        CardBlocked(_) => (
+            "The card cannot be used for this payment.",
+            "La carte ne peut pas servir à ce paiement.",
+        ),
+        UnknownOffer => ("Unknown offer.", "Offre inconnue."),
+        OfferClosed => ("This offer is closed.", "Cette offre est close."),
+        UnknownConversation => ("Unknown conversation.", "Conversation inconnue."),
+        UnknownMessage => ("Unknown message.", "Message inconnu."),
+        UnknownTransfer => ("Unknown transfer.", "Virement inconnu."),
         UnknownBusinessCard => (
             "This business card or language does not exist, or is not yours.",
             "Cette carte de visite ou cette langue n'existe pas, ou n'est pas la vôtre.",

@@ -20,10 +20,10 @@ use std::time::Instant;
 
 use crate::db::{with_conn, Db};
 use crate::error::Failure;
-use crate::pg_batch::{plain_post_run, PostBatch};
+use crate::pg_batch::{plain_post_run, transfer_run, PostBatch};
 use crate::rows::{
     millis, CardRow, CreditRow, IdempotencyRow, NewCard, NewChange, NewTransaction,
-    ReplacementCard, TransactionRow,
+    ReplacementCard, TransactionRow, TransferRow,
 };
 use crate::services::{check_record, write_record, ServiceSql};
 use crate::sql::{Sql, MAX_BALANCE_CENTS};
@@ -82,11 +82,13 @@ pub(crate) fn apply_batch(db: &Db, movements: &[Movement], touches: &[Touch]) ->
     }
 }
 
-/// The cards `movements` may change: each movement's card, and a replacement's new card.
+/// The cards `movements` may change: each movement's card, and a replacement's new card or
+/// a transfer's other card.
 pub(crate) fn touched_cards(movements: &[Movement]) -> impl Iterator<Item = &str> {
     movements.iter().flat_map(|m| {
         let new_card = match &m.action {
             Action::Replace { new_card } => Some(new_card.as_str()),
+            Action::Transfer { to, .. } | Action::CancelTransfer { to, .. } => Some(to.as_str()),
             _ => None,
         };
         std::iter::once(m.card.as_str()).chain(new_card)
@@ -165,6 +167,22 @@ fn apply_batch_on<C: Sql + ServiceSql + PostBatch>(
                 let run = &movements[i..i + plain_post_run(&movements[i..])];
                 if !run.is_empty() {
                     match conn.post_run(run) {
+                        Ok(Some(answers)) => {
+                            results.extend(answers);
+                            next = i + run.len();
+                            continue;
+                        }
+                        Ok(None) => runs = false,
+                        Err(failure) => {
+                            *unexpected = !failure.is_batch_fatal();
+                            return Err(failure);
+                        }
+                    }
+                }
+                // PostgreSQL: a run of member-to-member transfers in one round trip.
+                let run = &movements[i..i + transfer_run(&movements[i..])];
+                if runs && !run.is_empty() {
+                    match conn.transfer_run(run) {
                         Ok(Some(answers)) => {
                             results.extend(answers);
                             next = i + run.len();
@@ -508,6 +526,71 @@ fn apply_action<C: Sql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> 
             Ok(receipt(m, TransactionId(0), balance, balance, Money::ZERO))
         }
         Action::Replace { new_card } => replace(conn, m, new_card),
+        Action::Transfer {
+            to,
+            amount,
+            payer,
+            payee,
+            record,
+        } => {
+            // Under the movement's savepoint: the payee's refusal undoes the payer's debit.
+            let after = guarded_add(conn, m, amount.negated(), payer)?;
+            guarded_add_to(conn, m, to, *amount, payee)?;
+            let out = conn.insert_transaction(&new_transaction(
+                m,
+                TransactionKind::TransferOut,
+                *amount,
+                0,
+                None,
+            ))?;
+            let incoming = conn.insert_transaction(&NewTransaction {
+                card_id: to.as_str(),
+                ..new_transaction(m, TransactionKind::TransferIn, *amount, 0, None)
+            })?;
+            conn.insert_transfer(&TransferRow {
+                transaction_id: out,
+                incoming_id: incoming,
+                from_card: card.to_owned(),
+                to_card: to.as_str().to_owned(),
+                from_member: record.from_member.0,
+                to_member: record.to_member.0,
+                amount_cents: amount.cents(),
+                offer_id: record.offer,
+                note: record.note.clone(),
+                created_at: millis(m.at),
+                cancelled_by: None,
+                cancelled_at: None,
+            })?;
+            let before = Money::from_cents(after.cents() + amount.cents());
+            Ok(receipt(m, TransactionId(out), before, after, *amount))
+        }
+        Action::CancelTransfer {
+            transfer,
+            incoming,
+            to,
+            amount,
+            payer,
+            payee,
+        } => {
+            // The flip of the payer's half decides "once"; all under the savepoint.
+            flip(conn, card, *transfer, false)?;
+            flip(conn, to.as_str(), *incoming, false)?;
+            guarded_add_to(conn, m, to, amount.negated(), payee)?;
+            let after = guarded_add(conn, m, *amount, payer)?;
+            for id in [transfer, incoming] {
+                conn.insert_change(&NewChange {
+                    transaction_id: id.0,
+                    valid_after: false,
+                    changed_by: &m.author,
+                    changed_at: millis(m.at),
+                })?;
+            }
+            if !conn.cancel_transfer(transfer.0, &m.author, millis(m.at))? {
+                return Err(DomainError::AlreadyCancelled.into());
+            }
+            let before = Money::from_cents(after.cents() - amount.cents());
+            Ok(receipt(m, *transfer, before, after, *amount))
+        }
     }
 }
 
@@ -615,7 +698,19 @@ fn guarded_add<C: Sql>(
     delta: Money,
     guard: &Guard,
 ) -> Result<Money, Failure> {
-    let card = m.card.as_str();
+    guarded_add_to(conn, m, &m.card, delta, guard)
+}
+
+/// Adds `delta` to `card`'s balance under `guard` for movement `m` (a transfer's other card);
+/// the new balance, or why not.
+fn guarded_add_to<C: Sql>(
+    conn: &mut C,
+    m: &Movement,
+    card: &CardId,
+    delta: Money,
+    guard: &Guard,
+) -> Result<Money, Failure> {
+    let card = card.as_str();
     for _ in 0..CHANGED_CARD_RETRIES {
         if let Some(after) = conn.guarded_add(card, delta.cents(), guard, millis(m.at))? {
             return Ok(Money::from_cents(after));

@@ -14,6 +14,7 @@ mod business_cards;
 mod catalog;
 mod db;
 mod error;
+mod exchange;
 mod import;
 mod ledger;
 mod members;

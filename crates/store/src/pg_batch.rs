@@ -66,6 +66,17 @@ pub(crate) fn plain_post_run(movements: &[Movement]) -> usize {
     movements.iter().take_while(|m| is_plain_post(m)).count()
 }
 
+/// Whether a movement can go through [`PostBatch::transfer_run`]: a member-to-member
+/// transfer (with or without an idempotency key, which the function records).
+pub(crate) fn is_transfer(m: &Movement) -> bool {
+    m.credit.is_none() && m.service.is_none() && matches!(m.action, Action::Transfer { .. })
+}
+
+/// How many movements at the start of `movements` are transfers.
+pub(crate) fn transfer_run(movements: &[Movement]) -> usize {
+    movements.iter().take_while(|m| is_transfer(m)).count()
+}
+
 /// Applying a run of plain posts at once, where the backend gains by it.
 pub(crate) trait PostBatch {
     /// Applies `posts` (all plain posts) in order in the current transaction, whose caller
@@ -78,6 +89,11 @@ pub(crate) trait PostBatch {
     /// trip. `None` if this backend does not, or if the batch holds another movement. An
     /// `Err` means nothing was written.
     fn post_batch(&mut self, movements: &[Movement]) -> Result<Option<Vec<Answer>>, Failure>;
+
+    /// Applies `transfers` (all transfers) in order in the current transaction, whose
+    /// caller holds their cards' row locks; `None` if this backend applies them one by one.
+    /// An `Err` means the transaction must be abandoned.
+    fn transfer_run(&mut self, transfers: &[Movement]) -> Result<Option<Vec<Answer>>, Failure>;
 }
 
 impl PostBatch for SqliteConnection {
@@ -86,6 +102,10 @@ impl PostBatch for SqliteConnection {
     }
 
     fn post_batch(&mut self, _movements: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
+        Ok(None)
+    }
+
+    fn transfer_run(&mut self, _transfers: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
         Ok(None)
     }
 }
@@ -101,7 +121,28 @@ impl PostBatch for PgConnection {
         }
     }
 
+    fn transfer_run(&mut self, transfers: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
+        let rows: Vec<TransferAnswerRow> = TransferCall::of(transfers, Vec::new())?.load(self)?;
+        match transfer_answers(transfers, rows) {
+            Ok(answers) => Ok(Some(answers)),
+            Err((_, problem)) => Err(problem),
+        }
+    }
+
     fn post_batch(&mut self, movements: &[Movement]) -> Result<Option<Vec<Answer>>, Failure> {
+        if !movements.is_empty() && transfer_run(movements) == movements.len() {
+            // A batch of transfers only: one statement that locks its cards (both of each
+            // transfer) in id order and commits on its own, as a batch of posts.
+            let lock = lock_order(movements);
+            let rows: Vec<TransferAnswerRow> = TransferCall::of(movements, lock)?.load(self)?;
+            return match transfer_answers(movements, rows) {
+                Ok(answers) => Ok(Some(answers)),
+                Err((answers, problem)) => {
+                    tracing::error!(error = ?problem, "ardoise_transfer_batch answered an odd set of rows");
+                    Ok(Some(answers))
+                }
+            };
+        }
         if movements.is_empty() || plain_post_run(movements) != movements.len() {
             return Ok(None);
         }
@@ -380,6 +421,295 @@ impl QueryFragment<Pg> for Call<'_> {
         out.push_bind_param::<Array<Text>, _>(&self.authors)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<BigInt>, _>(&self.at)?;
+        out.push_sql(") ORDER BY ord");
+        Ok(())
+    }
+}
+
+/// (ord, transaction id, payer's balance after, refused side, card found, and the refusing
+/// card as it was: balance, overdraft limit, max balance, status, valid until, member, created
+/// at, replaced by): the row of `ardoise_transfer_batch` for one transfer.
+type TransferAnswerRow = (
+    i32,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    bool,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// Each transfer's answer from the function's rows, matched by `ord` (as [`answers`]).
+fn transfer_answers(
+    movements: &[Movement],
+    rows: Vec<TransferAnswerRow>,
+) -> Result<Vec<Answer>, (Vec<Answer>, Failure)> {
+    let mut slots: Vec<Option<Answer>> = movements.iter().map(|_| None).collect();
+    let mut problem = (rows.len() != movements.len()).then(|| {
+        format!(
+            "ardoise_transfer_batch answered {} rows for {} movements",
+            rows.len(),
+            movements.len()
+        )
+    });
+    for row in rows {
+        let slot = usize::try_from(row.0)
+            .ok()
+            .and_then(|ord| ord.checked_sub(1))
+            .filter(|&i| slots.get(i).is_some_and(Option::is_none));
+        match slot {
+            Some(i) => slots[i] = Some(transfer_answer(&movements[i], row)),
+            None => problem = Some(format!("ardoise_transfer_batch answered row {}", row.0)),
+        }
+    }
+    let answers = slots
+        .into_iter()
+        .map(|slot| {
+            slot.unwrap_or_else(|| {
+                Err(DomainError::Internal(
+                    "the outcome of this movement is unknown".into(),
+                ))
+            })
+        })
+        .collect();
+    match problem {
+        None => Ok(answers),
+        Some(what) => Err((answers, Failure::Lost(what))),
+    }
+}
+
+/// The payer's receipt of an applied transfer, or why it was refused, explained from the
+/// refusing card as the function read it under its row lock.
+fn transfer_answer(m: &Movement, row: TransferAnswerRow) -> Answer {
+    let Action::Transfer {
+        to,
+        amount,
+        payer,
+        payee,
+        ..
+    } = &m.action
+    else {
+        return Err(
+            Failure::Lost("a run of transfers holds another movement".into()).into_domain(),
+        );
+    };
+    let (
+        _,
+        transaction,
+        after,
+        refused,
+        found,
+        balance,
+        overdraft,
+        max,
+        status,
+        until,
+        member,
+        created,
+        by,
+    ) = row;
+    let (card, delta, guard) = match refused.as_deref() {
+        None => {
+            let (Some(id), Some(after)) = (transaction, after) else {
+                return Err(Failure::Corrupt(
+                    "ardoise_transfer_batch answered an incomplete receipt".into(),
+                )
+                .into_domain());
+            };
+            return Ok(Receipt {
+                transaction: TransactionId(id),
+                card: m.card.clone(),
+                balance_before: Money::from_cents(after + amount.cents()),
+                balance_after: Money::from_cents(after),
+                amount: *amount,
+            });
+        }
+        Some("key") => return Err(DomainError::IdempotencyKeyReused),
+        Some("payer") => (&m.card, amount.negated(), payer),
+        Some(_) => (to, *amount, payee),
+    };
+    if !found {
+        return Err(DomainError::UnknownCard);
+    }
+    let (Some(balance), Some(overdraft), Some(status), Some(created)) =
+        (balance, overdraft, status, created)
+    else {
+        return Err(Failure::Corrupt(format!(
+            "ardoise_transfer_batch answered an incomplete card {card}"
+        ))
+        .into_domain());
+    };
+    let current = CardRow {
+        id: card.as_str().to_owned(),
+        balance_cents: balance,
+        overdraft_limit_cents: overdraft,
+        max_balance_cents: max,
+        status,
+        valid_until: until,
+        member_id: member,
+        created_at: created,
+        replaced_by: by,
+    }
+    .into_card()
+    .map_err(Failure::into_domain)?;
+    if !guard_allows(&current, delta, guard, m.at) {
+        return Err(explain_refusal(&current, delta, guard, m.at));
+    }
+    if current.balance.checked_add(delta).is_none() {
+        return Err(crate::ledger::overflow_error());
+    }
+    Err(Failure::Lost(format!("card {card} refused a transfer its guard allows")).into_domain())
+}
+
+/// `SELECT … FROM ardoise_transfer_batch($1, …, $19)`: one array per column, one element per
+/// transfer. Written by hand so that diesel keeps it prepared.
+#[derive(Debug)]
+struct TransferCall<'a> {
+    lock: Vec<&'a str>,
+    from: Vec<&'a str>,
+    to: Vec<&'a str>,
+    amounts: Vec<i64>,
+    /// The payer's floor, ceiling, usable; then the payee's.
+    guards: [Vec<bool>; 6],
+    authors: Vec<&'a str>,
+    at: Vec<i64>,
+    from_members: Vec<i64>,
+    to_members: Vec<i64>,
+    offers: Vec<Option<i64>>,
+    notes: Vec<Option<&'a str>>,
+    key_owners: Vec<Option<&'a str>>,
+    keys: Vec<Option<&'a str>>,
+    key_hashes: Vec<Option<&'a str>>,
+}
+
+impl<'a> TransferCall<'a> {
+    fn of(transfers: &'a [Movement], lock: Vec<&'a str>) -> Result<TransferCall<'a>, Failure> {
+        let n = transfers.len();
+        let mut call = TransferCall {
+            lock,
+            from: Vec::with_capacity(n),
+            to: Vec::with_capacity(n),
+            amounts: Vec::with_capacity(n),
+            guards: Default::default(),
+            authors: Vec::with_capacity(n),
+            at: Vec::with_capacity(n),
+            from_members: Vec::with_capacity(n),
+            to_members: Vec::with_capacity(n),
+            offers: Vec::with_capacity(n),
+            notes: Vec::with_capacity(n),
+            key_owners: Vec::with_capacity(n),
+            keys: Vec::with_capacity(n),
+            key_hashes: Vec::with_capacity(n),
+        };
+        for m in transfers {
+            let Action::Transfer {
+                to,
+                amount,
+                payer,
+                payee,
+                record,
+            } = &m.action
+            else {
+                return Err(Failure::Lost(
+                    "a run of transfers holds another movement".into(),
+                ));
+            };
+            call.from.push(m.card.as_str());
+            call.to.push(to.as_str());
+            call.amounts.push(amount.cents());
+            let flags = [
+                payer.floor,
+                payer.ceiling,
+                payer.usable,
+                payee.floor,
+                payee.ceiling,
+                payee.usable,
+            ];
+            for (column, flag) in call.guards.iter_mut().zip(flags) {
+                column.push(flag);
+            }
+            call.authors.push(&m.author);
+            call.at.push(millis(m.at));
+            call.from_members.push(record.from_member.0);
+            call.to_members.push(record.to_member.0);
+            call.offers.push(record.offer);
+            call.notes.push(record.note.as_deref());
+            let key = m.idempotency.as_deref();
+            call.key_owners.push(key.map(|k| k.owner.as_str()));
+            call.keys.push(key.map(|k| k.key.as_str()));
+            call.key_hashes.push(key.map(|k| k.request_hash.as_str()));
+        }
+        Ok(call)
+    }
+}
+
+impl QueryId for TransferCall<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for TransferCall<'_> {
+    type SqlType = (
+        Integer,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<Text>,
+        Bool,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<Text>,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<Text>,
+    );
+}
+
+impl<Conn> RunQueryDsl<Conn> for TransferCall<'_> {}
+
+impl QueryFragment<Pg> for TransferCall<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT ord, transaction_id, balance, refused, card_found, card_balance, \
+             overdraft_limit, max_balance, card_status, card_valid_until, card_member_id, \
+             card_created_at, card_replaced_by FROM ardoise_transfer_batch(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.lock)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.from)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.to)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.amounts)?;
+        for column in &self.guards {
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Bool>, _>(column)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.authors)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.from_members)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.to_members)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.offers)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.notes)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.key_owners)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.keys)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.key_hashes)?;
         out.push_sql(") ORDER BY ord");
         Ok(())
     }

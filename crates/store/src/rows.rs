@@ -30,7 +30,7 @@ pub(crate) fn time(ms: i64) -> Result<DateTime<Utc>, Failure> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| Failure::Corrupt(format!("time {ms} ms")))
 }
 
-fn card_id(text: &str) -> Result<CardId, Failure> {
+pub(crate) fn card_id(text: &str) -> Result<CardId, Failure> {
     CardId::parse(text).map_err(|e| Failure::Corrupt(e.to_string()))
 }
 
@@ -473,5 +473,41 @@ impl PreferencesRow {
             receipts: self.receipts,
             advertisements: self.advertisements,
         }
+    }
+}
+
+/// A member-to-member transfer's record, beside its two ledger rows.
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+#[diesel(table_name = crate::schema::exchange_transfers)]
+pub(crate) struct TransferRow {
+    pub transaction_id: i64,
+    pub incoming_id: i64,
+    pub from_card: String,
+    pub to_card: String,
+    pub from_member: i64,
+    pub to_member: i64,
+    pub amount_cents: i64,
+    pub offer_id: Option<i64>,
+    pub note: Option<String>,
+    pub created_at: i64,
+    pub cancelled_by: Option<String>,
+    pub cancelled_at: Option<i64>,
+}
+
+impl TransferRow {
+    pub(crate) fn into_transfer(self) -> Result<ardoise_domain::exchange::Transfer, Failure> {
+        Ok(ardoise_domain::exchange::Transfer {
+            id: TransactionId(self.transaction_id),
+            incoming: TransactionId(self.incoming_id),
+            from_card: card_id(&self.from_card)?,
+            to_card: card_id(&self.to_card)?,
+            from_member: MemberId(self.from_member),
+            to_member: MemberId(self.to_member),
+            amount: Money::from_cents(self.amount_cents),
+            offer: self.offer_id,
+            note: self.note,
+            created_at: time(self.created_at)?,
+            cancelled_by: self.cancelled_by,
+        })
     }
 }

@@ -265,6 +265,80 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    exchange_offers (id) {
+        id -> BigInt,
+        member_id -> BigInt,
+        kind -> Text,
+        category_id -> BigInt,
+        description -> Text,
+        wished_from -> Nullable<Text>,
+        wished_until -> Nullable<Text>,
+        price_cents -> Nullable<BigInt>,
+        status -> Text,
+        closed_by -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    exchange_conversations (id) {
+        id -> BigInt,
+        member_low -> BigInt,
+        member_high -> BigInt,
+        offer_key -> BigInt,
+        last_message_id -> BigInt,
+        last_activity -> BigInt,
+        read_low -> BigInt,
+        read_high -> BigInt,
+        notified_low -> Nullable<BigInt>,
+        notified_high -> Nullable<BigInt>,
+        reported_by -> Nullable<BigInt>,
+        reported_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    exchange_messages (id) {
+        id -> BigInt,
+        conversation_id -> BigInt,
+        author_id -> BigInt,
+        body -> Text,
+        hidden_by -> Nullable<Text>,
+        hidden_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    exchange_suspensions (member_id) {
+        member_id -> BigInt,
+        suspended_by -> Text,
+        suspended_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    exchange_transfers (transaction_id) {
+        transaction_id -> BigInt,
+        incoming_id -> BigInt,
+        from_card -> Text,
+        to_card -> Text,
+        from_member -> BigInt,
+        to_member -> BigInt,
+        amount_cents -> BigInt,
+        offer_id -> Nullable<BigInt>,
+        note -> Nullable<Text>,
+        created_at -> BigInt,
+        cancelled_by -> Nullable<Text>,
+        cancelled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(exchange_messages -> exchange_conversations (conversation_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     cards,
     members,
@@ -283,6 +357,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_links,
     member_preferences,
     imports,
+    exchange_offers,
+    exchange_conversations,
+    exchange_messages,
+    exchange_suspensions,
+    exchange_transfers,
 );
 
 diesel::table! {

@@ -16,12 +16,12 @@ use diesel::sqlite::SqliteConnection;
 use crate::rows::{
     BundleRow, CardRow, CreditRow, IdempotencyRow, LinkRow, MemberRow, NewCard, NewChange,
     NewStaff, NewTransaction, PreferencesRow, ProductRow, ProfileRow, ReplacementCard, SessionRow,
-    StaffRow, TransactionRow,
+    StaffRow, TransactionRow, TransferRow,
 };
 use crate::schema::{
-    card_credits, cards, idempotency_keys, member_accounts, member_links, member_preferences,
-    members, partners, product_bundles, products, sessions, staff_users, transaction_changes,
-    transactions,
+    card_credits, cards, exchange_transfers, idempotency_keys, member_accounts, member_links,
+    member_preferences, members, partners, product_bundles, products, sessions, staff_users,
+    transaction_changes, transactions,
 };
 
 /// The largest magnitude a balance may have (the domain's limit, also a CHECK in the schema).
@@ -199,6 +199,11 @@ pub(crate) trait Sql: Dialect + Sized {
         status: &str,
         replaced_by: &str,
     ) -> QueryResult<bool>;
+
+    /// Records a member-to-member transfer beside its ledger rows.
+    fn insert_transfer(&mut self, row: &TransferRow) -> QueryResult<()>;
+    /// Marks a transfer cancelled if it was not; whether it was.
+    fn cancel_transfer(&mut self, transaction: i64, by: &str, at_ms: i64) -> QueryResult<bool>;
 
     // Members and their cards.
     fn insert_member(&mut self, row: &ProfileRow, created_at: i64) -> QueryResult<i64>;
@@ -430,6 +435,32 @@ macro_rules! impl_sql {
                 .returning(transactions::amount_cents)
                 .get_result(self)
                 .optional()
+            }
+
+            fn insert_transfer(&mut self, row: &TransferRow) -> QueryResult<()> {
+                diesel::insert_into(exchange_transfers::table)
+                    .values(row)
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn cancel_transfer(
+                &mut self,
+                transaction: i64,
+                by: &str,
+                at_ms: i64,
+            ) -> QueryResult<bool> {
+                let changed = diesel::update(
+                    exchange_transfers::table
+                        .find(transaction)
+                        .filter(exchange_transfers::cancelled_at.is_null()),
+                )
+                .set((
+                    exchange_transfers::cancelled_by.eq(by),
+                    exchange_transfers::cancelled_at.eq(at_ms),
+                ))
+                .execute(self)?;
+                Ok(changed == 1)
             }
 
             fn insert_change(&mut self, row: &NewChange<'_>) -> QueryResult<()> {

@@ -262,6 +262,27 @@ fn simple_error(e: &DomainError) -> (&'static str, &'static str) {
             "This transaction cannot be cancelled or redone.",
             "Cette transaction ne peut être ni annulée ni refaite.",
         ),
+        SelfTransfer => (
+            "You cannot pay yourself.",
+            "Vous ne pouvez pas vous payer vous-même.",
+        ),
+        MemberSuspended => (
+            "This member is suspended from the exchange.",
+            "Ce membre est suspendu de l'échange.",
+        ),
+        ExchangeDisabled => (
+            "The members' exchange is switched off.",
+            "L'échange entre membres est désactivé.",
+        ),
+        CardBlocked(_) => (
+            "The card cannot be used for this payment.",
+            "La carte ne peut pas servir à ce paiement.",
+        ),
+        UnknownOffer => ("Unknown offer.", "Offre inconnue."),
+        OfferClosed => ("This offer is closed.", "Cette offre est close."),
+        UnknownConversation => ("Unknown conversation.", "Conversation inconnue."),
+        UnknownMessage => ("Unknown message.", "Message inconnu."),
+        UnknownTransfer => ("Unknown transfer.", "Virement inconnu."),
         InvalidLink => (
             "This link is no longer valid: ask for a new one.",
             "Ce lien n'est plus valable : demandez-en un nouveau.",

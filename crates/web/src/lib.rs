@@ -20,6 +20,7 @@ use ardoise_auth::{MemberAccess, OAuth, Staff};
 use ardoise_domain::{Bar, MemberSpace, Members, Vouchers};
 
 pub mod assets;
+mod business_card;
 mod cards;
 pub mod i18n;
 mod login;
@@ -106,6 +107,7 @@ impl WebState {
 /// members' `/me/...` and the embedded assets under `/static/`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
+    business_card::configure(cfg);
     login::configure(cfg);
     till::configure(cfg);
     office::configure(cfg);
