@@ -316,8 +316,42 @@ async fn flows(b: &Browser, server: &Server) {
         .await;
     b.balance_is("23.20 €").await;
 
+    // An order of two products, paid at once: one payment per product.
+    b.click("biere").await;
+    b.click("chips").await;
+    b.click("Pay").await;
+    b.balance_is("20.40 €").await;
+    b.find("//*[@role='status' and contains(., 'Paid 2.80 €')]")
+        .await;
+
     // Hand the balance back.
     b.click("Hand back").await;
+    b.balance_is("0.00 €").await;
+
+    // An order refused part-way: the alert says what was paid and what was not, and the
+    // unpaid line stays in the order.
+    b.fill("Amount", "1.50").await;
+    b.click("Top up").await;
+    b.balance_is("1.50 €").await;
+    b.click("chips").await;
+    b.click("biere").await;
+    b.click("Pay").await;
+    b.find(
+        "//*[@role='alert' and contains(., 'Not paid: 1 × biere') \
+         and contains(., 'Paid: 1 × chips')]",
+    )
+    .await;
+    b.balance_is("0.50 €").await;
+    b.find("//section[@aria-label='Order']//li[normalize-space(.)='1 × biere']")
+        .await;
+    b.click("Clear").await;
+    b.click("Hand back").await;
+    b.balance_is("0.00 €").await;
+    b.log_out().await;
+
+    // The association (rights 1) scans a card and reads its balance.
+    b.log_in(base, "bde").await;
+    b.scan("WEB0001").await;
     b.balance_is("0.00 €").await;
     b.log_out().await;
 

@@ -719,3 +719,120 @@ async fn the_public_page_its_vcard_and_qr_code_in_the_visitors_language() {
         assert_eq!(page(&s, "/c/nothing-here", "pl").await.0, 404);
     }
 }
+
+/// A member with an account: invited by staff, password set, logged in; their token.
+async fn member_session(s: &Server, staff: &str, id: i64, email: &str) -> String {
+    let (status, _, v) = call(
+        s,
+        Method::PATCH,
+        &format!("/v1/members/{id}"),
+        Some(staff),
+        Some(json!({"email": email})),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, _, v) = post(
+        s,
+        &format!("/v1/members/{id}/invitation"),
+        staff,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let link = v["data"]["link"].as_str().unwrap();
+    let token = link.rsplit('/').next().unwrap();
+    let body = json!({"token": token, "password": "correct horse"});
+    let (status, _, v) = call(
+        s,
+        Method::POST,
+        "/v1/member-passwords",
+        None,
+        Some(body),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 204, "{v}");
+    let body = json!({"email": email, "password": "correct horse"});
+    let (status, _, v) = call(
+        s,
+        Method::POST,
+        "/v1/member-sessions",
+        None,
+        Some(body),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    v["data"]["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_member_edits_their_own_card_only_and_it_leaves_with_them() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let bde = session(&s, "bde").await;
+        let (alpha, bravo) = (
+            member(&s, &bde, "Alpha").await,
+            member(&s, &bde, "Bravo").await,
+        );
+        let me = member_session(&s, &bde, alpha, "alpha@example.org").await;
+        // Not for someone else; for themself, yes.
+        refused(
+            &post(
+                &s,
+                &format!("/v1/members/{bravo}/business-card"),
+                &me,
+                Value::Null,
+            )
+            .await,
+            403,
+            "INSUFFICIENT_RIGHTS_ERROR",
+        );
+        let mine = create_card(&s, &me, alpha).await;
+        let theirs = create_card(&s, &bde, bravo).await;
+        let (status, _, v) = put(
+            &s,
+            &format!("/v1/business-cards/{mine}"),
+            &me,
+            json!({"translatable": {"un": {"displayName": "Alpha & co"}}}),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        refused(
+            &get(&s, &format!("/v1/business-cards/{theirs}"), &me).await,
+            404,
+            "CARD_ID_NOT_FOUND_ERROR",
+        );
+        refused(
+            &put(
+                &s,
+                &format!("/v1/business-cards/{theirs}/cardStatus/disable"),
+                &me,
+                Value::Null,
+            )
+            .await,
+            404,
+            "CARD_ID_NOT_FOUND_ERROR",
+        );
+        // The public page shows the universal version to anyone.
+        let (status, _, html) = page(&s, &format!("/c/{mine}"), "pl").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("Alpha &amp; co"), "{html}");
+        // Deleting their data deletes their business card (the ledger stays, not the card).
+        let (status, _, v) = call(&s, Method::DELETE, "/v1/me", Some(&me), None, &[]).await;
+        assert_eq!(status, 204, "{v}");
+        refused(
+            &get(&s, &format!("/v1/business-cards/{mine}"), &bde).await,
+            404,
+            "CARD_ID_NOT_FOUND_ERROR",
+        );
+        assert_eq!(page(&s, &format!("/c/{mine}"), "pl").await.0, 404);
+        assert_eq!(
+            get(&s, &format!("/v1/business-cards/{theirs}"), &bde)
+                .await
+                .0,
+            200
+        );
+    }
+}

@@ -186,8 +186,9 @@ impl Server {
             .arg(&db.url)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
-            .envs(env.iter().copied())
+            // A test may ask for more (`RUST_LOG=info`).
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

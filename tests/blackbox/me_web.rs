@@ -861,3 +861,31 @@ async fn a_member_edits_their_profile_and_changes_their_login_with_their_passwor
         assert_eq!(old.status, StatusCode::UNAUTHORIZED);
     }
 }
+
+#[tokio::test]
+async fn the_links_token_never_reaches_the_log() {
+    let s = Server::start_with(crate::harness::Backend::Sqlite, &[("RUST_LOG", "info")]);
+    let bde = session(&s, "bde").await;
+    let id = member_with_card(&s, &bde, "Durand", "zoe@example.org", "04A1B2C3D4", "5").await;
+    let link = invite(&s, &bde, id).await;
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    let mut b = Browser::new(&s);
+    assert_eq!(b.get(&path_of(&link)).await.status, StatusCode::OK);
+    let done = b
+        .post(&path_of(&link), &[("password", "correct horse")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    b.member_login("zoe@example.org", "correct horse").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = s.log.lock().unwrap().join("\n");
+    assert!(
+        log.contains("/me/welcome/{token}"),
+        "the request lines are logged: {log}"
+    );
+    assert!(log.contains("/me/login"), "{log}");
+    assert!(
+        !log.contains(&token),
+        "the link's token is in the log: {log}"
+    );
+    assert!(!log.contains("correct horse"));
+}

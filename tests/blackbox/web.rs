@@ -509,11 +509,31 @@ async fn rights_errors_and_languages() {
     assert!(missing.body.contains("<h1>Page not found</h1>"));
     assert!(missing.body.contains(">Log out</button>"));
 
-    // The association (rights 1) opens cards but takes no money.
+    // The association (rights 1) opens cards and reads their balance, but takes no money.
     let mut bde = Visitor::new(&server);
     let till = bde.log_in("bde").await;
     assert!(till.body.contains("value=\"open\""));
     assert!(!till.body.contains("value=\"pay\""));
+    assert!(till.body.contains("You have made no transaction yet."));
+    let opened = bde
+        .post(
+            "/till",
+            &[
+                ("csrf", &till.hidden("csrf")),
+                ("key", &till.hidden("key")),
+                ("card", "BDE0001"),
+                ("amount", "7.50"),
+                ("action", "open"),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+    assert_eq!(opened.balance().as_deref(), Some("7.50 €"));
+    assert!(opened
+        .body
+        .contains("<span class=\"txcard\">BDE0001</span>"));
+    let shown = bde.get("/till?card=BDE0001").await;
+    assert_eq!(shown.balance().as_deref(), Some("7.50 €"));
     assert_eq!(
         bde.get("/office/reports").await.status,
         StatusCode::FORBIDDEN
@@ -780,4 +800,118 @@ async fn office_cards_members_partners_and_staff() {
         "{}",
         short.body
     );
+}
+
+#[tokio::test]
+async fn an_order_refused_part_way_says_what_was_paid_and_keeps_the_rest() {
+    let server = bar_server();
+    let mut v = Visitor::new(&server);
+    let till = v.log_in("barman").await;
+    let csrf = till.hidden("csrf");
+    let opened = v
+        .post(
+            "/till",
+            &[
+                ("csrf", &csrf),
+                ("key", &till.hidden("key")),
+                ("card", "PART0001"),
+                ("amount", "2"),
+                ("action", "open"),
+            ],
+        )
+        .await;
+    assert_eq!(opened.balance().as_deref(), Some("2.00 €"));
+
+    // chips (1.00) then biere (1.80) on 2.00: the chips are paid, the beer is refused.
+    let order = [
+        ("csrf", csrf.as_str()),
+        ("key", &opened.hidden("key")),
+        ("card", "PART0001"),
+        ("item", "chips"),
+        ("item", "biere"),
+        ("action", "pay"),
+    ];
+    let part = v.post("/till", &order).await;
+    assert_eq!(
+        part.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        part.body
+    );
+    assert!(
+        part.body.contains(
+            "role=\"alert\">Insufficient balance (1.00 €): 0.80 € missing. Not paid: 1 × biere \
+             — Paid: 1 × chips (1.00 €) — new balance 1.00 €"
+        ),
+        "{}",
+        part.body
+    );
+    assert_eq!(part.balance().as_deref(), Some("1.00 €"));
+    // The unpaid line stays in the order, the paid one left it.
+    assert!(part.body.contains("<li>1 × biere</li>"), "{}", part.body);
+    assert!(!part.body.contains("<li>1 × chips</li>"));
+    assert!(part.body.contains("name=\"item\" value=\"biere\""));
+    assert!(!part.body.contains("name=\"item\" value=\"chips\""));
+
+    // The same form sent again pays nothing twice: the chips line answers its first receipt.
+    let again = v.post("/till", &order).await;
+    assert_eq!(again.balance().as_deref(), Some("1.00 €"));
+}
+
+#[tokio::test]
+async fn the_till_lists_the_staff_members_own_transactions_newest_first() {
+    let server = bar_server();
+    let mut barman = Visitor::new(&server);
+    let mut prez = Visitor::new(&server);
+    let till = barman.log_in("barman").await;
+    let csrf = till.hidden("csrf");
+    let mut key = till.hidden("key");
+    for (card, amount) in [("OWN0001", "5"), ("OWN0002", "6")] {
+        let page = barman
+            .post(
+                "/till",
+                &[
+                    ("csrf", &csrf),
+                    ("key", &key),
+                    ("card", card),
+                    ("amount", amount),
+                    ("action", "open"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        key = page.hidden("key");
+    }
+    // The president pays on the barman's card: not in the barman's list.
+    let p = prez.log_in("prez").await;
+    let paid = prez
+        .post(
+            "/till",
+            &[
+                ("csrf", &p.hidden("csrf")),
+                ("key", &p.hidden("key")),
+                ("card", "OWN0001"),
+                ("amount", "0.42"),
+                ("action", "pay"),
+            ],
+        )
+        .await;
+    assert!(
+        paid.body.contains("role=\"status\">Paid 0.42 €"),
+        "{}",
+        paid.body
+    );
+    assert!(paid.body.contains("<span class=\"amount\">0.42 €</span>"));
+
+    let mine = barman.get("/till").await;
+    let second = mine
+        .body
+        .find("OWN0002</span>")
+        .expect("the second card opened");
+    let first = mine
+        .body
+        .find("OWN0001</span>")
+        .expect("the first card opened");
+    assert!(second < first, "newest first");
+    assert!(!mine.body.contains("0.42 €"), "{}", mine.body);
 }

@@ -94,6 +94,14 @@ impl Ledger for CountedLedger {
         self.inner.transactions(after, limit).await
     }
 
+    async fn author_transactions(
+        &self,
+        author: &str,
+        limit: u32,
+    ) -> Result<Vec<Transaction>, DomainError> {
+        self.inner.author_transactions(author, limit).await
+    }
+
     async fn transaction_page(
         &self,
         card: Option<CardId>,

@@ -358,11 +358,10 @@ impl Bar {
             Some((key, hash)) => Some(client_key(format!("staff:{}", actor.login), key, hash)?),
             None => None,
         };
-        if let Some(key) = &key {
-            if let Some(replay) = self.replay(key).await? {
-                return Ok(replay);
-            }
-        }
+        // The key is not looked up first: the movement is tried, and the store refuses it
+        // (`IdempotencyKeyReused`, undone with its key's record, in one atomic step) when the
+        // key was used before; only then is the first answer read, below. A new key, the
+        // usual case, costs no read.
         let k = key.as_ref();
         let outcome = match request {
             StaffMove::OpenCard {
@@ -390,9 +389,10 @@ impl Bar {
             (Err(e), None) => Err(e),
             // Storage trouble says nothing about a concurrent retry.
             (Err(e @ (DomainError::StorageUnavailable | DomainError::Internal(_))), _) => Err(e),
-            // A concurrent retry of the same request may have won the race (the key's insert
-            // conflicted, or its movement left this one nothing to do: the card exists, the
-            // transaction is cancelled, the balance is drained): answer what it answered.
+            // A repeat of an applied request, or a concurrent retry that won the race (the
+            // key's insert conflicted, or the first movement left this one nothing to do: the
+            // card exists, the transaction is cancelled, the balance is drained): answer what
+            // the first one answered.
             (Err(e), Some(key)) => match self.replay(&key).await {
                 Ok(Some(replay)) => Ok(replay),
                 Ok(None) => Err(e),
@@ -862,6 +862,29 @@ impl Bar {
     pub async fn card_exists(&self, actor: &Actor, card: &CardId) -> Result<bool, DomainError> {
         actor.check(Operation::CardInfo)?;
         Ok(self.ledger.card_snapshot(card).await?.is_some())
+    }
+
+    /// One card's balance and state as the till shows them after a scan (rights ≥ 1; an
+    /// answer only, read through [`Ledger::card_snapshot`]).
+    pub async fn till_card(&self, actor: &Actor, card: &CardId) -> Result<Card, DomainError> {
+        actor.check(Operation::ReadBalance)?;
+        self.ledger
+            .card_snapshot(card)
+            .await?
+            .ok_or(DomainError::UnknownCard)
+    }
+
+    /// The latest transactions the actor wrote, newest first, at most `limit` (rights ≥ 1):
+    /// the till's recent list.
+    pub async fn own_transactions(
+        &self,
+        actor: &Actor,
+        limit: u32,
+    ) -> Result<Vec<Transaction>, DomainError> {
+        actor.check(Operation::OwnTransactions)?;
+        self.ledger
+            .author_transactions(actor.login.as_str(), limit)
+            .await
     }
 
     /// Every card (rights ≥ 2).

@@ -251,6 +251,20 @@ pub trait Ledger: Send + Sync {
     async fn transaction(&self, id: TransactionId) -> Result<Option<Transaction>, DomainError>;
     /// A card's transactions, oldest first.
     async fn card_transactions(&self, card: &CardId) -> Result<Vec<Transaction>, DomainError>;
+    /// The latest transactions written by `author` (a staff login), newest first, at most
+    /// `limit`: the till's own list. The default reads the whole ledger; the store overrides
+    /// it with an indexed query.
+    async fn author_transactions(
+        &self,
+        author: &str,
+        limit: u32,
+    ) -> Result<Vec<Transaction>, DomainError> {
+        let mut all = self.transactions(None, None).await?;
+        all.retain(|t| t.author == author);
+        all.reverse();
+        all.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(all)
+    }
     /// All transactions with an id above `after`, oldest first, at most `limit`.
     async fn transactions(
         &self,

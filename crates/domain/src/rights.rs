@@ -68,6 +68,11 @@ pub enum Operation {
     ReplaceCard,
     /// Set or clear a card's end of validity.
     SetCardValidity,
+    /// Read a card's balance and state after a scan at the till (web spec: rights 1 may open
+    /// cards and read balances there).
+    ReadBalance,
+    /// Read the transactions one wrote oneself (the till's recent list).
+    OwnTransactions,
     /// Read the members' exchange offers.
     ReadExchange,
     /// Moderate the members' exchange: close offers, read reported conversations, hide
@@ -86,9 +91,8 @@ impl Operation {
     pub fn required_rights(self) -> Rights {
         use Operation::*;
         match self {
-            CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard | ReadExchange => {
-                Rights::Association
-            }
+            CreateCard | CardInfo | ReadCatalog | ManageMembers | BlockCard | ReadBalance
+            | OwnTransactions | ReadExchange => Rights::Association,
             TopUp | Pay | Drain | ListCards | CardDetails | Cancel | Redo | Statistics
             | UnblockCard | ReplaceCard | SetCardValidity | RedeemVoucher => Rights::BarMember,
             CreateCardWithOverdraft
@@ -221,6 +225,8 @@ mod tests {
             (UnblockCard, 2),
             (ReplaceCard, 2),
             (SetCardValidity, 2),
+            (ReadBalance, 1),
+            (OwnTransactions, 1),
             (ReadExchange, 1),
             (ModerateExchange, 3),
         ];

@@ -259,6 +259,15 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// The path a request's log line shows: the route's pattern when a path segment is a secret
+/// (`/me/welcome/{token}`: a member's one-time link), else the path itself.
+fn logged_path(req: &HttpRequest) -> std::borrow::Cow<'_, str> {
+    match req.match_pattern() {
+        Some(pattern) if pattern.contains("{token}") => pattern.into(),
+        _ => req.path().into(),
+    }
+}
+
 /// One log line and one metrics sample per request, and an `X-Request-Id` header. Logs the
 /// method, the path (never the query string or the body: tokens and passwords travel there),
 /// the status and the duration.
@@ -294,7 +303,7 @@ pub async fn observe(
         target: "ardoise::request",
         request_id = format_args!("{id:x}"),
         method = %req.method(),
-        path = %req.path(),
+        path = %logged_path(req),
         status,
         pos_status,
         duration_ms = format_args!("{:.3}", elapsed.as_secs_f64() * 1000.0),

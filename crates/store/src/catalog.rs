@@ -8,6 +8,9 @@
 use ardoise_domain::ports::Catalog;
 use ardoise_domain::{Category, DomainError, Product};
 use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -155,6 +158,10 @@ fn products(rows: Vec<ProductRow>, bundles: &[BundleRow]) -> Result<Vec<Product>
 #[async_trait]
 impl Catalog for Store {
     async fn product(&self, name: &str) -> Result<Option<Product>, DomainError> {
+        // A payment by quantity prices its product: from the cached list when it is fresh.
+        if let Some(all) = self.catalog_cache().products(Instant::now()) {
+            return Ok(all.iter().find(|p| p.name == name).cloned());
+        }
         let name = name.to_owned();
         self.blocking(move |db| {
             with_conn!(db, |conn| match conn.find_product(&name)? {
@@ -169,14 +176,23 @@ impl Catalog for Store {
     }
 
     async fn products(&self) -> Result<Vec<Product>, DomainError> {
-        self.blocking(|db| {
-            with_conn!(db, |conn| {
-                let rows = conn.all_products()?;
-                let bundles = conn.bundles(None)?;
-                products(rows, &bundles)
+        let cache = self.catalog_cache();
+        let started = Instant::now();
+        if let Some(all) = cache.products(started) {
+            return Ok(all.as_ref().clone());
+        }
+        let seen = cache.generation();
+        let all = self
+            .blocking(|db| {
+                with_conn!(db, |conn| {
+                    let rows = conn.all_products()?;
+                    let bundles = conn.bundles(None)?;
+                    products(rows, &bundles)
+                })
             })
-        })
-        .await
+            .await?;
+        cache.put_products(Arc::new(all.clone()), started, seen);
+        Ok(all)
     }
 
     async fn set_product(&self, product: Product) -> Result<(), DomainError> {
@@ -191,72 +207,93 @@ impl Catalog for Store {
             ));
         }
         let (row, bundles) = ProductRow::from_product(&product);
-        self.blocking(move |db| {
-            with_conn!(db, |conn| conn.write_transaction(|conn| {
-                check_category(conn, &row)?;
-                conn.upsert_product(&row)
-                    .map_err(|e| catalog_conflict(e, DomainError::ProductExists))?;
-                conn.replace_bundles(&row.name, &bundles)?;
-                Ok::<_, Failure>(())
-            }))
-        })
-        .await
+        let written = self
+            .blocking(move |db| {
+                with_conn!(db, |conn| conn.write_transaction(|conn| {
+                    check_category(conn, &row)?;
+                    conn.upsert_product(&row)
+                        .map_err(|e| catalog_conflict(e, DomainError::ProductExists))?;
+                    conn.replace_bundles(&row.name, &bundles)?;
+                    Ok::<_, Failure>(())
+                }))
+            })
+            .await;
+        self.catalog_cache().forget();
+        written
     }
 
     async fn add_product(&self, product: Product) -> Result<(), DomainError> {
         let (row, bundles) = ProductRow::from_product(&product);
-        self.blocking(move |db| {
-            with_conn!(db, |conn| conn.write_transaction(|conn| {
-                if conn.find_product(&row.name)?.is_some() {
-                    return Err(Failure::Refused(DomainError::ProductExists));
-                }
-                check_category(conn, &row)?;
-                conn.insert_product(&row)
-                    .map_err(|e| catalog_conflict(e, DomainError::ProductExists))?;
-                conn.replace_bundles(&row.name, &bundles)?;
-                Ok(())
-            }))
-        })
-        .await
+        let written = self
+            .blocking(move |db| {
+                with_conn!(db, |conn| conn.write_transaction(|conn| {
+                    if conn.find_product(&row.name)?.is_some() {
+                        return Err(Failure::Refused(DomainError::ProductExists));
+                    }
+                    check_category(conn, &row)?;
+                    conn.insert_product(&row)
+                        .map_err(|e| catalog_conflict(e, DomainError::ProductExists))?;
+                    conn.replace_bundles(&row.name, &bundles)?;
+                    Ok(())
+                }))
+            })
+            .await;
+        self.catalog_cache().forget();
+        written
     }
 
     async fn update_product(&self, product: Product) -> Result<(), DomainError> {
         let (row, bundles) = ProductRow::from_product(&product);
-        self.blocking(move |db| {
-            with_conn!(db, |conn| conn.write_transaction(|conn| {
-                check_category(conn, &row)?;
-                let rows = conn
-                    .update_product_row(&row)
-                    .map_err(|e| catalog_conflict(e, DomainError::ProductExists))?;
-                if rows == 0 {
-                    return Err(Failure::Refused(DomainError::UnknownProduct));
-                }
-                conn.replace_bundles(&row.name, &bundles)?;
-                Ok(())
-            }))
-        })
-        .await
+        let written = self
+            .blocking(move |db| {
+                with_conn!(db, |conn| conn.write_transaction(|conn| {
+                    check_category(conn, &row)?;
+                    let rows = conn
+                        .update_product_row(&row)
+                        .map_err(|e| catalog_conflict(e, DomainError::ProductExists))?;
+                    if rows == 0 {
+                        return Err(Failure::Refused(DomainError::UnknownProduct));
+                    }
+                    conn.replace_bundles(&row.name, &bundles)?;
+                    Ok(())
+                }))
+            })
+            .await;
+        self.catalog_cache().forget();
+        written
     }
 
     async fn delete_product(&self, name: &str) -> Result<bool, DomainError> {
         let name = name.to_owned();
-        self.blocking(move |db| {
-            with_conn!(db, |conn| conn.write_transaction(|conn| {
-                Ok::<_, Failure>(conn.delete_product_row(&name)? > 0)
-            }))
-        })
-        .await
+        let written = self
+            .blocking(move |db| {
+                with_conn!(db, |conn| conn.write_transaction(|conn| {
+                    Ok::<_, Failure>(conn.delete_product_row(&name)? > 0)
+                }))
+            })
+            .await;
+        self.catalog_cache().forget();
+        written
     }
 
     async fn categories(&self) -> Result<Vec<Category>, DomainError> {
-        self.blocking(|db| {
-            with_conn!(db, |conn| conn
-                .all_categories()?
-                .into_iter()
-                .map(CategoryRow::into_category)
-                .collect())
-        })
-        .await
+        let cache = self.catalog_cache();
+        let started = Instant::now();
+        if let Some(all) = cache.categories(started) {
+            return Ok(all.as_ref().clone());
+        }
+        let seen = cache.generation();
+        let all: Vec<Category> = self
+            .blocking(|db| {
+                with_conn!(db, |conn| conn
+                    .all_categories()?
+                    .into_iter()
+                    .map(CategoryRow::into_category)
+                    .collect())
+            })
+            .await?;
+        cache.put_categories(Arc::new(all.clone()), started, seen);
+        Ok(all)
     }
 
     async fn category(&self, id: i64) -> Result<Option<Category>, DomainError> {
@@ -271,45 +308,54 @@ impl Catalog for Store {
 
     async fn add_category(&self, name: String, at: DateTime<Utc>) -> Result<Category, DomainError> {
         let at_ms = millis(at);
-        self.blocking(move |db| {
-            with_conn!(db, |conn| conn.write_transaction(|conn| {
-                if conn.category_named(&name)?.is_some() {
-                    return Err(Failure::Refused(DomainError::CategoryExists));
-                }
-                let id = conn
-                    .insert_category(&name, at_ms)
-                    .map_err(|e| catalog_conflict(e, DomainError::CategoryExists))?;
-                Ok(Category {
-                    id,
-                    name,
-                    created_at: time(at_ms)?,
-                })
-            }))
-        })
-        .await
+        let written = self
+            .blocking(move |db| {
+                with_conn!(db, |conn| conn.write_transaction(|conn| {
+                    if conn.category_named(&name)?.is_some() {
+                        return Err(Failure::Refused(DomainError::CategoryExists));
+                    }
+                    let id = conn
+                        .insert_category(&name, at_ms)
+                        .map_err(|e| catalog_conflict(e, DomainError::CategoryExists))?;
+                    Ok(Category {
+                        id,
+                        name,
+                        created_at: time(at_ms)?,
+                    })
+                }))
+            })
+            .await;
+        self.catalog_cache().forget();
+        written
     }
 
     async fn rename_category(&self, id: i64, name: String) -> Result<bool, DomainError> {
-        self.blocking(move |db| {
-            with_conn!(db, |conn| conn.write_transaction(|conn| {
-                if conn.category_named(&name)?.is_some_and(|c| c.id != id) {
-                    return Err(Failure::Refused(DomainError::CategoryExists));
-                }
-                let rows = conn
-                    .rename_category_row(id, &name)
-                    .map_err(|e| catalog_conflict(e, DomainError::CategoryExists))?;
-                Ok(rows > 0)
-            }))
-        })
-        .await
+        let written = self
+            .blocking(move |db| {
+                with_conn!(db, |conn| conn.write_transaction(|conn| {
+                    if conn.category_named(&name)?.is_some_and(|c| c.id != id) {
+                        return Err(Failure::Refused(DomainError::CategoryExists));
+                    }
+                    let rows = conn
+                        .rename_category_row(id, &name)
+                        .map_err(|e| catalog_conflict(e, DomainError::CategoryExists))?;
+                    Ok(rows > 0)
+                }))
+            })
+            .await;
+        self.catalog_cache().forget();
+        written
     }
 
     async fn delete_category(&self, id: i64) -> Result<bool, DomainError> {
-        self.blocking(move |db| {
-            with_conn!(db, |conn| conn.write_transaction(|conn| {
-                Ok::<_, Failure>(conn.delete_category_row(id)? > 0)
-            }))
-        })
-        .await
+        let written = self
+            .blocking(move |db| {
+                with_conn!(db, |conn| conn.write_transaction(|conn| {
+                    Ok::<_, Failure>(conn.delete_category_row(id)? > 0)
+                }))
+            })
+            .await;
+        self.catalog_cache().forget();
+        written
     }
 }

@@ -376,6 +376,7 @@ impl Store {
                 write(conn, plan, source, at, dry_run, progress)
             })));
         self.snapshots().forget_all();
+        self.catalog_cache().forget();
         match outcome.map_err(store_error)? {
             Ok(summary) | Err(Stop::DryRunDone(summary)) => Ok(summary),
             Err(Stop::Refused(why)) => Err(StoreError::ImportRefused(why)),

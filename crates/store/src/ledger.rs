@@ -794,6 +794,20 @@ impl Ledger for Store {
         .await
     }
 
+    async fn author_transactions(
+        &self,
+        author: &str,
+        limit: u32,
+    ) -> Result<Vec<Transaction>, DomainError> {
+        let author = author.to_owned();
+        self.blocking(move |db| {
+            with_conn!(db, |conn| transactions(
+                conn.author_transactions(&author, limit)?
+            ))
+        })
+        .await
+    }
+
     async fn transactions(
         &self,
         after: Option<TransactionId>,

@@ -12,6 +12,7 @@ mod accounts;
 mod backup;
 mod business_cards;
 mod catalog;
+mod catalog_cache;
 mod db;
 mod error;
 mod exchange;
@@ -40,6 +41,7 @@ pub use db::{Backend, StoreSettings, Synchronous, DEFAULT_CARD_CACHE_TTL};
 pub use error::StoreError;
 pub use import::{ImportRecord, ImportStep, ImportSummary};
 
+use catalog_cache::CatalogCache;
 use db::{with_conn, Db};
 use error::Failure;
 use snapshots::CardSnapshots;
@@ -61,6 +63,8 @@ struct Inner {
     db: Db,
     /// The cards read for answers (`Ledger::card_snapshot`), forgotten by every card write.
     cards: Arc<CardSnapshots>,
+    /// The products and categories, forgotten by every catalog write.
+    catalog: CatalogCache,
     writer: Writer,
 }
 
@@ -81,7 +85,12 @@ impl Store {
         let writer = Writer::start(db.clone(), cards.clone())?;
         tracing::info!(url = %settings.redacted_url(), backend = ?db.backend(), "store opened");
         Ok(Store {
-            inner: Arc::new(Inner { db, cards, writer }),
+            inner: Arc::new(Inner {
+                db,
+                cards,
+                catalog: CatalogCache::new(settings.card_cache_ttl),
+                writer,
+            }),
         })
     }
 
@@ -103,6 +112,7 @@ impl Store {
     pub fn revert_all_migrations(&self) -> Result<usize, StoreError> {
         let reverted = migrations::revert_all(&self.inner.db);
         self.inner.cards.forget_all();
+        self.inner.catalog.forget();
         reverted
     }
 
@@ -130,6 +140,10 @@ impl Store {
         let answers = ledger::apply_batch(&self.inner.db, movements, &[]).0;
         self.inner.cards.forget(ledger::touched_cards(movements));
         answers
+    }
+
+    fn catalog_cache(&self) -> &CatalogCache {
+        &self.inner.catalog
     }
 
     fn snapshots(&self) -> &CardSnapshots {

@@ -1,4 +1,5 @@
-//! The writer's two hot statements, written by hand so that diesel keeps them prepared.
+//! The writer's two hot statements, written by hand so that diesel keeps them prepared, and a
+//! `LIMIT` written into the SQL text for hot reads.
 //!
 //! Diesel never caches an `UPDATE` built with its DSL (`UpdateStatement::walk_ast` marks it
 //! unsafe to cache), nor an `INSERT` with optional values, nor `sql_query`: SQLite then parses
@@ -151,4 +152,37 @@ where
     out.push_bind_param::<BigInt, _>(&row.created_at)?;
     out.push_sql(") RETURNING id");
     Ok(())
+}
+
+/// A query with its `LIMIT` written into the SQL text: diesel binds `.limit(n)` as a
+/// parameter, and SQLite expires a statement whose `LIMIT` parameter is bound again (it plans
+/// with its value), so a hot read with a bound limit is parsed again on every call. The limit
+/// here is part of the text: one prepared statement per limit, kept in diesel's cache.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LiteralLimit<Q> {
+    pub query: Q,
+    pub limit: u32,
+}
+
+impl<Q> QueryId for LiteralLimit<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: Query> Query for LiteralLimit<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for LiteralLimit<Q> {}
+
+impl<Q, DB> QueryFragment<DB> for LiteralLimit<Q>
+where
+    DB: Backend,
+    Q: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(&format!(" LIMIT {}", self.limit));
+        Ok(())
+    }
 }

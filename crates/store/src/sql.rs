@@ -13,6 +13,7 @@ use diesel::result::{Error as DieselError, QueryResult};
 use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 
+use crate::prepared::LiteralLimit;
 use crate::rows::{
     BundleRow, CardRow, CreditRow, IdempotencyRow, LinkRow, MemberRow, NewCard, NewChange,
     NewStaff, NewTransaction, PreferencesRow, ProductRow, ProfileRow, ReplacementCard, SessionRow,
@@ -231,6 +232,10 @@ pub(crate) trait Sql: Dialect + Sized {
     fn all_cards(&mut self) -> QueryResult<Vec<CardRow>>;
     fn find_transaction(&mut self, id: i64) -> QueryResult<Option<TransactionRow>>;
     fn card_transactions(&mut self, card: &str) -> QueryResult<Vec<TransactionRow>>;
+    /// The latest transactions of one author, newest first, at most `limit` (index
+    /// `transactions_author`).
+    fn author_transactions(&mut self, author: &str, limit: u32)
+        -> QueryResult<Vec<TransactionRow>>;
     fn transactions_after(
         &mut self,
         after: i64,
@@ -642,6 +647,21 @@ macro_rules! impl_sql {
                     .order(transactions::id)
                     .select(TransactionRow::as_select())
                     .load(self)
+            }
+
+            fn author_transactions(
+                &mut self,
+                author: &str,
+                limit: u32,
+            ) -> QueryResult<Vec<TransactionRow>> {
+                LiteralLimit {
+                    query: transactions::table
+                        .filter(transactions::author.eq(author))
+                        .order(transactions::id.desc())
+                        .select(TransactionRow::as_select()),
+                    limit,
+                }
+                .load(self)
             }
 
             fn transactions_after(

@@ -27,8 +27,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/till", web::post().to(act));
 }
 
-/// How many of the card's transactions the till lists.
-const RECENT: usize = 8;
+/// How many of the staff member's latest transactions the till lists.
+const RECENT: u32 = 8;
 
 /// A fresh one-time key for a money form.
 pub(crate) fn one_time_key() -> String {
@@ -56,7 +56,8 @@ struct Till {
     card: Option<Card>,
     member: Option<String>,
     unknown: bool,
-    recent: Vec<Transaction>,
+    /// This staff member's latest transactions, newest first (`None`: not theirs to read).
+    recent: Option<Vec<Transaction>>,
     products: Vec<Product>,
     categories: Vec<String>,
     order: Vec<(String, u32)>,
@@ -86,6 +87,7 @@ async fn show(
     if !typed.is_empty() {
         till.scan(&state, &page, typed).await?;
     }
+    till.read_recent(&state, &page).await?;
     Ok(till.render(&req, &page, StatusCode::OK))
 }
 
@@ -194,6 +196,7 @@ async fn act(
     let needs_card = matches!(form.action.as_str(), "pay" | "topup" | "drain" | "open");
     if needs_card && card.is_none() {
         till.errors.card = Some(t.need_card.to_owned());
+        till.read_recent(&state, &page).await?;
         return Ok(till.render(&req, &page, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let key = form.key.clone().unwrap_or_default();
@@ -221,11 +224,37 @@ async fn act(
                     }
                 }
             } else {
-                Some(
-                    pay_order(&state, &page.actor, card, &till.order, &key)
-                        .await
-                        .map(|a| (t.paid, a)),
-                )
+                match pay_order(&state, &page.actor, card, &till.order, &key).await {
+                    Ok(applied) => Some(Ok((t.paid, applied))),
+                    Err(part) if part.paid.is_empty() => Some(Err(part.error)),
+                    Err(part) => {
+                        // Some lines were paid: say which, and keep the others in the order.
+                        let mut text = format!(
+                            "{} {} {}",
+                            lang.error(&part.error),
+                            t.order_not_paid,
+                            lines(&part.unpaid)
+                        );
+                        text.push_str(&format!(" — {} {}", t.order_paid, lines(&part.paid)));
+                        if let Some(last) = &part.last {
+                            text.push_str(&format!(
+                                " ({}) — {} {}",
+                                lang.money(last.receipt.amount),
+                                t.new_balance,
+                                lang.money(last.receipt.balance_after)
+                            ));
+                        }
+                        if matches!(
+                            part.error,
+                            DomainError::StorageUnavailable | DomainError::Internal(_)
+                        ) {
+                            tracing::error!(error = %part.error, "an order stopped part-way");
+                        }
+                        till.outcome = Some(Outcome::Refused(text));
+                        till.order = part.unpaid;
+                        None
+                    }
+                }
             }
         }
         ("topup" | "open", Some(card)) => match parse_amount(lang, &form.amount) {
@@ -323,7 +352,9 @@ async fn act(
             till.outcome = Some(Outcome::Refused(lang.error(&e)));
             status = StatusCode::UNPROCESSABLE_ENTITY;
         }
-        None if till.errors.amount.is_some() => status = StatusCode::UNPROCESSABLE_ENTITY,
+        None if till.errors.amount.is_some() || till.outcome.is_some() => {
+            status = StatusCode::UNPROCESSABLE_ENTITY
+        }
         None => {}
     }
     if paid {
@@ -338,6 +369,7 @@ async fn act(
     if !shown.is_empty() {
         till.scan(&state, &page, &shown).await?;
     }
+    till.read_recent(&state, &page).await?;
     Ok(till.render(&req, &page, status))
 }
 
@@ -399,16 +431,25 @@ async fn once(
     state.bar.staff_once(actor, request, keyed).await
 }
 
+/// An order refused part-way: the error of the refused line, what was paid before it (the
+/// last receipt, the lines), and what was not.
+struct PartlyPaid {
+    error: DomainError,
+    paid: Vec<(String, u32)>,
+    last: Option<Applied>,
+    unpaid: Vec<(String, u32)>,
+}
+
 /// Pays an order, one payment by quantity per product (so bundle prices apply and the
 /// report counts the units). The receipt shown sums the lines; a refused line stops the
-/// order and says which lines were paid.
+/// order, and the answer says which lines were paid and which were not.
 async fn pay_order(
     state: &WebState,
     actor: &Actor,
     card: &CardId,
     order: &[(String, u32)],
     key: &str,
-) -> Result<Applied, DomainError> {
+) -> Result<Applied, PartlyPaid> {
     let mut total: Option<Applied> = None;
     for (index, (product, quantity)) in order.iter().enumerate() {
         let request = StaffMove::Pay {
@@ -418,7 +459,17 @@ async fn pay_order(
                 product: Some(product.clone()),
             },
         };
-        let applied = once(state, actor, request, key, index).await?;
+        let applied = match once(state, actor, request, key, index).await {
+            Ok(applied) => applied,
+            Err(error) => {
+                return Err(PartlyPaid {
+                    error,
+                    paid: order[..index].to_vec(),
+                    last: total,
+                    unpaid: order[index..].to_vec(),
+                })
+            }
+        };
         total = Some(match total {
             None => applied,
             Some(mut sum) => {
@@ -433,7 +484,21 @@ async fn pay_order(
             }
         });
     }
-    total.ok_or_else(|| DomainError::malformed("the order is empty"))
+    total.ok_or_else(|| PartlyPaid {
+        error: DomainError::malformed("the order is empty"),
+        paid: Vec::new(),
+        last: None,
+        unpaid: Vec::new(),
+    })
+}
+
+/// Order lines as the alert names them: `2 × biere, 1 × chips`.
+fn lines(order: &[(String, u32)]) -> String {
+    order
+        .iter()
+        .map(|(product, quantity)| format!("{quantity} × {product}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Till {
@@ -466,7 +531,7 @@ impl Till {
             card: None,
             member: None,
             unknown: false,
-            recent: Vec::new(),
+            recent: None,
             products,
             categories,
             order: Vec::new(),
@@ -479,7 +544,7 @@ impl Till {
         })
     }
 
-    /// Reads the scanned card, its member and its recent history.
+    /// Reads the scanned card (its balance and state) and its member's name.
     async fn scan(
         &mut self,
         state: &WebState,
@@ -495,28 +560,35 @@ impl Till {
         };
         self.card_id = Some(id.to_string());
         let actor = &page.actor;
-        if actor.may(Operation::CardDetails) {
-            match state.bar.card_sheet(actor, &id).await {
-                Ok(sheet) => {
-                    if let Some(member) = sheet.card.member {
+        if !actor.may(Operation::ReadBalance) {
+            return Ok(());
+        }
+        match state.bar.till_card(actor, &id).await {
+            Ok(card) => {
+                if let Some(member) = card.member {
+                    if actor.may(Operation::ManageMembers) {
                         if let Ok(m) = state.members.member(actor, member).await {
                             self.member = member_name(&m.profile);
                         }
                     }
-                    let mut recent = sheet.transactions;
-                    recent.reverse();
-                    recent.truncate(RECENT);
-                    self.recent = recent;
-                    self.card = Some(sheet.card);
                 }
-                Err(DomainError::UnknownCard) => self.unknown = true,
-                Err(e) => return Err(PageError::from_domain(lang, e)),
+                self.card = Some(card);
             }
-        } else {
-            match state.bar.card_exists(actor, &id).await {
-                Ok(exists) => self.unknown = !exists,
-                Err(e) => return Err(PageError::from_domain(lang, e)),
-            }
+            Err(DomainError::UnknownCard) => self.unknown = true,
+            Err(e) => return Err(PageError::from_domain(lang, e)),
+        }
+        Ok(())
+    }
+
+    /// Reads this staff member's latest transactions (after the form's movement, if any).
+    async fn read_recent(&mut self, state: &WebState, page: &StaffPage) -> Result<(), PageError> {
+        if page.actor.may(Operation::OwnTransactions) {
+            let recent = state
+                .bar
+                .own_transactions(&page.actor, RECENT)
+                .await
+                .map_err(|e| PageError::from_domain(page.lang, e))?;
+            self.recent = Some(recent);
         }
         Ok(())
     }
@@ -658,21 +730,22 @@ impl Till {
                         }
                     }
                 }
-                @if self.card.is_some() {
+                @if let Some(recent) = &self.recent {
                     section.recent aria-labelledby="recent-title" {
                         h2 #recent-title { (t.recent) }
-                        @if self.recent.is_empty() {
+                        @if recent.is_empty() {
                             p.hint { (t.recent_none) }
                         } @else {
                             ol.txlist {
-                                @for tx in &self.recent {
+                                @for tx in recent {
                                     li.tx.cancelled[!tx.valid] {
                                         span.kind { (kind_name(lang, tx.kind)) }
+                                        span.txcard { (tx.card) }
                                         @if let Some(product) = &tx.product {
                                             span.what { (tx.quantity) " × " (product) }
                                         }
                                         span.amount { (lang.money(tx.amount)) }
-                                        span.when { (tx.created_at.with_timezone(&self.time_zone).format("%H:%M")) " · " (tx.author) }
+                                        span.when { (tx.created_at.with_timezone(&self.time_zone).format("%H:%M")) }
                                         @if !tx.valid { span.badge { (t.cancelled) } }
                                         @if let Some(valid_after) = self.correction(actor, tx, now) {
                                             form.inline method="post" action="/till" data-enhance="pay" {

@@ -586,7 +586,7 @@ pub struct LangSwitchParams {
     status: String,
 }
 
-/// `enable` or `disable`; anything else is a 404 (no such resource).
+/// `enable` or `disable`; anything else is a `VALIDATION_ERROR`.
 fn status_path(text: &str) -> Result<bool, DomainError> {
     match text {
         "enable" => Ok(true),
@@ -967,7 +967,7 @@ pub(super) async fn language_names(req: HttpRequest, path: Path<String>) -> Http
     }
 }
 
-/// For the tests of the photo check.
+// The photo check, the switches and the request validation, without a server.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -529,3 +529,38 @@ fn reads_work_without_a_tokio_runtime() {
         );
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authors_latest_transactions_newest_first() {
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        s.apply(open("CAFE0001", 1000, 0)).await.unwrap();
+        let mut by_prez = pay("CAFE0001", 10);
+        by_prez.author = "prez".into();
+        s.apply(by_prez).await.unwrap();
+        for _ in 0..3 {
+            s.apply(pay("CAFE0001", 100)).await.unwrap();
+        }
+        let ids =
+            |v: Vec<ardoise_domain::Transaction>| v.into_iter().map(|t| t.id.0).collect::<Vec<_>>();
+        assert_eq!(
+            ids(s.author_transactions("barman", 10).await.unwrap()),
+            [5, 4, 3, 1]
+        );
+        // Twice with the same limit: the statement is prepared once and reused.
+        assert_eq!(
+            ids(s.author_transactions("barman", 2).await.unwrap()),
+            [5, 4]
+        );
+        assert_eq!(
+            ids(s.author_transactions("barman", 2).await.unwrap()),
+            [5, 4]
+        );
+        assert_eq!(ids(s.author_transactions("prez", 8).await.unwrap()), [2]);
+        assert_eq!(
+            ids(s.author_transactions("nobody", 8).await.unwrap()),
+            Vec::<i64>::new()
+        );
+    }
+}
