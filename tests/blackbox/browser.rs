@@ -647,5 +647,14 @@ async fn voucher_flow(b: &Browser, server: &Server) {
         .await;
     b.find("//dt[normalize-space(.)='Coupons outstanding']/following-sibling::dd[contains(., '0.00 €')]")
         .await;
+    // And the printable Z report.
+    b.client
+        .goto(&format!("{base}/office/reports/z"))
+        .await
+        .unwrap();
+    b.find(
+        "//dt[normalize-space(.)='Coupons redeemed']/following-sibling::dd[contains(., '5.00 €')]",
+    )
+    .await;
     b.log_out().await;
 }

@@ -261,6 +261,49 @@ async fn a_coupon_is_redeemed_exactly_once_by_64_tills_at_once() {
             "{v}"
         );
 
+        // A coupon of a product: one unit recorded on the card, no money.
+        let (status, _, v) = post(
+            &s,
+            "/v1/vouchers",
+            &prez,
+            json!({"kind": "coupon", "product": "nothing-such"}),
+        )
+        .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (404, Some("PRODUCT_NOT_FOUND_ERROR")),
+            "{v}"
+        );
+        // `biere`, the default product of a fresh bar.
+        let beer = issue(&s, &prez, json!({"kind": "coupon", "product": "biere"})).await;
+        let (status, _, v) = post(
+            &s,
+            &format!("/v1/vouchers/{}/redeem", beer[0]),
+            &barman,
+            json!({"card": "04C0C0C0C0"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["data"]["amount"], "0.00");
+        assert_eq!(v["data"]["voucher"]["product"], "biere");
+        assert_eq!(balance(&s, &barman, "04C0C0C0C0").await, "6.00");
+        let (_, _, v) = get(&s, "/v1/cards/04C0C0C0C0/transactions", &barman).await;
+        let last = v["data"]["items"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (
+                last["type"].as_str(),
+                last["product"].as_str(),
+                last["quantity"].as_i64()
+            ),
+            (Some("coupon"), Some("biere"), Some(1)),
+            "{last}"
+        );
+
         let pos = s.login("prez").await;
         assert_invariant(&s, &pos).await;
     }
