@@ -705,6 +705,18 @@ fn offer_of<C: ExchangeSql>(conn: &mut C, row: OfferRow) -> Result<Offer, Failur
     row.into_offer(name)
 }
 
+/// The offer after a change of an open offer (`changed` rows): unknown, or closed already
+/// when nothing changed.
+fn changed_offer<C: ExchangeSql>(conn: &mut C, id: i64, changed: usize) -> Result<Offer, Failure> {
+    let Some(row) = conn.find_offer(id)? else {
+        return Err(DomainError::UnknownOffer.into());
+    };
+    if changed == 0 {
+        return Err(DomainError::OfferClosed.into());
+    }
+    offer_of(conn, row)
+}
+
 fn summary_of<C: ExchangeSql>(
     conn: &mut C,
     row: ConversationRow,
@@ -865,16 +877,8 @@ impl ExchangeStore for Store {
                 if conn.category_name(draft.category)?.is_none() {
                     return Err(Failure::Refused(DomainError::UnknownCategory));
                 }
-                if conn.update_open_offer(id, &draft, millis(at))? == 0 {
-                    return Err(match conn.find_offer(id)? {
-                        None => DomainError::UnknownOffer.into(),
-                        Some(_) => DomainError::OfferClosed.into(),
-                    });
-                }
-                let row = conn
-                    .find_offer(id)?
-                    .ok_or_else(|| Failure::Lost(format!("offer {id} vanished")))?;
-                offer_of(conn, row)
+                let changed = conn.update_open_offer(id, &draft, millis(at))?;
+                changed_offer(conn, id, changed)
             }))
         })
         .await
@@ -888,16 +892,8 @@ impl ExchangeStore for Store {
     ) -> Result<Offer, DomainError> {
         self.blocking(move |db| {
             with_conn!(db, |conn| conn.write_transaction(|conn| {
-                if conn.close_open_offer(id, &by, millis(at))? == 0 {
-                    return Err(match conn.find_offer(id)? {
-                        None => DomainError::UnknownOffer.into(),
-                        Some(_) => DomainError::OfferClosed.into(),
-                    });
-                }
-                let row = conn
-                    .find_offer(id)?
-                    .ok_or_else(|| Failure::Lost(format!("offer {id} vanished")))?;
-                offer_of(conn, row)
+                let changed = conn.close_open_offer(id, &by, millis(at))?;
+                changed_offer(conn, id, changed)
             }))
         })
         .await

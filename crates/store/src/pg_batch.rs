@@ -180,26 +180,38 @@ type Row = (
     Option<String>,
 );
 
-/// Each movement's answer from the function's rows, matched by `ord`; if the rows are not
-/// exactly one per movement in order, the answers anyway (a movement without its row gets
-/// an error) and what was wrong.
+/// Each movement's answer from `ardoise_post_batch`'s rows (see [`answers_by_ord`]).
 fn answers(movements: &[Movement], rows: Vec<Row>) -> Result<Vec<Answer>, (Vec<Answer>, Failure)> {
+    answers_by_ord("ardoise_post_batch", movements, rows, |row| row.0, answer)
+}
+
+/// Each movement's answer from a batch function's rows, matched by their `ord` (from 1); if
+/// the rows are not exactly one per movement in order, the answers anyway (a movement without
+/// its row gets an error) and what was wrong.
+fn answers_by_ord<R>(
+    function: &str,
+    movements: &[Movement],
+    rows: Vec<R>,
+    ord: impl Fn(&R) -> i32,
+    answer: impl Fn(&Movement, R) -> Answer,
+) -> Result<Vec<Answer>, (Vec<Answer>, Failure)> {
     let mut slots: Vec<Option<Answer>> = movements.iter().map(|_| None).collect();
     let mut problem = (rows.len() != movements.len()).then(|| {
         format!(
-            "ardoise_post_batch answered {} rows for {} movements",
+            "{function} answered {} rows for {} movements",
             rows.len(),
             movements.len()
         )
     });
     for row in rows {
-        let slot = usize::try_from(row.0)
+        let number = ord(&row);
+        let slot = usize::try_from(number)
             .ok()
             .and_then(|ord| ord.checked_sub(1))
             .filter(|&i| slots.get(i).is_some_and(Option::is_none));
         match slot {
             Some(i) => slots[i] = Some(answer(&movements[i], row)),
-            None => problem = Some(format!("ardoise_post_batch answered row {}", row.0)),
+            None => problem = Some(format!("{function} answered row {number}")),
         }
     }
     let answers = slots
@@ -445,43 +457,18 @@ type TransferAnswerRow = (
     Option<String>,
 );
 
-/// Each transfer's answer from the function's rows, matched by `ord` (as [`answers`]).
+/// Each transfer's answer from `ardoise_transfer_batch`'s rows (see [`answers_by_ord`]).
 fn transfer_answers(
     movements: &[Movement],
     rows: Vec<TransferAnswerRow>,
 ) -> Result<Vec<Answer>, (Vec<Answer>, Failure)> {
-    let mut slots: Vec<Option<Answer>> = movements.iter().map(|_| None).collect();
-    let mut problem = (rows.len() != movements.len()).then(|| {
-        format!(
-            "ardoise_transfer_batch answered {} rows for {} movements",
-            rows.len(),
-            movements.len()
-        )
-    });
-    for row in rows {
-        let slot = usize::try_from(row.0)
-            .ok()
-            .and_then(|ord| ord.checked_sub(1))
-            .filter(|&i| slots.get(i).is_some_and(Option::is_none));
-        match slot {
-            Some(i) => slots[i] = Some(transfer_answer(&movements[i], row)),
-            None => problem = Some(format!("ardoise_transfer_batch answered row {}", row.0)),
-        }
-    }
-    let answers = slots
-        .into_iter()
-        .map(|slot| {
-            slot.unwrap_or_else(|| {
-                Err(DomainError::Internal(
-                    "the outcome of this movement is unknown".into(),
-                ))
-            })
-        })
-        .collect();
-    match problem {
-        None => Ok(answers),
-        Some(what) => Err((answers, Failure::Lost(what))),
-    }
+    answers_by_ord(
+        "ardoise_transfer_batch",
+        movements,
+        rows,
+        |row| row.0,
+        transfer_answer,
+    )
 }
 
 /// The payer's receipt of an applied transfer, or why it was refused, explained from the
