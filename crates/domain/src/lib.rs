@@ -21,6 +21,7 @@ pub mod member;
 pub mod members;
 pub mod memory;
 pub mod money;
+pub mod notify;
 pub mod paging;
 pub mod ports;
 pub mod product;
@@ -47,6 +48,7 @@ pub use me::{CardHistory, MemberExport, MemberSpace};
 pub use member::{Member, Profile, ProfileField};
 pub use members::{MemberCardValidity, Members};
 pub use money::{Money, MoneyError};
+pub use notify::{Channel, Delivery, DeliveryError, Sender};
 pub use paging::{Page, Paged};
 pub use ports::{
     Action, BusinessCardStore, CreditRecord, Guard, IdempotencyKey, MemberDirectory, Movement,
