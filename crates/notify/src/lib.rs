@@ -9,7 +9,8 @@
 //! - [`PushSender`]: Firebase Cloud Messaging HTTP v1 with a service account's OAuth2 token.
 //!
 //! An adapter makes one attempt and classifies its failure as temporary (retry later) or
-//! permanent; retries belong to the outbox worker.
+//! permanent; retries belong to the [`worker`], which delivers the outbox's messages through
+//! them.
 
 mod email;
 mod http;
@@ -17,6 +18,7 @@ mod push;
 mod sms;
 mod text;
 mod webhook;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ pub use email::{EmailConfig, EmailSender};
 pub use push::{PushConfig, PushSender, FCM_API_URL};
 pub use sms::{SmsConfig, SmsFormat, SmsSender};
 pub use webhook::{sign, WebhookConfig, WebhookSender};
+pub use worker::{Waker, Worker, WorkerSettings};
 
 /// A channel's configuration that cannot work, naming the setting at fault.
 #[derive(Debug, thiserror::Error)]
