@@ -21,7 +21,9 @@ pub mod member;
 pub mod members;
 pub mod memory;
 pub mod money;
+pub mod notifications;
 pub mod notify;
+pub mod outbox;
 pub mod paging;
 pub mod ports;
 pub mod product;
@@ -48,6 +50,7 @@ pub use me::{CardHistory, MemberExport, MemberSpace};
 pub use member::{Member, Profile, ProfileField};
 pub use members::{MemberCardValidity, Members};
 pub use money::{Money, MoneyError};
+pub use notifications::{NotificationRequest, Notifications, Recipient};
 pub use notify::{Channel, Delivery, DeliveryError, Sender};
 pub use paging::{Page, Paged};
 pub use ports::{

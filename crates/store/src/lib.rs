@@ -20,6 +20,7 @@ mod import;
 mod ledger;
 mod members;
 mod migrations;
+mod outbox;
 mod partners;
 mod pg_batch;
 mod prepared;

@@ -16,6 +16,7 @@ mod import;
 mod ledger;
 mod members;
 mod migrations;
+mod outbox;
 mod partners;
 mod post_runs;
 mod snapshots;
