@@ -584,3 +584,72 @@ async fn a_suspended_member_sees_why_and_a_switched_off_exchange_is_gone() {
         assert!(!report.body.contains("Members' exchange"));
     }
 }
+
+#[tokio::test]
+async fn a_long_conversation_opens_on_its_latest_page_and_is_read() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let bde = session(&s, "bde").await;
+        let (alice, _) = member(&s, &bde, "Alice", "A11CE001", "20.00").await;
+        let (_, bob_token) = member(&s, &bde, "Bob", "B0B00001", "30.00").await;
+        let (status, _, v) = post(
+            &s,
+            "/v1/conversations",
+            &bob_token,
+            json!({"with": alice, "text": "message 1"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        let id = v["data"]["conversation"].as_i64().unwrap();
+        for n in 2..=55 {
+            let (status, _, v) = post(
+                &s,
+                &format!("/v1/conversations/{id}/messages"),
+                &bob_token,
+                json!({"text": format!("message {n}")}),
+            )
+            .await;
+            assert_eq!(status, 201, "{v}");
+        }
+        let mut a = logged_in(&s, "Alice").await;
+        let list = a.get("/me/exchange/conversations").await;
+        assert!(list.body.contains("55 unread"), "{}", list.body);
+        let here = format!("/me/exchange/conversations/{id}");
+        let latest = a.get(&here).await;
+        assert_eq!(latest.status, StatusCode::OK);
+        assert!(latest.body.contains("message 55<"), "{}", latest.body);
+        assert!(latest.body.contains("message 51<"));
+        assert!(!latest.body.contains("message 50<"));
+        assert!(latest
+            .body
+            .contains(&format!("<a href=\"{here}?page=1\">Earlier messages</a>")));
+        let list = a.get("/me/exchange/conversations").await;
+        assert!(!list.body.contains("unread"), "{}", list.body);
+        let earlier = a.get(&format!("{here}?page=1")).await;
+        assert!(earlier.body.contains("message 1<"));
+        assert!(earlier.body.contains("message 50<"));
+        assert!(!earlier.body.contains("message 51<"));
+        assert!(earlier
+            .body
+            .contains(&format!("<a href=\"{here}?page=2\">Later messages</a>")));
+        assert_eq!(
+            a.get(&format!("{here}?page=0")).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // In French.
+        a.lang = "fr";
+        let page = a.get(&here).await;
+        assert!(
+            page.body.contains("<h1>Conversation avec Bob</h1>"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("<label for=\"m-text\">Message</label>"));
+        assert!(page.body.contains(">Envoyer</button>"));
+        let page = a.get("/me/exchange").await;
+        assert!(page.body.contains(">Publier une offre ou une demande</a>"));
+        assert!(page
+            .body
+            .contains("<a href=\"/me/exchange\" aria-current=\"page\">Échange</a>"));
+    }
+}

@@ -459,11 +459,17 @@ fn offer_meta(lang: Lang, offer: &Offer, author: &str) -> Markup {
 }
 
 /// The member's name as the exchange shows it, or `#id` when the member is gone.
-async fn name_of(exchange: &Exchange, page: &MemberPage, member: MemberId) -> String {
-    exchange
-        .member_name(&page.principal, member)
-        .await
-        .unwrap_or_else(|_| format!("#{}", member.0))
+async fn name_of(
+    req: &HttpRequest,
+    exchange: &Exchange,
+    page: &MemberPage,
+    member: MemberId,
+) -> Result<String, PageError> {
+    match exchange.member_name(&page.principal, member).await {
+        Ok(name) => Ok(name),
+        Err(DomainError::UnknownMember) => Ok(format!("#{}", member.0)),
+        Err(e) => Err(refused(req, page, e)),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -559,7 +565,7 @@ async fn offers(
     let mut authors = BTreeMap::new();
     for o in &list.items {
         if let std::collections::btree_map::Entry::Vacant(slot) = authors.entry(o.member) {
-            slot.insert(name_of(exchange, &page, o.member).await);
+            slot.insert(name_of(&req, exchange, &page, o.member).await?);
         }
     }
     let unread = unread_total(exchange, &page)
@@ -945,7 +951,7 @@ async fn offer(
         .suspended(p)
         .await
         .map_err(|e| refused(&req, &page, e))?;
-    let author = name_of(exchange, &page, offer.member).await;
+    let author = name_of(&req, exchange, &page, offer.member).await?;
     let mine = offer.member == page.id();
     let notice = if query.published.is_some() {
         Some(w.published)
@@ -1181,7 +1187,7 @@ async fn write(
         Err(DomainError::MemberSuspended) => Ok(suspended_page(&req, &page)),
         Err(e @ DomainError::Malformed(_)) => {
             let w = words(lang);
-            let author = name_of(exchange, &page, offer.member).await;
+            let author = name_of(&req, exchange, &page, offer.member).await?;
             Ok(exchange_page(
                 &req,
                 &page,
@@ -1345,7 +1351,7 @@ async fn conversation_page(
         .map_err(|e| refused(req, page, e))?;
     let me = page.id();
     let other = c.other(me);
-    let other_name = name_of(exchange, page, other).await;
+    let other_name = name_of(req, exchange, page, other).await?;
     let about = match c.offer {
         Some(offer) => exchange.offer(p, offer).await.ok(),
         None => None,
@@ -1497,7 +1503,7 @@ async fn report_page(
         .await
         .map_err(|e| refused(&req, &page, e))?;
     let w = words(page.lang);
-    let other_name = name_of(exchange, &page, c.other(page.id())).await;
+    let other_name = name_of(&req, exchange, &page, c.other(page.id())).await?;
     Ok(me_page(
         &req,
         &page,
@@ -1926,7 +1932,7 @@ async fn receipt(
     } else {
         (t.from_member, &t.to_card)
     };
-    let other_name = name_of(exchange, &page, other).await;
+    let other_name = name_of(&req, exchange, &page, other).await?;
     let cards = all_cards(&req, &state, &page).await?;
     let balance = cards
         .iter()
