@@ -230,6 +230,25 @@ async fn members_publish_find_talk_and_pay_on_the_pages() {
         let conversation = id_in(sent.location(), "/me/exchange/conversations/");
         let here = format!("/me/exchange/conversations/{conversation}");
 
+        // A request: its author is the one who pays, so no "Pay" on its page.
+        let (status, _, v) = post(
+            &s,
+            "/v1/offers",
+            &bob_token,
+            json!({"kind": "request", "category": music, "description": "Cherche un vélo"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        let request = v["data"]["id"].as_i64().unwrap();
+        let page = a.get(&format!("/me/exchange/offers/{request}")).await;
+        assert!(
+            page.body.contains("Request · Cherche un vélo"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains(">Write</button>"));
+        assert!(!page.body.contains("/me/exchange/pay?"), "{}", page.body);
+
         // Alice sees one unread message, reads it, answers; then Bob has one unread.
         let home = a.get("/me/exchange").await;
         assert!(home.body.contains("1 unread"), "{}", home.body);

@@ -107,6 +107,7 @@ struct Words {
     write: &'static str,
     pay: &'static str,
     conversations: &'static str,
+    messages: &'static str,
     no_conversations: &'static str,
     unread: &'static str,
     conversation_with: &'static str,
@@ -194,6 +195,7 @@ static EN: Words = Words {
     write: "Write",
     pay: "Pay",
     conversations: "Conversations",
+    messages: "Messages",
     no_conversations: "No conversation yet: write to the author of an offer.",
     unread: "unread",
     conversation_with: "Conversation with",
@@ -284,6 +286,7 @@ static FR: Words = Words {
     write: "Écrire",
     pay: "Payer",
     conversations: "Conversations",
+    messages: "Messages",
     no_conversations: "Aucune conversation : écrivez à l'auteur d'une offre.",
     unread: "non lu(s)",
     conversation_with: "Conversation avec",
@@ -995,8 +998,12 @@ async fn offer(
                     h2 #write-title { (w.write_title) " · " (author) }
                     (message_form(page.csrf.as_str(), &format!("/me/exchange/offers/{}/write", offer.id), w.write, "", None, lang))
                 }
-                p.links {
-                    a.button href={ "/me/exchange/pay?to=" (offer.member.0) "&offer=" (offer.id) } { (w.pay) " " (author) }
+                // An offer is paid to its author; a request's author pays (from the
+                // conversation's page).
+                @if offer.kind == OfferKind::Offer {
+                    p.links {
+                        a.button href={ "/me/exchange/pay?to=" (offer.member.0) "&offer=" (offer.id) } { (w.pay) " " (author) }
+                    }
                 }
             }
         },
@@ -1404,7 +1411,7 @@ async fn conversation_page(
                 } }
             }
             section.card aria-labelledby="messages-title" {
-                h2 #messages-title { (w.conversations) }
+                h2 #messages-title { (w.messages) }
                 @if number > 1 {
                     p { a href={ (here) "?page=" (number - 1) } { (w.earlier) } }
                 }
