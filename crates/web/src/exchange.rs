@@ -623,10 +623,10 @@ async fn offers(
                 }
                 nav.filters aria-label=(w.offers) {
                     @if number > 1 {
-                        a href={ "/me/exchange" (query.with_page(number - 1)) } { (w.later) }
+                        a href={ "/me/exchange" (query.with_page(number - 1)) } { (crate::me::words(lang).newer) }
                     }
                     @if more {
-                        a href={ "/me/exchange" (query.with_page(number + 1)) } { (w.earlier) }
+                        a href={ "/me/exchange" (query.with_page(number + 1)) } { (crate::me::words(lang).older) }
                     }
                 }
             }
@@ -1264,10 +1264,10 @@ async fn conversations(
             }
             nav.filters aria-label=(w.conversations) {
                 @if number > 1 {
-                    a href={ "/me/exchange/conversations?page=" (number - 1) } { (w.later) }
+                    a href={ "/me/exchange/conversations?page=" (number - 1) } { (crate::me::words(lang).newer) }
                 }
                 @if more {
-                    a href={ "/me/exchange/conversations?page=" (number + 1) } { (w.earlier) }
+                    a href={ "/me/exchange/conversations?page=" (number + 1) } { (crate::me::words(lang).older) }
                 }
             }
         },
