@@ -230,6 +230,25 @@ async fn members_publish_find_talk_and_pay_on_the_pages() {
         let conversation = id_in(sent.location(), "/me/exchange/conversations/");
         let here = format!("/me/exchange/conversations/{conversation}");
 
+        // A request: its author is the one who pays, so no "Pay" on its page.
+        let (status, _, v) = post(
+            &s,
+            "/v1/offers",
+            &bob_token,
+            json!({"kind": "request", "category": music, "description": "Cherche un vélo"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        let request = v["data"]["id"].as_i64().unwrap();
+        let page = a.get(&format!("/me/exchange/offers/{request}")).await;
+        assert!(
+            page.body.contains("Request · Cherche un vélo"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains(">Write</button>"));
+        assert!(!page.body.contains("/me/exchange/pay?"), "{}", page.body);
+
         // Alice sees one unread message, reads it, answers; then Bob has one unread.
         let home = a.get("/me/exchange").await;
         assert!(home.body.contains("1 unread"), "{}", home.body);
@@ -500,6 +519,42 @@ async fn members_publish_find_talk_and_pay_on_the_pages() {
             page.body
         );
 
+        // Alice edits her offer: the form holds its values; a bad price changes nothing.
+        let edit = format!("/me/exchange/offers/{offer}/edit");
+        let form = a.get(&edit).await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(form.body.contains("value=\"15.00\""), "{}", form.body);
+        assert!(form
+            .body
+            .contains(">Cours de guitare pour débutants, le samedi</textarea>"));
+        let fields = |price: &'static str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("kind", "offer".to_owned()),
+                ("category", music_id.clone()),
+                ("description", "Cours de guitare, le samedi".to_owned()),
+                ("price", price.to_owned()),
+            ]
+        };
+        let pairs = fields("abc");
+        let form: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let bad = a.post(&edit, &form).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(field_error(&bad, "o-price"), "{}", bad.body);
+        let (_, _, v) = get(&s, &format!("/v1/offers/{offer}"), &bob_token).await;
+        assert_eq!(v["data"]["price"], "15.00", "{v}");
+        let pairs = fields("18.00");
+        let form: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let done = a.post(&edit, &form).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(
+            done.location(),
+            format!("/me/exchange/offers/{offer}?edited=1")
+        );
+        let (_, _, v) = get(&s, &format!("/v1/offers/{offer}"), &bob_token).await;
+        assert_eq!(v["data"]["price"], "18.00", "{v}");
+        assert_eq!(v["data"]["description"], "Cours de guitare, le samedi");
+
         // Alice closes her offer (after a confirmation page): it leaves the list.
         let ask = a.get(&format!("/me/exchange/offers/{offer}/close")).await;
         assert!(ask.body.contains(">Close the offer</button>"));
@@ -582,5 +637,110 @@ async fn a_suspended_member_sees_why_and_a_switched_off_exchange_is_gone() {
         office.log_in("barman").await;
         let report = office.get("/office/reports").await;
         assert!(!report.body.contains("Members' exchange"));
+    }
+}
+
+#[tokio::test]
+async fn long_lists_and_conversations_are_paged_and_read() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let bde = session(&s, "bde").await;
+        let prez = session(&s, "prez").await;
+        let music = category(&s, &prez, "Musique").await;
+        let (alice, _) = member(&s, &bde, "Alice", "A11CE001", "20.00").await;
+        let (_, bob_token) = member(&s, &bde, "Bob", "B0B00001", "30.00").await;
+        let (status, _, v) = post(
+            &s,
+            "/v1/conversations",
+            &bob_token,
+            json!({"with": alice, "text": "message 1"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        let id = v["data"]["conversation"].as_i64().unwrap();
+        for n in 2..=55 {
+            let (status, _, v) = post(
+                &s,
+                &format!("/v1/conversations/{id}/messages"),
+                &bob_token,
+                json!({"text": format!("message {n}")}),
+            )
+            .await;
+            assert_eq!(status, 201, "{v}");
+        }
+        let mut a = logged_in(&s, "Alice").await;
+        let list = a.get("/me/exchange/conversations").await;
+        assert!(list.body.contains("55 unread"), "{}", list.body);
+        let here = format!("/me/exchange/conversations/{id}");
+        let latest = a.get(&here).await;
+        assert_eq!(latest.status, StatusCode::OK);
+        assert!(latest.body.contains("message 55<"), "{}", latest.body);
+        assert!(latest.body.contains("message 51<"));
+        assert!(!latest.body.contains("message 50<"));
+        assert!(latest
+            .body
+            .contains(&format!("<a href=\"{here}?page=1\">Earlier messages</a>")));
+        let list = a.get("/me/exchange/conversations").await;
+        assert!(!list.body.contains("unread"), "{}", list.body);
+        let earlier = a.get(&format!("{here}?page=1")).await;
+        assert!(earlier.body.contains("message 1<"));
+        assert!(earlier.body.contains("message 50<"));
+        assert!(!earlier.body.contains("message 51<"));
+        assert!(earlier
+            .body
+            .contains(&format!("<a href=\"{here}?page=2\">Later messages</a>")));
+        assert_eq!(
+            a.get(&format!("{here}?page=0")).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // The offers list, 20 a page, newest first.
+        for n in 1..=21 {
+            let (status, _, v) = post(
+                &s,
+                "/v1/offers",
+                &bob_token,
+                json!({"kind": "offer", "category": music, "description": format!("offre numéro {n}")}),
+            )
+            .await;
+            assert_eq!(status, 201, "{v}");
+        }
+        let first = a.get("/me/exchange?q=offre").await;
+        assert!(
+            first.body.contains(">offre numéro 21</a>"),
+            "{}",
+            first.body
+        );
+        assert!(first.body.contains(">offre numéro 2</a>"));
+        assert!(!first.body.contains(">offre numéro 1</a>"));
+        assert!(
+            first.body.contains(
+                "<a href=\"/me/exchange?category=&amp;kind=&amp;q=offre&amp;page=2\">Older</a>"
+            ),
+            "{}",
+            first.body
+        );
+        let second = a.get("/me/exchange?category=&kind=&q=offre&page=2").await;
+        assert!(
+            second.body.contains(">offre numéro 1</a>"),
+            "{}",
+            second.body
+        );
+        assert!(!second.body.contains(">offre numéro 2</a>"));
+
+        // In French.
+        a.lang = "fr";
+        let page = a.get(&here).await;
+        assert!(
+            page.body.contains("<h1>Conversation avec Bob</h1>"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("<label for=\"m-text\">Message</label>"));
+        assert!(page.body.contains(">Envoyer</button>"));
+        let page = a.get("/me/exchange").await;
+        assert!(page.body.contains(">Publier une offre ou une demande</a>"));
+        assert!(page
+            .body
+            .contains("<a href=\"/me/exchange\" aria-current=\"page\">Échange</a>"));
     }
 }

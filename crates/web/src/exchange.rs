@@ -107,6 +107,7 @@ struct Words {
     write: &'static str,
     pay: &'static str,
     conversations: &'static str,
+    messages: &'static str,
     no_conversations: &'static str,
     unread: &'static str,
     conversation_with: &'static str,
@@ -194,6 +195,7 @@ static EN: Words = Words {
     write: "Write",
     pay: "Pay",
     conversations: "Conversations",
+    messages: "Messages",
     no_conversations: "No conversation yet: write to the author of an offer.",
     unread: "unread",
     conversation_with: "Conversation with",
@@ -284,6 +286,7 @@ static FR: Words = Words {
     write: "Écrire",
     pay: "Payer",
     conversations: "Conversations",
+    messages: "Messages",
     no_conversations: "Aucune conversation : écrivez à l'auteur d'une offre.",
     unread: "non lu(s)",
     conversation_with: "Conversation avec",
@@ -459,11 +462,17 @@ fn offer_meta(lang: Lang, offer: &Offer, author: &str) -> Markup {
 }
 
 /// The member's name as the exchange shows it, or `#id` when the member is gone.
-async fn name_of(exchange: &Exchange, page: &MemberPage, member: MemberId) -> String {
-    exchange
-        .member_name(&page.principal, member)
-        .await
-        .unwrap_or_else(|_| format!("#{}", member.0))
+async fn name_of(
+    req: &HttpRequest,
+    exchange: &Exchange,
+    page: &MemberPage,
+    member: MemberId,
+) -> Result<String, PageError> {
+    match exchange.member_name(&page.principal, member).await {
+        Ok(name) => Ok(name),
+        Err(DomainError::UnknownMember) => Ok(format!("#{}", member.0)),
+        Err(e) => Err(refused(req, page, e)),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -559,7 +568,7 @@ async fn offers(
     let mut authors = BTreeMap::new();
     for o in &list.items {
         if let std::collections::btree_map::Entry::Vacant(slot) = authors.entry(o.member) {
-            slot.insert(name_of(exchange, &page, o.member).await);
+            slot.insert(name_of(&req, exchange, &page, o.member).await?);
         }
     }
     let unread = unread_total(exchange, &page)
@@ -614,10 +623,10 @@ async fn offers(
                 }
                 nav.filters aria-label=(w.offers) {
                     @if number > 1 {
-                        a href={ "/me/exchange" (query.with_page(number - 1)) } { (w.later) }
+                        a href={ "/me/exchange" (query.with_page(number - 1)) } { (crate::me::words(lang).newer) }
                     }
                     @if more {
-                        a href={ "/me/exchange" (query.with_page(number + 1)) } { (w.earlier) }
+                        a href={ "/me/exchange" (query.with_page(number + 1)) } { (crate::me::words(lang).older) }
                     }
                 }
             }
@@ -945,7 +954,7 @@ async fn offer(
         .suspended(p)
         .await
         .map_err(|e| refused(&req, &page, e))?;
-    let author = name_of(exchange, &page, offer.member).await;
+    let author = name_of(&req, exchange, &page, offer.member).await?;
     let mine = offer.member == page.id();
     let notice = if query.published.is_some() {
         Some(w.published)
@@ -989,8 +998,12 @@ async fn offer(
                     h2 #write-title { (w.write_title) " · " (author) }
                     (message_form(page.csrf.as_str(), &format!("/me/exchange/offers/{}/write", offer.id), w.write, "", None, lang))
                 }
-                p.links {
-                    a.button href={ "/me/exchange/pay?to=" (offer.member.0) "&offer=" (offer.id) } { (w.pay) " " (author) }
+                // An offer is paid to its author; a request's author pays (from the
+                // conversation's page).
+                @if offer.kind == OfferKind::Offer {
+                    p.links {
+                        a.button href={ "/me/exchange/pay?to=" (offer.member.0) "&offer=" (offer.id) } { (w.pay) " " (author) }
+                    }
                 }
             }
         },
@@ -1181,7 +1194,7 @@ async fn write(
         Err(DomainError::MemberSuspended) => Ok(suspended_page(&req, &page)),
         Err(e @ DomainError::Malformed(_)) => {
             let w = words(lang);
-            let author = name_of(exchange, &page, offer.member).await;
+            let author = name_of(&req, exchange, &page, offer.member).await?;
             Ok(exchange_page(
                 &req,
                 &page,
@@ -1251,10 +1264,10 @@ async fn conversations(
             }
             nav.filters aria-label=(w.conversations) {
                 @if number > 1 {
-                    a href={ "/me/exchange/conversations?page=" (number - 1) } { (w.later) }
+                    a href={ "/me/exchange/conversations?page=" (number - 1) } { (crate::me::words(lang).newer) }
                 }
                 @if more {
-                    a href={ "/me/exchange/conversations?page=" (number + 1) } { (w.earlier) }
+                    a href={ "/me/exchange/conversations?page=" (number + 1) } { (crate::me::words(lang).older) }
                 }
             }
         },
@@ -1345,7 +1358,7 @@ async fn conversation_page(
         .map_err(|e| refused(req, page, e))?;
     let me = page.id();
     let other = c.other(me);
-    let other_name = name_of(exchange, page, other).await;
+    let other_name = name_of(req, exchange, page, other).await?;
     let about = match c.offer {
         Some(offer) => exchange.offer(p, offer).await.ok(),
         None => None,
@@ -1398,7 +1411,7 @@ async fn conversation_page(
                 } }
             }
             section.card aria-labelledby="messages-title" {
-                h2 #messages-title { (w.conversations) }
+                h2 #messages-title { (w.messages) }
                 @if number > 1 {
                     p { a href={ (here) "?page=" (number - 1) } { (w.earlier) } }
                 }
@@ -1497,7 +1510,7 @@ async fn report_page(
         .await
         .map_err(|e| refused(&req, &page, e))?;
     let w = words(page.lang);
-    let other_name = name_of(exchange, &page, c.other(page.id())).await;
+    let other_name = name_of(&req, exchange, &page, c.other(page.id())).await?;
     Ok(me_page(
         &req,
         &page,
@@ -1926,7 +1939,7 @@ async fn receipt(
     } else {
         (t.from_member, &t.to_card)
     };
-    let other_name = name_of(exchange, &page, other).await;
+    let other_name = name_of(&req, exchange, &page, other).await?;
     let cards = all_cards(&req, &state, &page).await?;
     let balance = cards
         .iter()
