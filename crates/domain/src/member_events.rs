@@ -8,7 +8,8 @@
 //! PostgreSQL's one-statement batch (`pg_batch.rs`), with the same templates, kinds and
 //! recipient rules as bound parameters.
 
-use crate::account::Channels;
+use crate::account::{Channels, Preferences};
+use crate::card::CardStatus;
 use crate::ids::{CardId, MemberId};
 use crate::money::Money;
 use crate::notify::Channel;
@@ -38,6 +39,31 @@ pub const RECEIPT: Template = Template {
     title: "Receipt",
     text: "Card {card}: {amount} added, the balance is now {balance}.",
 };
+
+/// A card blocked by staff: the member hears of it (it may not be their doing).
+pub const CARD_BLOCKED: Template = Template {
+    event: "card_blocked",
+    title: "Card blocked",
+    text: "Card {card} was blocked: it can no longer pay. Ask the bar if you did not expect it.",
+};
+
+/// A card declared lost: the member hears of it (a confirmation, or a warning if it was not
+/// them).
+pub const CARD_LOST: Template = Template {
+    event: "card_lost",
+    title: "Card declared lost",
+    text: "Card {card} was declared lost: it can no longer pay. The bar replaces it, keeping its \
+           balance.",
+};
+
+/// The message a card's new status causes: blocked or lost, not active again.
+pub fn status_event(status: CardStatus) -> Option<Template> {
+    match status {
+        CardStatus::Blocked => Some(CARD_BLOCKED),
+        CardStatus::Lost => Some(CARD_LOST),
+        CardStatus::Active => None,
+    }
+}
 
 /// The movements after which a low-balance alert may be due: payments at the bar and
 /// partners' debits.
@@ -93,6 +119,24 @@ impl Watch {
             out.push((Channel::Sms, phone));
         }
         out
+    }
+
+    /// A member reached through their chosen channels (the default ones when they never
+    /// chose), for the messages everyone gets (a card blocked or lost).
+    pub fn contact(
+        member: MemberId,
+        channels: Option<Channels>,
+        email: Option<&str>,
+        mobile: Option<&str>,
+        phone: Option<&str>,
+    ) -> Watch {
+        let channels = channels.unwrap_or(Preferences::default().channels);
+        Watch {
+            member,
+            low_balance: None,
+            receipts: false,
+            recipients: Watch::recipients(channels, email, mobile, phone),
+        }
     }
 
     /// The event a movement of `kind` that took the balance from `before` to `after` causes:
@@ -224,6 +268,22 @@ mod tests {
             "Card CAFE0001: 10.00 added, the balance is now 10.03."
         );
         assert_eq!(amount_text(Money::from_cents(5)), "0.05");
+    }
+
+    #[test]
+    fn a_blocked_or_lost_card_is_told_through_the_default_channels_if_none_chosen() {
+        assert_eq!(status_event(CardStatus::Lost), Some(CARD_LOST));
+        assert_eq!(status_event(CardStatus::Blocked), Some(CARD_BLOCKED));
+        assert_eq!(status_event(CardStatus::Active), None);
+        let w = Watch::contact(MemberId(3), None, Some("a@b.org"), Some("+336"), None);
+        assert_eq!(w.recipients, vec![(Channel::Email, "a@b.org".to_owned())]);
+        let card = CardId::parse("CAFE0001").unwrap();
+        let m = w.messages(CARD_LOST, &card, Money::ZERO, Money::ZERO);
+        assert!(m[0].message.chars().count() <= 166, "{}", m[0].message);
+        assert_eq!(
+            m[0].message,
+            "Card CAFE0001 was declared lost: it can no longer pay. The bar replaces it, keeping its balance."
+        );
     }
 
     #[test]
