@@ -1,19 +1,32 @@
 //! The messages ardoise sends a member by itself (services.md, members.md), through their
-//! preferences: a low-balance alert after a payment (once per crossing of their threshold)
-//! and a receipt of each top-up or partner credit when they asked for receipts.
+//! preferences: a low-balance alert after a payment (once per crossing of their threshold),
+//! a receipt of each top-up or partner credit when they asked for receipts, a card blocked or
+//! declared lost; and, through [`MemberMail`], the invitation and password-reset links by
+//! e-mail and the news of an exchange message.
 //!
-//! Both are queued by the store's writer in the very transaction of the movement that causes
+//! The movements' events are queued by the store's writer in the very transaction of the movement that causes
 //! them, from a [`Watch`] it reads once per batch. The texts are templates with `{card}`,
 //! `{amount}` and `{balance}` placeholders: [`Watch::messages`] fills them in, and so does
 //! PostgreSQL's one-statement batch (`pg_batch.rs`), with the same templates, kinds and
 //! recipient rules as bound parameters.
 
-use crate::account::{Channels, Preferences};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::account::{Channels, LinkPurpose, Preferences};
 use crate::card::CardStatus;
+use crate::error::DomainError;
+use crate::exchange::MessageNotifier;
 use crate::ids::{CardId, MemberId};
+use crate::member::Member;
 use crate::money::Money;
+use crate::notifications::Wakeup;
 use crate::notify::Channel;
+use crate::outbox::Outbox;
 use crate::outbox::{NewMessage, Origin};
+use crate::ports::{Clock, MemberAccounts, MemberDirectory, MemberLinkSender};
 use crate::transaction::TransactionKind;
 
 /// A member event's texts.
@@ -183,6 +196,165 @@ impl Watch {
                 idempotency: None,
             })
             .collect()
+    }
+}
+
+/// The member messages that no movement causes, queued in the outbox on their own: the
+/// invitation and password-reset links by e-mail ([`MemberLinkSender`]) and the news of a
+/// message on the exchange ([`MessageNotifier`]), through the channels the member chose.
+pub struct MemberMail {
+    outbox: Arc<dyn Outbox>,
+    members: Arc<dyn MemberDirectory>,
+    accounts: Arc<dyn MemberAccounts>,
+    clock: Arc<dyn Clock>,
+    wakeup: Arc<dyn Wakeup>,
+    /// The channels `[notify]` configures: nothing is queued for another.
+    configured: Vec<Channel>,
+}
+
+impl MemberMail {
+    /// The member messages, queued for the `configured` channels; `wakeup` tells the
+    /// delivery worker.
+    pub fn new(
+        outbox: Arc<dyn Outbox>,
+        members: Arc<dyn MemberDirectory>,
+        accounts: Arc<dyn MemberAccounts>,
+        clock: Arc<dyn Clock>,
+        wakeup: Arc<dyn Wakeup>,
+        configured: Vec<Channel>,
+    ) -> MemberMail {
+        MemberMail {
+            outbox,
+            members,
+            accounts,
+            clock,
+            wakeup,
+            configured,
+        }
+    }
+
+    async fn queue(&self, messages: Vec<NewMessage>) -> Result<bool, DomainError> {
+        let any = !messages.is_empty();
+        let at = self.clock.now();
+        for message in messages {
+            self.outbox.queue(message, at).await?;
+        }
+        if any {
+            self.wakeup.wake();
+        }
+        Ok(any)
+    }
+}
+
+/// A message from ardoise to `member`.
+fn to_member(
+    member: MemberId,
+    (channel, to): (Channel, String),
+    event: &str,
+    title: &str,
+    message: String,
+    link: Option<String>,
+) -> NewMessage {
+    NewMessage {
+        channel,
+        to,
+        event: event.to_owned(),
+        title: title.to_owned(),
+        message,
+        link,
+        picture: None,
+        origin: Origin::Ardoise,
+        member: Some(member),
+        webhook_partner: None,
+        skip: None,
+        idempotency: None,
+    }
+}
+
+#[async_trait]
+impl MemberLinkSender for MemberMail {
+    /// A link goes by e-mail only (it opens the account): `false` without an e-mail channel
+    /// or address, and staff hand the invitation's link over themselves.
+    async fn send_link(
+        &self,
+        member: &Member,
+        purpose: LinkPurpose,
+        link: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, DomainError> {
+        if !self.configured.contains(&Channel::Email) {
+            return Ok(false);
+        }
+        let email_only = Channels {
+            email: true,
+            sms: false,
+            push: false,
+        };
+        let Some(recipient) =
+            Watch::recipients(email_only, member.profile.email.as_deref(), None, None).pop()
+        else {
+            return Ok(false);
+        };
+        let until = expires_at.format("%Y-%m-%d %H:%M UTC");
+        let (event, title, message) = match purpose {
+            LinkPurpose::Welcome => (
+                "invitation",
+                "Your member account",
+                format!("You are invited to your member space at the bar. Choose your password with this link, valid until {until}."),
+            ),
+            LinkPurpose::Reset => (
+                "password_reset",
+                "Reset your password",
+                format!("Choose a new password with this link, valid until {until}. If you did not ask for it, ignore this message."),
+            ),
+        };
+        let message = to_member(
+            member.id,
+            recipient,
+            event,
+            title,
+            message,
+            Some(link.to_owned()),
+        );
+        self.queue(vec![message]).await
+    }
+}
+
+#[async_trait]
+impl MessageNotifier for MemberMail {
+    async fn new_message(
+        &self,
+        recipient: MemberId,
+        _conversation: i64,
+        from: &str,
+    ) -> Result<(), DomainError> {
+        let Some(member) = self.members.member(recipient).await? else {
+            return Ok(());
+        };
+        let channels = self
+            .accounts
+            .preferences(recipient)
+            .await?
+            .unwrap_or_default()
+            .channels;
+        let p = &member.profile;
+        let from: String = from.chars().take(60).collect();
+        let messages = Watch::recipients(
+            channels,
+            p.email.as_deref(),
+            p.mobile.as_deref(),
+            p.phone.as_deref(),
+        )
+        .into_iter()
+        .filter(|(channel, _)| self.configured.contains(channel))
+        .map(|r| {
+            let text = format!(
+                "{from} wrote to you on the members' exchange. Read it in your member space."
+            );
+            to_member(recipient, r, "exchange_message", "New message", text, None)
+        })
+        .collect();
+        self.queue(messages).await.map(|_| ())
     }
 }
 
