@@ -59,6 +59,15 @@ pub struct NotifySettings {
     /// outbox without delivering a message twice at once).
     #[serde(default = "default_true")]
     pub worker: bool,
+    /// How long an attempt holds its message: a message left `sending` by a process that died
+    /// is retried after this long. Longer than any attempt takes (the channels time out
+    /// within 30 s).
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u32,
+}
+
+fn default_lease_seconds() -> u32 {
+    60
 }
 
 impl Default for NotifySettings {
@@ -70,6 +79,7 @@ impl Default for NotifySettings {
             webhook: WebhookSettings::default(),
             concurrency: default_concurrency(),
             worker: true,
+            lease_seconds: default_lease_seconds(),
         }
     }
 }
@@ -420,9 +430,11 @@ impl Settings {
         if n.concurrency == 0 {
             return Err(invalid("notify.concurrency", "must be at least 1"));
         }
+        if n.lease_seconds == 0 {
+            return Err(invalid("notify.lease_seconds", "must be at least 1"));
+        }
         if let Some(email) = &n.email {
-            if !(email.smtp_url.starts_with("smtp://") || email.smtp_url.starts_with("smtps://"))
-            {
+            if !(email.smtp_url.starts_with("smtp://") || email.smtp_url.starts_with("smtps://")) {
                 return Err(invalid(
                     "notify.email.smtp_url",
                     "must be an smtp:// (STARTTLS) or smtps:// (TLS) URL",
@@ -586,7 +598,10 @@ mod tests {
         let s = Settings::load(None, &Overrides::default()).unwrap();
         assert!(s.notify.email.is_none() && s.notify.sms.is_none() && s.notify.push.is_none());
         assert!(!s.notify.webhook.allow_http);
-        assert_eq!((s.notify.concurrency, s.services.sends_per_minute), (16, 600));
+        assert_eq!(
+            (s.notify.concurrency, s.services.sends_per_minute),
+            (16, 600)
+        );
         let s = load_toml(
             "[notify.email]\nsmtp_url = \"smtp://u:secret@mail.example:587\"\nfrom = \"bar@example.org\"\n\
              [notify.sms]\nurl = \"https://sms.example/send\"\nformat = \"form\"\ntoken = \"t0k\"\n\
@@ -595,17 +610,32 @@ mod tests {
         .unwrap();
         let email = s.notify.email.as_ref().unwrap();
         assert_eq!(email.from, "bar@example.org");
-        assert!(!format!("{email:?}").contains("secret"), "no password in logs");
+        assert!(
+            !format!("{email:?}").contains("secret"),
+            "no password in logs"
+        );
         let sms = s.notify.sms.as_ref().unwrap();
         assert_eq!(sms.format, "form");
         assert!(!format!("{sms:?}").contains("t0k"), "no token in logs");
         assert!(s.notify.webhook.allow_http);
         assert_eq!(s.services.sends_per_minute, 30);
         for (toml, key) in [
-            ("[notify.email]\nsmtp_url = \"http://x\"\nfrom = \"a@b.c\"\n", "notify.email.smtp_url"),
-            ("[notify.email]\nsmtp_url = \"smtp://x:25\"\nfrom = \" \"\n", "notify.email.from"),
-            ("[notify.sms]\nurl = \"https://x\"\nformat = \"xml\"\n", "notify.sms.format"),
-            ("[notify.push]\nfcm_project = \"p\"\ncredentials_file = \"/nonexistent.json\"\n", "notify.push.credentials_file"),
+            (
+                "[notify.email]\nsmtp_url = \"http://x\"\nfrom = \"a@b.c\"\n",
+                "notify.email.smtp_url",
+            ),
+            (
+                "[notify.email]\nsmtp_url = \"smtp://x:25\"\nfrom = \" \"\n",
+                "notify.email.from",
+            ),
+            (
+                "[notify.sms]\nurl = \"https://x\"\nformat = \"xml\"\n",
+                "notify.sms.format",
+            ),
+            (
+                "[notify.push]\nfcm_project = \"p\"\ncredentials_file = \"/nonexistent.json\"\n",
+                "notify.push.credentials_file",
+            ),
             ("[notify]\nconcurrency = 0\n", "notify.concurrency"),
         ] {
             let e = load_toml(toml).unwrap_err().to_string();

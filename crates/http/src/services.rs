@@ -9,9 +9,9 @@ use actix_web::web::{self, Data, Payload};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, Route};
 use ardoise_auth::token_hash;
 use ardoise_domain::voucher::{VoucherKind, VoucherRequest};
-use ardoise_domain::{CardId, DomainError, Money};
-use chrono::Utc;
 use ardoise_domain::NotificationRequest;
+use ardoise_domain::{CardId, Channel, DomainError, Money};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -19,8 +19,8 @@ use utoipa::ToSchema;
 use crate::openapi::{operation, resources, AmountInput, Operation};
 use crate::principal::Principal;
 use crate::v1::mandates::DebitJson;
+use crate::v1::notifications::{self, QueuedJson};
 use crate::v1::vouchers::{time_field, IssuedJson, VoucherJson};
-use crate::v1::notifications::{self, ChannelJson, QueuedJson};
 use crate::v1::{
     created, idempotency_key, keyed, mark_replayed, read_json, reply, Failure, Lang, Success,
 };
@@ -82,8 +82,10 @@ struct MessageParameters {
     #[serde(alias = "mensaje")]
     #[schema(min_length = 1, max_length = 166)]
     message: String,
+    /// `email`, `sms`, `push` (or `fcm`), `webhook`, in any case.
     #[serde(alias = "canal", alias = "cannel")]
-    channel: ChannelJson,
+    #[schema(example = "sms")]
+    channel: String,
     /// An `https` URL.
     #[schema(max_length = 2048)]
     link: Option<String>,
@@ -124,6 +126,19 @@ struct ServiceRequest {
     service_id: i64,
     #[serde(default)]
     parameters: Parameters,
+}
+
+/// A channel as seed 002 writes it: any case, `FCM` for push.
+fn seed_channel(text: &str) -> Result<Channel, DomainError> {
+    let lower = text.to_ascii_lowercase();
+    let name = match lower.as_str() {
+        "fcm" => "push",
+        "e-mail" | "mail" => "email",
+        other => other,
+    };
+    Channel::parse(name).ok_or_else(|| {
+        DomainError::malformed("field `channel` must be email, sms, push (fcm) or webhook")
+    })
 }
 
 /// An amount given as a JSON string or number.
@@ -267,7 +282,7 @@ pub(crate) async fn consume(
                     to: notifications::recipient(Some(member), None)?,
                     title: body.title,
                     message: body.message,
-                    channel: body.channel.into(),
+                    channel: seed_channel(&body.channel)?,
                     link: body.link,
                     picture,
                     advertisement,

@@ -198,10 +198,9 @@ pub(crate) fn picture(text: &str) -> Result<Vec<u8>, DomainError> {
         .filter(|f| matches!(f, image::ImageFormat::Png | image::ImageFormat::Jpeg))
         .ok_or_else(|| refuse("is neither a PNG nor a JPEG".into()))?;
     // The dimensions first: a small file may claim a huge image (a decompression bomb).
-    let (width, height) =
-        image::ImageReader::with_format(std::io::Cursor::new(&bytes), format)
-            .into_dimensions()
-            .map_err(|e| refuse(format!("cannot be read: {e}")))?;
+    let (width, height) = image::ImageReader::with_format(std::io::Cursor::new(&bytes), format)
+        .into_dimensions()
+        .map_err(|e| refuse(format!("cannot be read: {e}")))?;
     if width > 4096 || height > 4096 {
         return Err(refuse(format!(
             "is {width} × {height} px: at most 4096 × 4096"
@@ -240,9 +239,12 @@ async fn send(
     Ok(accepted_message(Lang::of(req), queued))
 }
 
-/// A partner needs the scope; staff rights are the rules' to check.
-fn scoped(principal: &Principal) -> Result<(), HttpResponse> {
-    principal.require_scope(SCOPE).map_err(|e| e.error_response())
+/// The refusal of a partner without the scope (staff rights are the rules' to check).
+fn unscoped(principal: &Principal) -> Option<HttpResponse> {
+    principal
+        .require_scope(SCOPE)
+        .err()
+        .map(|e| e.error_response())
 }
 
 /// `POST /v1/notifications` (scope `notifications:send`, or staff rights 3).
@@ -280,7 +282,7 @@ pub(super) async fn create(
     principal: Principal,
     payload: Payload,
 ) -> HttpResponse {
-    if let Err(answer) = scoped(&principal) {
+    if let Some(answer) = unscoped(&principal) {
         return answer;
     }
     let lang = Lang::of(&req);
@@ -288,8 +290,8 @@ pub(super) async fn create(
         lang,
         async {
             let body: NotificationBody = read_json(&req, payload).await?;
-            let fingerprint = serde_json::to_string(&body)
-                .map_err(|e| DomainError::Internal(e.to_string()))?;
+            let fingerprint =
+                serde_json::to_string(&body).map_err(|e| DomainError::Internal(e.to_string()))?;
             let request = NotificationRequest {
                 to: recipient(body.member, body.card.as_deref())?,
                 title: body.title,
@@ -339,7 +341,7 @@ pub(super) async fn advertise(
     principal: Principal,
     payload: Payload,
 ) -> HttpResponse {
-    if let Err(answer) = scoped(&principal) {
+    if let Some(answer) = unscoped(&principal) {
         return answer;
     }
     let lang = Lang::of(&req);
@@ -347,8 +349,8 @@ pub(super) async fn advertise(
         lang,
         async {
             let body: AdvertisementBody = read_json(&req, payload).await?;
-            let fingerprint = serde_json::to_string(&body)
-                .map_err(|e| DomainError::Internal(e.to_string()))?;
+            let fingerprint =
+                serde_json::to_string(&body).map_err(|e| DomainError::Internal(e.to_string()))?;
             let to = recipient(body.member, body.card.as_deref())?;
             let picture = match body.picture {
                 Some(text) => Some(decode_off_worker(text).await?),
@@ -407,7 +409,7 @@ pub(super) async fn get(
     principal: Principal,
     path: Path<String>,
 ) -> HttpResponse {
-    if let Err(answer) = scoped(&principal) {
+    if let Some(answer) = unscoped(&principal) {
         return answer;
     }
     let lang = Lang::of(&req);
@@ -443,7 +445,7 @@ pub(super) async fn list(
     req: HttpRequest,
     principal: Principal,
 ) -> HttpResponse {
-    if let Err(answer) = scoped(&principal) {
+    if let Some(answer) = unscoped(&principal) {
         return answer;
     }
     let lang = Lang::of(&req);
@@ -516,7 +518,7 @@ pub(super) async fn set_webhook(
     path: Path<String>,
     payload: Payload,
 ) -> HttpResponse {
-    if let Err(answer) = scoped(&principal) {
+    if let Some(answer) = unscoped(&principal) {
         return answer;
     }
     let lang = Lang::of(&req);
