@@ -211,6 +211,23 @@ fn png() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// A PNG of noise (it does not compress) of about `side² × 3` bytes.
+fn big_png(side: u32) -> String {
+    let mut bytes = Vec::new();
+    let mut x: u32 = 12345;
+    image::RgbImage::from_fn(side, side, |_, _| {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let b = x.to_le_bytes();
+        image::Rgb([b[1], b[2], b[3]])
+    })
+    .write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .unwrap();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 #[tokio::test]
 async fn a_provider_notifies_a_member_by_webhook_and_follows_each_message() {
     let receiver = Receiver::start(Duration::ZERO).await;
@@ -446,6 +463,26 @@ async fn a_provider_notifies_a_member_by_webhook_and_follows_each_message() {
             .find(|d| d.id == advert)
             .unwrap();
         assert_eq!(got.body["data"]["picture"], png());
+        // A picture near the 200 KiB limit fits in the body; one above it is refused, named.
+        let mut big = json!({"member": member, "title": "Poster", "message": "Tonight", "channel": "webhook", "picture": big_png(255)});
+        let (status, _, v) = post(&s, "/v1/advertisements", &pt, big.clone()).await;
+        assert_eq!(
+            (status, v["data"]["status"].as_str()),
+            (202, Some("queued")),
+            "{v}"
+        );
+        let poster = v["data"]["id"].as_str().unwrap().to_owned();
+        big["picture"] = json!(big_png(270));
+        let answer = post(&s, "/v1/advertisements", &pt, big).await;
+        refused(&answer, 400, "VALIDATION_ERROR");
+        assert!(
+            answer.2["debugMessage"]
+                .as_str()
+                .unwrap()
+                .contains("at most 204800"),
+            "{}",
+            answer.2
+        );
         assert!(
             !receiver.distinct().contains(&skipped),
             "a skipped message is never sent"
@@ -498,7 +535,7 @@ async fn a_provider_notifies_a_member_by_webhook_and_follows_each_message() {
         // Each sender lists its own; another's message is unknown to it.
         let (status, _, v) = get(&s, "/v1/notifications?per_page=2", &pt).await;
         assert_eq!(status, 200, "{v}");
-        assert_eq!(v["data"]["total"], 5);
+        assert_eq!(v["data"]["total"], 6);
         assert_eq!(v["data"]["items"][0]["id"], seeded.as_str());
         let third = add_partner(&s.db, "Third", "notifications:send", &[]);
         let third = token(&s, &third).await;
@@ -516,7 +553,7 @@ async fn a_provider_notifies_a_member_by_webhook_and_follows_each_message() {
         );
 
         // /metrics counts them.
-        for sent in [&advert, &seeded] {
+        for sent in [&advert, &seeded, &poster] {
             assert_eq!(settled(&s, &pt, sent, "sent").await["status"], "sent");
         }
         let metrics = s
@@ -529,7 +566,7 @@ async fn a_provider_notifies_a_member_by_webhook_and_follows_each_message() {
             .await
             .unwrap();
         for line in [
-            "ardoise_notifications_sent 4",
+            "ardoise_notifications_sent 5",
             "ardoise_notifications_skipped 1",
             "ardoise_notifications_queued 0",
             "ardoise_notifications_failed 0",

@@ -61,7 +61,7 @@ pub struct NotifySettings {
     pub worker: bool,
     /// How long an attempt holds its message: a message left `sending` by a process that died
     /// is retried after this long. Longer than any attempt takes (the channels time out
-    /// within 30 s).
+    /// within 10 s).
     #[serde(default = "default_lease_seconds")]
     pub lease_seconds: u32,
 }
