@@ -18,6 +18,7 @@ pub mod languages;
 pub mod mandate;
 pub mod me;
 pub mod member;
+pub mod member_events;
 pub mod members;
 pub mod memory;
 pub mod money;

@@ -18,6 +18,7 @@ mod error;
 mod exchange;
 mod import;
 mod ledger;
+mod member_events;
 mod members;
 mod migrations;
 mod outbox;

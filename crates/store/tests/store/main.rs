@@ -14,6 +14,7 @@ mod differential;
 mod failures;
 mod import;
 mod ledger;
+mod member_events;
 mod members;
 mod migrations;
 mod outbox;
