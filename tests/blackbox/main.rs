@@ -10,6 +10,7 @@ mod cli;
 mod docs_examples;
 mod edge;
 mod exchange;
+mod exchange_web;
 mod first_day;
 mod harness;
 mod import;

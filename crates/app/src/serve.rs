@@ -72,6 +72,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         )
         .map_err(|e| anyhow::anyhow!(e))?
         .with_vouchers(services.vouchers.clone())
+        .with_exchange(services.exchange.clone())
         .with_public_url(&settings.http.public_url),
     );
     let business_cards = web::Data::new(

@@ -173,6 +173,7 @@ impl Services {
             shared.clone() as Arc<dyn ExchangeStore>,
             ledger as Arc<dyn Ledger>,
             shared.clone() as Arc<dyn MemberDirectory>,
+            shared.clone() as Arc<dyn Catalog>,
             Arc::new(NoMessageNotifier),
             clock.clone(),
             settings.exchange.enabled,

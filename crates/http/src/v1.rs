@@ -735,7 +735,9 @@ pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
         UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard
         | UnknownPartner | UnknownCategory | UnknownMember | CardNotLinked | UnknownVoucher
         | UnknownMandate | UnknownDebit | UnknownBusinessCard | UnknownOffer
-        | UnknownConversation | UnknownMessage | UnknownTransfer => StatusCode::NOT_FOUND,
+        | UnknownConversation | UnknownMessage | UnknownTransfer | UnknownNotification => {
+            StatusCode::NOT_FOUND
+        }
         MemberSuspended | ExchangeDisabled => StatusCode::FORBIDDEN,
         ServiceNotAvailable => StatusCode::NOT_IMPLEMENTED,
         TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -944,6 +946,11 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
             "This service is not available on this server yet.",
             "Ce service n'est pas encore disponible sur ce serveur.",
         ),
+        ChannelNotConfigured(_) => (
+            "This channel is not configured on this server.",
+            "Ce canal n'est pas configuré sur ce serveur.",
+        ),
+        UnknownNotification => ("Unknown notification.", "Notification inconnue."),
     };
     lang.pick(en, fr)
 }

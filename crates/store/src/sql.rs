@@ -25,6 +25,21 @@ use crate::schema::{
     transaction_changes, transactions,
 };
 
+/// A card's member who watches it: card, member, the e-mail, SMS and push choices, the
+/// low-balance threshold, receipts, and the member's e-mail, mobile and phone.
+pub(crate) type WatchRow = (
+    String,
+    i64,
+    bool,
+    bool,
+    bool,
+    Option<i64>,
+    bool,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// The largest magnitude a balance may have (the domain's limit, also a CHECK in the schema).
 pub(crate) const MAX_BALANCE_CENTS: i64 = 1_000_000_000_000_000;
 
@@ -229,6 +244,9 @@ pub(crate) trait Sql: Dialect + Sized {
 
     // The ledger's reads.
     fn find_card(&mut self, id: &str) -> QueryResult<Option<CardRow>>;
+    /// The members of `cards` who want a low-balance alert or receipts: what the writer
+    /// needs to queue their events (see `member_events.rs`).
+    fn watches(&mut self, cards: &[&str]) -> QueryResult<Vec<WatchRow>>;
     fn all_cards(&mut self) -> QueryResult<Vec<CardRow>>;
     fn find_transaction(&mut self, id: i64) -> QueryResult<Option<TransactionRow>>;
     fn card_transactions(&mut self, card: &str) -> QueryResult<Vec<TransactionRow>>;
@@ -615,6 +633,35 @@ macro_rules! impl_sql {
                     .select(CardRow::as_select())
                     .offset(offset)
                     .limit(limit)
+                    .load(self)
+            }
+
+            fn watches(&mut self, ids: &[&str]) -> QueryResult<Vec<WatchRow>> {
+                cards::table
+                    .inner_join(
+                        member_preferences::table.on(member_preferences::member_id
+                            .nullable()
+                            .eq(cards::member_id)),
+                    )
+                    .inner_join(members::table.on(members::id.nullable().eq(cards::member_id)))
+                    .filter(cards::id.eq_any(ids))
+                    .filter(
+                        member_preferences::low_balance_cents
+                            .is_not_null()
+                            .or(member_preferences::receipts.eq(true)),
+                    )
+                    .select((
+                        cards::id,
+                        members::id,
+                        member_preferences::email,
+                        member_preferences::sms,
+                        member_preferences::push,
+                        member_preferences::low_balance_cents,
+                        member_preferences::receipts,
+                        members::email,
+                        members::mobile,
+                        members::phone,
+                    ))
                     .load(self)
             }
 
