@@ -871,10 +871,59 @@ pub fn configure_docs(cfg: &mut web::ServiceConfig) {
     .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/v1/openapi.json"])));
 }
 
+/// The document as text, its sections and its `info` in the order OpenAPI writes them
+/// (`openapi`, `info` with `title` first…) rather than JSON's sorted keys.
+fn render(doc: &serde_json::Value) -> Result<String, serde_json::Error> {
+    fn ordered(
+        value: &serde_json::Value,
+        order: &[&str],
+        inner: &dyn Fn(&str, &serde_json::Value) -> Result<String, serde_json::Error>,
+    ) -> Result<String, serde_json::Error> {
+        let Some(map) = value.as_object() else {
+            return serde_json::to_string(value);
+        };
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(order.len()));
+        let mut parts = Vec::new();
+        for key in keys {
+            parts.push(format!(
+                "{}:{}",
+                serde_json::to_string(key)?,
+                inner(key, &map[key.as_str()])?
+            ));
+        }
+        Ok(format!("{{{}}}", parts.join(",")))
+    }
+    let info = |key: &str, value: &serde_json::Value| {
+        if key == "info" {
+            ordered(
+                value,
+                &["title", "description", "license", "version"],
+                &|_, v| serde_json::to_string(v),
+            )
+        } else {
+            serde_json::to_string(value)
+        }
+    };
+    ordered(
+        doc,
+        &[
+            "openapi",
+            "info",
+            "servers",
+            "paths",
+            "components",
+            "security",
+            "tags",
+        ],
+        &info,
+    )
+}
+
 /// The document as JSON, rendered once.
 fn document_json() -> Result<&'static str, String> {
     static JSON: OnceLock<Result<String, String>> = OnceLock::new();
-    JSON.get_or_init(|| serde_json::to_string(&document()).map_err(|e| e.to_string()))
+    JSON.get_or_init(|| render(&document()).map_err(|e| e.to_string()))
         .as_deref()
         .map_err(Clone::clone)
 }
