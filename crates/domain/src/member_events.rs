@@ -1,18 +1,32 @@
 //! The messages ardoise sends a member by itself (services.md, members.md), through their
-//! preferences: a low-balance alert after a payment (once per crossing of their threshold)
-//! and a receipt of each top-up or partner credit when they asked for receipts.
+//! preferences: a low-balance alert after a payment (once per crossing of their threshold),
+//! a receipt of each top-up or partner credit when they asked for receipts, a card blocked or
+//! declared lost; and, through [`MemberMail`], the invitation and password-reset links by
+//! e-mail and the news of an exchange message.
 //!
-//! Both are queued by the store's writer in the very transaction of the movement that causes
+//! The movements' events are queued by the store's writer in the very transaction of the movement that causes
 //! them, from a [`Watch`] it reads once per batch. The texts are templates with `{card}`,
 //! `{amount}` and `{balance}` placeholders: [`Watch::messages`] fills them in, and so does
 //! PostgreSQL's one-statement batch (`pg_batch.rs`), with the same templates, kinds and
 //! recipient rules as bound parameters.
 
-use crate::account::Channels;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::account::{Channels, LinkPurpose, Preferences};
+use crate::card::CardStatus;
+use crate::error::DomainError;
+use crate::exchange::MessageNotifier;
 use crate::ids::{CardId, MemberId};
+use crate::member::Member;
 use crate::money::Money;
+use crate::notifications::Wakeup;
 use crate::notify::Channel;
+use crate::outbox::Outbox;
 use crate::outbox::{NewMessage, Origin};
+use crate::ports::{Clock, MemberAccounts, MemberDirectory, MemberLinkSender};
 use crate::transaction::TransactionKind;
 
 /// A member event's texts.
@@ -38,6 +52,31 @@ pub const RECEIPT: Template = Template {
     title: "Receipt",
     text: "Card {card}: {amount} added, the balance is now {balance}.",
 };
+
+/// A card blocked by staff: the member hears of it (it may not be their doing).
+pub const CARD_BLOCKED: Template = Template {
+    event: "card_blocked",
+    title: "Card blocked",
+    text: "Card {card} was blocked: it can no longer pay. Ask the bar if you did not expect it.",
+};
+
+/// A card declared lost: the member hears of it (a confirmation, or a warning if it was not
+/// them).
+pub const CARD_LOST: Template = Template {
+    event: "card_lost",
+    title: "Card declared lost",
+    text: "Card {card} was declared lost: it can no longer pay. The bar replaces it, keeping its \
+           balance.",
+};
+
+/// The message a card's new status causes: blocked or lost, not active again.
+pub fn status_event(status: CardStatus) -> Option<Template> {
+    match status {
+        CardStatus::Blocked => Some(CARD_BLOCKED),
+        CardStatus::Lost => Some(CARD_LOST),
+        CardStatus::Active => None,
+    }
+}
 
 /// The movements after which a low-balance alert may be due: payments at the bar and
 /// partners' debits.
@@ -95,6 +134,24 @@ impl Watch {
         out
     }
 
+    /// A member reached through their chosen channels (the default ones when they never
+    /// chose), for the messages everyone gets (a card blocked or lost).
+    pub fn contact(
+        member: MemberId,
+        channels: Option<Channels>,
+        email: Option<&str>,
+        mobile: Option<&str>,
+        phone: Option<&str>,
+    ) -> Watch {
+        let channels = channels.unwrap_or(Preferences::default().channels);
+        Watch {
+            member,
+            low_balance: None,
+            receipts: false,
+            recipients: Watch::recipients(channels, email, mobile, phone),
+        }
+    }
+
     /// The event a movement of `kind` that took the balance from `before` to `after` causes:
     /// a low-balance alert only when it crosses the threshold (from at or above to below),
     /// so a member hears of it once per crossing; a receipt when they want receipts.
@@ -139,6 +196,165 @@ impl Watch {
                 idempotency: None,
             })
             .collect()
+    }
+}
+
+/// The member messages that no movement causes, queued in the outbox on their own: the
+/// invitation and password-reset links by e-mail ([`MemberLinkSender`]) and the news of a
+/// message on the exchange ([`MessageNotifier`]), through the channels the member chose.
+pub struct MemberMail {
+    outbox: Arc<dyn Outbox>,
+    members: Arc<dyn MemberDirectory>,
+    accounts: Arc<dyn MemberAccounts>,
+    clock: Arc<dyn Clock>,
+    wakeup: Arc<dyn Wakeup>,
+    /// The channels `[notify]` configures: nothing is queued for another.
+    configured: Vec<Channel>,
+}
+
+impl MemberMail {
+    /// The member messages, queued for the `configured` channels; `wakeup` tells the
+    /// delivery worker.
+    pub fn new(
+        outbox: Arc<dyn Outbox>,
+        members: Arc<dyn MemberDirectory>,
+        accounts: Arc<dyn MemberAccounts>,
+        clock: Arc<dyn Clock>,
+        wakeup: Arc<dyn Wakeup>,
+        configured: Vec<Channel>,
+    ) -> MemberMail {
+        MemberMail {
+            outbox,
+            members,
+            accounts,
+            clock,
+            wakeup,
+            configured,
+        }
+    }
+
+    async fn queue(&self, messages: Vec<NewMessage>) -> Result<bool, DomainError> {
+        let any = !messages.is_empty();
+        let at = self.clock.now();
+        for message in messages {
+            self.outbox.queue(message, at).await?;
+        }
+        if any {
+            self.wakeup.wake();
+        }
+        Ok(any)
+    }
+}
+
+/// A message from ardoise to `member`.
+fn to_member(
+    member: MemberId,
+    (channel, to): (Channel, String),
+    event: &str,
+    title: &str,
+    message: String,
+    link: Option<String>,
+) -> NewMessage {
+    NewMessage {
+        channel,
+        to,
+        event: event.to_owned(),
+        title: title.to_owned(),
+        message,
+        link,
+        picture: None,
+        origin: Origin::Ardoise,
+        member: Some(member),
+        webhook_partner: None,
+        skip: None,
+        idempotency: None,
+    }
+}
+
+#[async_trait]
+impl MemberLinkSender for MemberMail {
+    /// A link goes by e-mail only (it opens the account): `false` without an e-mail channel
+    /// or address, and staff hand the invitation's link over themselves.
+    async fn send_link(
+        &self,
+        member: &Member,
+        purpose: LinkPurpose,
+        link: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, DomainError> {
+        if !self.configured.contains(&Channel::Email) {
+            return Ok(false);
+        }
+        let email_only = Channels {
+            email: true,
+            sms: false,
+            push: false,
+        };
+        let Some(recipient) =
+            Watch::recipients(email_only, member.profile.email.as_deref(), None, None).pop()
+        else {
+            return Ok(false);
+        };
+        let until = expires_at.format("%Y-%m-%d %H:%M UTC");
+        let (event, title, message) = match purpose {
+            LinkPurpose::Welcome => (
+                "invitation",
+                "Your member account",
+                format!("You are invited to your member space at the bar. Choose your password with this link, valid until {until}."),
+            ),
+            LinkPurpose::Reset => (
+                "password_reset",
+                "Reset your password",
+                format!("Choose a new password with this link, valid until {until}. If you did not ask for it, ignore this message."),
+            ),
+        };
+        let message = to_member(
+            member.id,
+            recipient,
+            event,
+            title,
+            message,
+            Some(link.to_owned()),
+        );
+        self.queue(vec![message]).await
+    }
+}
+
+#[async_trait]
+impl MessageNotifier for MemberMail {
+    async fn new_message(
+        &self,
+        recipient: MemberId,
+        _conversation: i64,
+        from: &str,
+    ) -> Result<(), DomainError> {
+        let Some(member) = self.members.member(recipient).await? else {
+            return Ok(());
+        };
+        let channels = self
+            .accounts
+            .preferences(recipient)
+            .await?
+            .unwrap_or_default()
+            .channels;
+        let p = &member.profile;
+        let from: String = from.chars().take(60).collect();
+        let messages = Watch::recipients(
+            channels,
+            p.email.as_deref(),
+            p.mobile.as_deref(),
+            p.phone.as_deref(),
+        )
+        .into_iter()
+        .filter(|(channel, _)| self.configured.contains(channel))
+        .map(|r| {
+            let text = format!(
+                "{from} wrote to you on the members' exchange. Read it in your member space."
+            );
+            to_member(recipient, r, "exchange_message", "New message", text, None)
+        })
+        .collect();
+        self.queue(messages).await.map(|_| ())
     }
 }
 
@@ -224,6 +440,22 @@ mod tests {
             "Card CAFE0001: 10.00 added, the balance is now 10.03."
         );
         assert_eq!(amount_text(Money::from_cents(5)), "0.05");
+    }
+
+    #[test]
+    fn a_blocked_or_lost_card_is_told_through_the_default_channels_if_none_chosen() {
+        assert_eq!(status_event(CardStatus::Lost), Some(CARD_LOST));
+        assert_eq!(status_event(CardStatus::Blocked), Some(CARD_BLOCKED));
+        assert_eq!(status_event(CardStatus::Active), None);
+        let w = Watch::contact(MemberId(3), None, Some("a@b.org"), Some("+336"), None);
+        assert_eq!(w.recipients, vec![(Channel::Email, "a@b.org".to_owned())]);
+        let card = CardId::parse("CAFE0001").unwrap();
+        let m = w.messages(CARD_LOST, &card, Money::ZERO, Money::ZERO);
+        assert!(m[0].message.chars().count() <= 166, "{}", m[0].message);
+        assert_eq!(
+            m[0].message,
+            "Card CAFE0001 was declared lost: it can no longer pay. The bar replaces it, keeping its balance."
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The member events a batch's movements cause (`ardoise_domain::member_events`): a
-//! low-balance alert, a receipt. They are queued in the outbox in the batch's own
+//! low-balance alert, a receipt, a card blocked or declared lost. They are queued in the outbox in the batch's own
 //! transaction, under the movement's savepoint when it has one: the movement and its messages
 //! commit together, or neither does.
 //!
@@ -9,9 +9,9 @@
 
 use std::collections::HashMap;
 
-use ardoise_domain::member_events::{may_notify, Watch};
+use ardoise_domain::member_events::{may_notify, status_event, Watch};
 use ardoise_domain::ports::{Action, Movement, Receipt};
-use ardoise_domain::{Channels, MemberId, Money};
+use ardoise_domain::{CardStatus, Channels, MemberId, Money};
 
 use crate::error::Failure;
 use crate::outbox::{queue_in, OutboxSql};
@@ -58,12 +58,15 @@ pub(crate) fn watches_of<C: Sql>(conn: &mut C, movements: &[Movement]) -> Result
 
 /// Queues, in the current transaction, the events that movement `m`, applied as `receipt`,
 /// causes to the member watching its card.
-pub(crate) fn queue_events<C: OutboxSql>(
+pub(crate) fn queue_events<C: OutboxSql + Sql>(
     conn: &mut C,
     watches: &Watches,
     m: &Movement,
     receipt: &Receipt,
 ) -> Result<(), Failure> {
+    if let Action::SetStatus { status } = &m.action {
+        return queue_status_event(conn, m, *status);
+    }
     if watches.is_empty() {
         return Ok(());
     }
@@ -76,6 +79,38 @@ pub(crate) fn queue_events<C: OutboxSql>(
         return Ok(());
     };
     let messages = watch.messages(template, &m.card, *amount, receipt.balance_after);
+    if !messages.is_empty() {
+        queue_in(conn, &messages, m.at)?;
+    }
+    Ok(())
+}
+
+/// Queues the message of a card blocked or declared lost to its member, if it has one.
+fn queue_status_event<C: OutboxSql + Sql>(
+    conn: &mut C,
+    m: &Movement,
+    status: CardStatus,
+) -> Result<(), Failure> {
+    let Some(template) = status_event(status) else {
+        return Ok(());
+    };
+    let Some((member, email, sms, push, address, mobile, phone)) =
+        conn.card_contact(m.card.as_str())?
+    else {
+        return Ok(());
+    };
+    let channels = match (email, sms, push) {
+        (Some(email), Some(sms), Some(push)) => Some(Channels { email, sms, push }),
+        _ => None,
+    };
+    let watch = Watch::contact(
+        MemberId(member),
+        channels,
+        address.as_deref(),
+        mobile.as_deref(),
+        phone.as_deref(),
+    );
+    let messages = watch.messages(template, &m.card, Money::ZERO, Money::ZERO);
     if !messages.is_empty() {
         queue_in(conn, &messages, m.at)?;
     }

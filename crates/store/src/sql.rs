@@ -40,6 +40,17 @@ pub(crate) type WatchRow = (
     Option<String>,
 );
 
+/// A card's member: member, e-mail, SMS and push choices (if made), e-mail, mobile, phone.
+pub(crate) type ContactRow = (
+    i64,
+    Option<bool>,
+    Option<bool>,
+    Option<bool>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// The largest magnitude a balance may have (the domain's limit, also a CHECK in the schema).
 pub(crate) const MAX_BALANCE_CENTS: i64 = 1_000_000_000_000_000;
 
@@ -247,6 +258,9 @@ pub(crate) trait Sql: Dialect + Sized {
     /// The members of `cards` who want a low-balance alert or receipts: what the writer
     /// needs to queue their events (see `member_events.rs`).
     fn watches(&mut self, cards: &[&str]) -> QueryResult<Vec<WatchRow>>;
+    /// The member of `card` and how to reach them: member, their e-mail, SMS and push
+    /// choices (none if they never chose), e-mail, mobile, phone.
+    fn card_contact(&mut self, card: &str) -> QueryResult<Option<ContactRow>>;
     fn all_cards(&mut self) -> QueryResult<Vec<CardRow>>;
     fn find_transaction(&mut self, id: i64) -> QueryResult<Option<TransactionRow>>;
     fn card_transactions(&mut self, card: &str) -> QueryResult<Vec<TransactionRow>>;
@@ -663,6 +677,26 @@ macro_rules! impl_sql {
                         members::phone,
                     ))
                     .load(self)
+            }
+
+            fn card_contact(&mut self, card: &str) -> QueryResult<Option<ContactRow>> {
+                cards::table
+                    .inner_join(members::table.on(members::id.nullable().eq(cards::member_id)))
+                    .left_join(
+                        member_preferences::table.on(member_preferences::member_id.eq(members::id)),
+                    )
+                    .filter(cards::id.eq(card))
+                    .select((
+                        members::id,
+                        member_preferences::email.nullable(),
+                        member_preferences::sms.nullable(),
+                        member_preferences::push.nullable(),
+                        members::email,
+                        members::mobile,
+                        members::phone,
+                    ))
+                    .first(self)
+                    .optional()
             }
 
             fn find_card(&mut self, id: &str) -> QueryResult<Option<CardRow>> {

@@ -184,3 +184,55 @@ async fn a_payment_and_its_alert_commit_together_or_not_at_all() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_blocked_or_declared_lost_is_told_to_its_member_by_default_by_email() {
+    use ardoise_domain::ports::Action;
+    use ardoise_domain::CardStatus;
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        s.apply(open("CAFE0001", 1000, 0)).await.unwrap();
+        s.apply(open("CAFE0002", 1000, 0)).await.unwrap();
+        // A member who never chose: the default channels (e-mail only).
+        db.exec(
+            "INSERT INTO members (id, first_name, email, mobile, revision, created_at, updated_at) \
+             VALUES (7, 'Ana', 'ana@example.org', '+33612345678', 1, 0, 0); \
+             UPDATE cards SET member_id = 7 WHERE id = 'CAFE0001';",
+        );
+        let status = |card: &str, status| {
+            let mut m = open(card, 0, 0);
+            m.action = Action::SetStatus { status };
+            m
+        };
+        s.apply(status("CAFE0001", CardStatus::Lost)).await.unwrap();
+        s.apply(status("CAFE0002", CardStatus::Blocked))
+            .await
+            .unwrap(); // no member
+        let told = events(&db).await;
+        assert_eq!(told.len(), 1, "{backend:?}");
+        assert_eq!(
+            (told[0].channel, told[0].to.as_str()),
+            (Channel::Email, "ana@example.org")
+        );
+        assert_eq!(told[0].event, "card_lost");
+        assert_eq!(
+            told[0].message,
+            "Card CAFE0001 was declared lost: it can no longer pay. The bar replaces it, keeping its balance."
+        );
+        s.apply(status("CAFE0001", CardStatus::Active))
+            .await
+            .unwrap();
+        s.apply(status("CAFE0001", CardStatus::Blocked))
+            .await
+            .unwrap();
+        let told = events(&db).await;
+        let mut kinds: Vec<&str> = told.iter().map(|m| m.event.as_str()).collect();
+        kinds.sort_unstable();
+        assert_eq!(
+            kinds,
+            ["card_blocked", "card_lost"],
+            "active again tells nothing"
+        );
+    }
+}
