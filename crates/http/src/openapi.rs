@@ -36,7 +36,7 @@ pub const BEARER: &str = "bearer";
 pub const CLIENT_BASIC: &str = "client_basic";
 
 /// The partner scopes, with what they allow.
-pub const SCOPES: [(&str, &str); 7] = [
+pub const SCOPES: [(&str, &str); 8] = [
     ("cards:read", "read a card's balance and validity"),
     ("cards:credit", "credit cards"),
     ("members:read", "read members and their cards"),
@@ -52,6 +52,10 @@ pub const SCOPES: [(&str, &str); 7] = [
     (
         "cards:debit",
         "debit cards under their members' mandates, and refund",
+    ),
+    (
+        "notifications:send",
+        "send notifications and advertisements to members, register a webhook",
     ),
 ];
 
@@ -217,6 +221,7 @@ pub fn operations() -> Vec<Operation> {
         (name = "service", description = "About the API itself"),
         (name = "vouchers", description = "QR coupons and tickets, redeemed exactly once"),
         (name = "services", description = "Seed 002's common endpoint for service providers"),
+        (name = "notifications", description = "Notifications and advertisements to members, through a durable outbox"),
     ),
 )]
 struct ApiDoc;

@@ -18,11 +18,20 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// 67 kB in base64, with the card's languages around it.
 pub const MAX_BUSINESS_CARD_BODY_BYTES: usize = 160 * 1024;
 
-/// The largest body a request to `path` may have: [`MAX_BODY_BYTES`], or
-/// [`MAX_BUSINESS_CARD_BODY_BYTES`] for a business card's `PUT`.
+/// The largest body of an advertisement (`POST /v1/advertisements`, `POST /Services`): a
+/// picture of at most 200 KiB is about 273 KiB in base64, with the message around it.
+pub const MAX_ADVERTISEMENT_BODY_BYTES: usize = 288 * 1024;
+
+/// The largest body a request to `path` may have: [`MAX_BODY_BYTES`],
+/// [`MAX_BUSINESS_CARD_BODY_BYTES`] for a business card's `PUT`, or
+/// [`MAX_ADVERTISEMENT_BODY_BYTES`] for an advertisement.
 pub fn body_limit(method: &actix_web::http::Method, path: &str) -> usize {
     if method == actix_web::http::Method::PUT && path.starts_with("/v1/business-cards/") {
         MAX_BUSINESS_CARD_BODY_BYTES
+    } else if method == actix_web::http::Method::POST
+        && (path == "/v1/advertisements" || path == "/Services")
+    {
+        MAX_ADVERTISEMENT_BODY_BYTES
     } else {
         MAX_BODY_BYTES
     }

@@ -23,6 +23,7 @@ mod lifecycle;
 pub(crate) mod mandates;
 mod me;
 mod members;
+pub(crate) mod notifications;
 mod partner;
 mod partners;
 mod provider_services;
@@ -164,6 +165,11 @@ pub fn operations() -> Vec<Operation> {
         operation!(mandates::get_debit),
         operation!(mandates::refund),
         operation!(provider_services::enable),
+        operation!(notifications::create),
+        operation!(notifications::advertise),
+        operation!(notifications::list),
+        operation!(notifications::get),
+        operation!(notifications::set_webhook),
     ]
 }
 
@@ -313,6 +319,16 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
         "SERVICE_ENABLED" => (
             "The service was enabled: hand its token to the partner, it is shown only once.",
             "Le service a été activé : remettez son jeton au partenaire, il n'est affiché qu'une fois.",
+        ),
+        "NOTIFICATION_QUEUED" => (
+            "The message was queued for delivery.",
+            "Le message est en file d'attente pour être envoyé.",
+        ),
+        "NOTIFICATION" => ("Notification.", "Notification."),
+        "NOTIFICATION_LIST" => ("Notifications.", "Notifications."),
+        "WEBHOOK_SET" => (
+            "The webhook was registered: keep its secret now, it is not shown again.",
+            "Le webhook a été enregistré : conservez son secret maintenant, il ne sera plus affiché.",
         ),
         _ => ("Done.", "C'est fait."),
     };

@@ -63,6 +63,12 @@ impl Waker {
     }
 }
 
+impl ardoise_domain::notifications::Wakeup for Waker {
+    fn wake(&self) {
+        Waker::wake(self);
+    }
+}
+
 /// The delivery worker (see the module's documentation).
 pub struct Worker {
     outbox: Arc<dyn Outbox>,
