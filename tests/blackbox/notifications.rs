@@ -270,7 +270,7 @@ async fn a_provider_notifies_a_member_by_webhook_and_follows_each_message() {
             ),
             (
                 json!({"member": member, "title": "t", "message": "m", "channel": "fax"}),
-                "fax",
+                "channel",
             ),
             (
                 json!({"member": member, "title": "t", "message": "m", "channel": "webhook", "link": "http://shop.example"}),
@@ -550,6 +550,23 @@ async fn a_provider_notifies_a_member_by_webhook_and_follows_each_message() {
             status_of(&s, &prez, &id).await["status"],
             "sent",
             "staff 3 see any"
+        );
+
+        // The document declares the channels as the server reads them.
+        let doc: Value = s
+            .client
+            .get(format!("{}/v1/openapi.json", s.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            doc["components"]["schemas"]["ChannelJson"]["enum"],
+            json!(["email", "sms", "push", "webhook"]),
+            "{}",
+            doc["components"]["schemas"]["ChannelJson"]
         );
 
         // /metrics counts them.

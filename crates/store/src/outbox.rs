@@ -197,6 +197,9 @@ pub(crate) trait OutboxSql: Dialect + DueLock + Sized {
     fn put_webhook(&mut self, w: &Webhook) -> QueryResult<()>;
     fn find_webhook(&mut self, partner: &str) -> QueryResult<Option<(String, String, i64)>>;
     fn partner_exists(&mut self, partner: &str) -> QueryResult<bool>;
+    /// A member's deletion: their messages forget the address, and those not delivered yet
+    /// are never sent (`skipped`, reason `member_deleted`).
+    fn forget_member(&mut self, member: i64) -> QueryResult<()>;
 }
 
 /// The one statement that differs: reading the due rows, locked.
@@ -404,6 +407,20 @@ macro_rules! impl_outbox_sql {
                     partners::table.find(partner).select(partners::client_id),
                 ))
                 .get_result(self)
+            }
+
+            fn forget_member(&mut self, member: i64) -> QueryResult<()> {
+                let theirs = outbox::table.filter(outbox::member_id.eq(member));
+                diesel::update(theirs.filter(outbox::status.eq_any(["queued", "sending"])))
+                    .set((
+                        outbox::status.eq("skipped"),
+                        outbox::last_error.eq("member_deleted"),
+                    ))
+                    .execute(self)?;
+                diesel::update(theirs)
+                    .set(outbox::recipient.eq(""))
+                    .execute(self)
+                    .map(|_| ())
             }
         }
     };

@@ -23,9 +23,11 @@ use crate::AppState;
 /// The scope a partner needs to send notifications and register its webhook.
 pub const SCOPE: &str = "notifications:send";
 
-/// A channel, as the wire names it.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+/// A channel, as the wire names it (the schema; the body reads a string and names the field
+/// when it is none of these).
+#[derive(ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // describes the values that `channel` parses
 pub(crate) enum ChannelJson {
     Email,
     Sms,
@@ -33,15 +35,11 @@ pub(crate) enum ChannelJson {
     Webhook,
 }
 
-impl From<ChannelJson> for Channel {
-    fn from(c: ChannelJson) -> Channel {
-        match c {
-            ChannelJson::Email => Channel::Email,
-            ChannelJson::Sms => Channel::Sms,
-            ChannelJson::Push => Channel::Push,
-            ChannelJson::Webhook => Channel::Webhook,
-        }
-    }
+/// The `channel` field.
+fn channel(text: &str) -> Result<Channel, DomainError> {
+    Channel::parse(text).ok_or_else(|| {
+        DomainError::malformed("field `channel` must be email, sms, push or webhook")
+    })
 }
 
 /// The body of `POST /v1/notifications`: `member` or `card`, not both.
@@ -57,7 +55,8 @@ pub(crate) struct NotificationBody {
     title: String,
     #[schema(min_length = 1, max_length = 166)]
     message: String,
-    channel: ChannelJson,
+    #[schema(value_type = ChannelJson)]
+    channel: String,
     /// An `https` URL.
     #[schema(max_length = 2048)]
     link: Option<String>,
@@ -76,7 +75,8 @@ pub(crate) struct AdvertisementBody {
     title: String,
     #[schema(min_length = 1, max_length = 166)]
     message: String,
-    channel: ChannelJson,
+    #[schema(value_type = ChannelJson)]
+    channel: String,
     /// An `https` URL.
     #[schema(max_length = 2048)]
     link: Option<String>,
@@ -296,7 +296,7 @@ pub(super) async fn create(
                 to: recipient(body.member, body.card.as_deref())?,
                 title: body.title,
                 message: body.message,
-                channel: body.channel.into(),
+                channel: channel(&body.channel)?,
                 link: body.link,
                 picture: None,
                 advertisement: false,
@@ -360,7 +360,7 @@ pub(super) async fn advertise(
                 to,
                 title: body.title,
                 message: body.message,
-                channel: body.channel.into(),
+                channel: channel(&body.channel)?,
                 link: body.link,
                 picture,
                 advertisement: true,

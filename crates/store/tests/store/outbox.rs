@@ -374,3 +374,63 @@ async fn a_webhook_message_goes_to_its_partners_current_registration() {
         assert_eq!(db.count("outbox"), 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_member_is_not_sent_pending_messages_and_their_address_is_forgotten() {
+    use ardoise_domain::ports::{MemberAccounts, MemberDirectory};
+    use ardoise_domain::Profile;
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        let profile = Profile {
+            last_name: Some("Roux".into()),
+            email: Some("max@example.org".into()),
+            ..Profile::default()
+        };
+        let member = s.add_member(profile, at(0)).await.unwrap().id;
+        let theirs = |to: &str| NewMessage {
+            member: Some(member),
+            ..message(Origin::Ardoise, to)
+        };
+        let sent = s
+            .queue(theirs("max@example.org"), at(0))
+            .await
+            .unwrap()
+            .message
+            .id;
+        s.claim(at(0), Duration::seconds(30), 1).await.unwrap();
+        s.record(&sent, 1, Outcome::Sent, at(1)).await.unwrap();
+        let pending = s
+            .queue(theirs("max@example.org"), at(2))
+            .await
+            .unwrap()
+            .message
+            .id;
+        let other = s
+            .queue(message(Origin::Ardoise, "b@example.org"), at(2))
+            .await
+            .unwrap()
+            .message
+            .id;
+
+        let anonymous = Profile {
+            display_name: Some("deleted".into()),
+            ..Profile::default()
+        };
+        s.anonymise(member, anonymous, at(3)).await.unwrap();
+        let m = s.message(&pending).await.unwrap().unwrap();
+        assert_eq!(
+            (m.status, m.last_error.as_deref(), m.to.as_str()),
+            (Status::Skipped, Some("member_deleted"), "")
+        );
+        let m = s.message(&sent).await.unwrap().unwrap();
+        assert_eq!((m.status, m.to.as_str()), (Status::Sent, ""), "{backend:?}");
+        assert_eq!(
+            s.message(&other).await.unwrap().unwrap().to,
+            "b@example.org"
+        );
+        let due = s.claim(at(10), Duration::seconds(30), 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].delivery.id, other);
+    }
+}
