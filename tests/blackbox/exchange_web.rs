@@ -308,6 +308,14 @@ async fn members_publish_find_talk_and_pay_on_the_pages() {
         // Nor may she edit or close Alice's offer.
         let page = c.get(&format!("/me/exchange/offers/{offer}/edit")).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN);
+        // Whatever she types: a bad price is not an answer about Alice's form.
+        let page = c
+            .post(
+                &format!("/me/exchange/offers/{offer}/edit"),
+                &[("csrf", &ccsrf), ("kind", "offer"), ("price", "abc")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
         let page = c
             .post(
                 &format!("/me/exchange/offers/{offer}/close"),

@@ -1081,6 +1081,8 @@ async fn edit(
     page.check_post(&req, field(&body, "csrf"))?;
     let exchange = on(&req, &state, &page)?;
     let id = id_of(&req, &page, &id)?;
+    // Another member's offer is refused whatever is typed, before any field is read.
+    own_offer(&req, exchange, &page, id).await?;
     let mut form = OfferForm::read(&body);
     if let Some(draft) = form.draft(lang) {
         match exchange.edit_offer(&page.principal, id, draft).await {
