@@ -739,7 +739,11 @@ async fn a_message_on_a_channel_the_server_no_longer_configures_is_skipped_at_on
             json!({"member": member, "title": "Hi", "message": "Your order is ready.", "channel": "sms"}),
         )
         .await;
-        assert_eq!((status, v["data"]["status"].as_str()), (202, Some("queued")), "{v}");
+        assert_eq!(
+            (status, v["data"]["status"].as_str()),
+            (202, Some("queued")),
+            "{v}"
+        );
         let id = v["data"]["id"].as_str().unwrap().to_owned();
         let db = s.stop();
 
@@ -747,7 +751,11 @@ async fn a_message_on_a_channel_the_server_no_longer_configures_is_skipped_at_on
         let pt = token(&s, &partner).await;
         let m = settled(&s, &pt, &id, "skipped").await;
         assert_eq!(
-            (m["status"].as_str(), m["reason"].as_str(), m["last_error"].as_str()),
+            (
+                m["status"].as_str(),
+                m["reason"].as_str(),
+                m["last_error"].as_str()
+            ),
             (
                 Some("skipped"),
                 Some("channel_not_configured"),

@@ -461,13 +461,18 @@ async fn a_one_time_link_is_blanked_when_its_message_is_done_with() {
         };
         let never = s.queue(never, at(0)).await.unwrap().message;
         assert_eq!(never.status, Status::Skipped);
-        assert_eq!(never.link, None, "{backend:?}: a skipped invitation keeps no link");
+        assert_eq!(
+            never.link, None,
+            "{backend:?}: a skipped invitation keeps no link"
+        );
 
         let claimed = s.claim(at(0), Duration::seconds(30), 10).await.unwrap();
         assert_eq!(claimed.len(), 5, "{backend:?}");
-        assert!(claimed
-            .iter()
-            .all(|c| c.delivery.link.as_deref().is_some_and(|l| l.contains("SECRET"))));
+        assert!(claimed.iter().all(|c| c
+            .delivery
+            .link
+            .as_deref()
+            .is_some_and(|l| l.contains("SECRET"))));
         let outcomes = [
             Outcome::Sent,
             Outcome::Failed {
