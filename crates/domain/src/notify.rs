@@ -20,7 +20,12 @@ pub enum Channel {
 
 impl Channel {
     /// Every channel, in the order the API lists them.
-    pub const ALL: [Channel; 4] = [Channel::Email, Channel::Sms, Channel::Push, Channel::Webhook];
+    pub const ALL: [Channel; 4] = [
+        Channel::Email,
+        Channel::Sms,
+        Channel::Push,
+        Channel::Webhook,
+    ];
 
     /// The wire name (`"email"`, `"sms"`, `"push"`, `"webhook"`).
     pub fn as_str(self) -> &'static str {
