@@ -140,10 +140,10 @@ impl Browser {
             .await
     }
 
-    /// The field labelled `label` (a text box, a combo box).
+    /// The field labelled `label` (a text box, a combo box, a text area).
     async fn field(&self, label: &str) -> Element {
         self.find(&format!(
-            "//*[(self::input or self::select) and @id=//label[normalize-space(.)='{label}']/@for]"
+            "//*[(self::input or self::select or self::textarea) and @id=//label[normalize-space(.)='{label}']/@for]"
         ))
         .await
     }
@@ -657,4 +657,215 @@ async fn voucher_flow(b: &Browser, server: &Server) {
     )
     .await;
     b.log_out().await;
+}
+
+#[tokio::test]
+async fn the_members_exchange_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = Server::start(crate::harness::Backend::Sqlite);
+    let outcome =
+        tokio::time::timeout(Duration::from_secs(240), exchange_flows(&browser, &server)).await;
+    browser.stop().await;
+    outcome.expect("the exchange's flows took more than 4 minutes");
+}
+
+impl Browser {
+    async fn member_log_in(&self, base: &str, email: &str) {
+        self.client.goto(&format!("{base}/me/login")).await.unwrap();
+        self.fill("E-mail", email).await;
+        self.fill("Password", "correct horse").await;
+        self.click("Log in").await;
+        self.at("/me").await;
+    }
+
+    async fn member_log_out(&self) {
+        self.click("Log out").await;
+        self.at("/me/login").await;
+    }
+}
+
+/// Alice publishes an offer; Bob finds it by category and words and writes; Alice sees the
+/// unread message and answers; Bob sees hers, pays Alice through the confirmation page; both
+/// see the payment in their history.
+async fn exchange_flows(b: &Browser, server: &Server) {
+    use crate::v1_staff::{post, session};
+    let base = &server.base;
+    let prez = session(server, "prez").await;
+    let bde = session(server, "bde").await;
+    for name in ["Musique", "Jardin"] {
+        let (status, _, v) = post(server, "/v1/categories", &prez, json!({"name": name})).await;
+        assert_eq!(status, 201, "{v}");
+    }
+    crate::exchange::member(server, &bde, "Alice", "A11CE001", "20.00").await;
+    crate::exchange::member(server, &bde, "Bob", "B0B00001", "30.00").await;
+
+    // Alice publishes from the member space's navigation.
+    b.member_log_in(base, "alice@example.org").await;
+    b.link("Exchange").await.click().await.unwrap();
+    b.at("/me/exchange").await;
+    b.link("Publish an offer or a request")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.at("/me/exchange/new").await;
+    b.field("Kind")
+        .await
+        .select_by_label("Offer")
+        .await
+        .unwrap();
+    b.field("Category")
+        .await
+        .select_by_label("Musique")
+        .await
+        .unwrap();
+    b.fill("Price", "douze").await;
+    b.click("Save").await;
+    // An empty description and a bad price: each said next to its field.
+    b.find("//p[@id='o-description-error']").await;
+    b.find("//p[@id='o-price-error' and contains(., 'Type an amount')]")
+        .await;
+    b.fill("Description", "Cours de guitare pour débutants, le samedi")
+        .await;
+    b.fill("Price", "15").await;
+    b.click("Save").await;
+    b.find("//*[@role='status' and contains(., 'Published')]")
+        .await;
+    b.member_log_out().await;
+
+    // Bob finds it by category and words, and writes to Alice.
+    b.member_log_in(base, "bob@example.org").await;
+    b.link("Exchange").await.click().await.unwrap();
+    b.field("Category")
+        .await
+        .select_by_label("Jardin")
+        .await
+        .unwrap();
+    b.fill("Words", "guitare").await;
+    b.click("Search").await;
+    b.find("//p[contains(., 'No open offer or request matches.')]")
+        .await;
+    b.field("Category")
+        .await
+        .select_by_label("Musique")
+        .await
+        .unwrap();
+    b.fill("Words", "guitare samedi").await;
+    b.click("Search").await;
+    b.link("Cours de guitare pour débutants, le samedi")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.fill("Message", "Bonjour, dispo samedi 12 ?").await;
+    b.click("Write").await;
+    b.find("//h1[normalize-space(.)='Conversation with Alice']")
+        .await;
+    b.find("//ol[@class='messages']/li[contains(., 'Bonjour, dispo samedi 12 ?')]")
+        .await;
+    b.member_log_out().await;
+
+    // Alice sees one unread message, reads it and answers.
+    b.member_log_in(base, "alice@example.org").await;
+    b.link("Exchange").await.click().await.unwrap();
+    b.find("//a[starts-with(normalize-space(.), 'Conversations') and contains(., '1 unread')]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.at("/me/exchange/conversations").await;
+    b.find("//li[contains(., 'Conversation with Bob') and contains(., '1 unread')]")
+        .await;
+    b.link("Conversation with Bob").await.click().await.unwrap();
+    b.find("//ol[@class='messages']/li[contains(., 'Bonjour, dispo samedi 12 ?')]")
+        .await;
+    b.fill("Message", "Oui, à 15 h.").await;
+    b.click("Send").await;
+    b.find("//ol[@class='messages']/li[contains(., 'Oui, à 15 h.')]")
+        .await;
+    b.client
+        .goto(&format!("{base}/me/exchange/conversations"))
+        .await
+        .unwrap();
+    b.find("//li[contains(., 'Conversation with Bob')]").await;
+    assert!(
+        b.client
+            .find(Locator::XPath("//*[contains(., '1 unread')]"))
+            .await
+            .is_err(),
+        "read: no unread count left"
+    );
+    b.member_log_out().await;
+
+    // Bob sees Alice's answer, and pays her: the form, the confirmation, the receipt.
+    b.member_log_in(base, "bob@example.org").await;
+    b.link("Exchange").await.click().await.unwrap();
+    b.link("Conversations 1 unread")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.link("Conversation with Alice")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.find("//ol[@class='messages']/li[contains(., 'Oui, à 15 h.')]")
+        .await;
+    b.link("Pay Alice").await.click().await.unwrap();
+    b.at("/me/exchange/pay").await;
+    assert_eq!(
+        b.field("Amount")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("15.00"),
+        "the offer's price"
+    );
+    b.fill("Amount", "0").await;
+    b.click("Pay").await;
+    b.find("//p[@id='p-amount-error' and contains(., 'Type an amount above zero')]")
+        .await;
+    b.fill("Amount", "15").await;
+    b.fill("Note", "Cours du 12").await;
+    b.click("Pay").await;
+    b.find("//h1[normalize-space(.)='Confirm the payment']")
+        .await;
+    b.text_is("//output[@aria-label='Amount']", "15.00 €").await;
+    b.click("Confirm the payment").await;
+    b.find("//*[@role='status' and contains(., 'Paid 15.00 €')]")
+        .await;
+    b.balance_is("15.00 €").await;
+    b.link("My space").await.click().await.unwrap();
+    b.at("/me").await;
+    b.balance_is("15.00 €").await;
+    b.find("//table//tr[td[2]='Transfer' and td[3]='-15.00 €']")
+        .await;
+    if let Some(dir) = std::env::var_os("ARDOISE_SCREENSHOTS") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (width, height) in [(360u32, 800u32), (1280, 900)] {
+            b.client.set_window_size(width, height).await.unwrap();
+            b.client
+                .goto(&format!("{base}/me/exchange?q=guitare"))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let png = b.client.screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("exchange-{width}.png")), png).unwrap();
+        }
+        b.client.set_window_size(1280, 900).await.unwrap();
+    }
+    b.member_log_out().await;
+
+    // Alice sees it in her history.
+    b.member_log_in(base, "alice@example.org").await;
+    b.balance_is("35.00 €").await;
+    b.find("//table//tr[td[2]='Transfer' and td[3]='15.00 €']")
+        .await;
+    b.member_log_out().await;
 }

@@ -16,7 +16,13 @@ use crate::v1_staff::{call, get, post, session};
 
 /// Creates a member with `email` and a card of `balance` linked to them, invites them and
 /// sets their password; the member's id and bearer token.
-async fn member(s: &Server, staff: &str, name: &str, card: &str, balance: &str) -> (i64, String) {
+pub(crate) async fn member(
+    s: &Server,
+    staff: &str,
+    name: &str,
+    card: &str,
+    balance: &str,
+) -> (i64, String) {
     let email = format!("{}@example.org", name.to_lowercase());
     let (status, _, v) = post(
         s,
@@ -76,7 +82,7 @@ async fn member(s: &Server, staff: &str, name: &str, card: &str, balance: &str) 
     (id, v["data"]["token"].as_str().unwrap().to_owned())
 }
 
-async fn balance(s: &Server, staff: &str, card: &str) -> String {
+pub(crate) async fn balance(s: &Server, staff: &str, card: &str) -> String {
     let (status, _, v) = get(s, &format!("/v1/cards/{card}"), staff).await;
     assert_eq!(status, 200, "{v}");
     v["data"]["balance"].as_str().unwrap().to_owned()

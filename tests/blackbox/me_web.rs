@@ -22,7 +22,7 @@ pub struct Browser {
     base: String,
     http: reqwest::Client,
     pub cookies: BTreeMap<String, String>,
-    lang: &'static str,
+    pub lang: &'static str,
 }
 
 impl Browser {

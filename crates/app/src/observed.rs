@@ -36,6 +36,17 @@ impl Probe for StoreProbe {
         let p = self.0.pool_state();
         (p.connections, p.idle, p.max)
     }
+
+    async fn outbox(&self) -> Option<ardoise_domain::outbox::OutboxFigures> {
+        use ardoise_domain::outbox::Outbox;
+        match self.0.figures().await {
+            Ok(figures) => Some(figures),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the outbox's figures");
+                None
+            }
+        }
+    }
 }
 
 /// A ledger that counts the money operations it applies, by kind and outcome.

@@ -20,7 +20,7 @@ use crate::wiring::Services;
 /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and exits.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     raise_open_files_limit();
-    let services = Services::build(&settings, crate::wiring::Create::Allowed).await?;
+    let mut services = Services::build(&settings, crate::wiring::Create::Allowed).await?;
     let addrs = settings.listen_addrs()?;
     ardoise_http::check_origins(&settings.http.cors_origins).map_err(|e| anyhow::anyhow!(e))?;
     let tls = match settings.tls() {
@@ -51,6 +51,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             ),
         )
         .with_exchange(services.exchange.clone())
+        .with_notifications(services.notifications.clone())
         .with_public_url(Some(
             settings
                 .http
@@ -72,6 +73,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         )
         .map_err(|e| anyhow::anyhow!(e))?
         .with_vouchers(services.vouchers.clone())
+        .with_exchange(services.exchange.clone())
         .with_public_url(&settings.http.public_url),
     );
     let business_cards = web::Data::new(
@@ -153,6 +155,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
     });
     actix_web::rt::spawn(crate::malformed::report());
+    // Delivers the outbox until the process ends; an attempt cut short by the end is retried
+    // after its lease, by this process's next start or by another process.
+    if let Some(worker) = services.worker.take() {
+        actix_web::rt::spawn(worker.run(std::future::pending()));
+    }
     server.run().await.context("server error")?;
     tracing::info!("stopped");
     Ok(())

@@ -36,6 +36,152 @@ pub struct Settings {
     pub reports: Reports,
     #[serde(default)]
     pub exchange: ExchangeSettings,
+    #[serde(default)]
+    pub notify: NotifySettings,
+    #[serde(default)]
+    pub services: ServicesSettings,
+}
+
+/// `[notify]`: the notification channels (services.md). A channel whose table is absent is
+/// not configured: its messages are refused with `CHANNEL_NOT_CONFIGURED_ERROR`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    pub email: Option<EmailSettings>,
+    pub sms: Option<SmsSettings>,
+    pub push: Option<PushSettings>,
+    #[serde(default)]
+    pub webhook: WebhookSettings,
+    /// The most deliveries under way at once on each channel.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
+    /// Whether this process runs the delivery worker (several processes may: they share the
+    /// outbox without delivering a message twice at once).
+    #[serde(default = "default_true")]
+    pub worker: bool,
+    /// How long an attempt holds its message: a message left `sending` by a process that died
+    /// is retried after this long. Longer than any attempt takes (the channels time out
+    /// within 10 s).
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u32,
+}
+
+fn default_lease_seconds() -> u32 {
+    60
+}
+
+impl Default for NotifySettings {
+    fn default() -> NotifySettings {
+        NotifySettings {
+            email: None,
+            sms: None,
+            push: None,
+            webhook: WebhookSettings::default(),
+            concurrency: default_concurrency(),
+            worker: true,
+            lease_seconds: default_lease_seconds(),
+        }
+    }
+}
+
+fn default_concurrency() -> u32 {
+    16
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `[notify.email]`: SMTP through `lettre`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// `smtp://user:password@host:port` (STARTTLS) or `smtps://…` (TLS).
+    pub smtp_url: String,
+    /// The sender, `bar@example.org` or `Le Bar <bar@example.org>`.
+    pub from: String,
+    /// A PEM certificate to trust besides the public roots (a relay with its own authority).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+// The URL's password stays out of logs.
+impl std::fmt::Debug for EmailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailSettings")
+            .field("from", &self.from)
+            .field("ca_file", &self.ca_file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[notify.sms]`: an HTTP SMS gateway.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    pub url: String,
+    /// `json` or `form`.
+    #[serde(default = "default_sms_format")]
+    pub format: String,
+    /// Sent as a bearer token; empty: none.
+    #[serde(default)]
+    pub token: String,
+}
+
+fn default_sms_format() -> String {
+    "json".to_owned()
+}
+
+// The token stays out of logs.
+impl std::fmt::Debug for SmsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsSettings")
+            .field("url", &self.url)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[notify.push]`: Firebase Cloud Messaging HTTP v1.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushSettings {
+    pub fcm_project: String,
+    /// The service account's JSON key file.
+    pub credentials_file: PathBuf,
+    /// The FCM API's base URL (tests point it at a local stand-in).
+    #[serde(default)]
+    pub api_url: Option<String>,
+}
+
+/// `[notify.webhook]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Also accept plain `http://` webhook URLs (local tests only; default: `https` only).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+/// `[services]`: seed 002's services for providers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicesSettings {
+    /// The most messages one provider (partner) gets delivered per minute; 0: no limit.
+    #[serde(default = "default_sends_per_minute")]
+    pub sends_per_minute: u32,
+}
+
+impl Default for ServicesSettings {
+    fn default() -> ServicesSettings {
+        ServicesSettings {
+            sends_per_minute: default_sends_per_minute(),
+        }
+    }
+}
+
+fn default_sends_per_minute() -> u32 {
+    600
 }
 
 /// The members' exchange (`exchange.md`).
@@ -228,6 +374,7 @@ impl Settings {
                 "http.tls_cert and http.tls_key must be set together",
             ));
         }
+        self.check_notify()?;
         if self.database.url.trim().is_empty() {
             return Err(invalid("database.url", "must not be empty"));
         }
@@ -276,6 +423,49 @@ impl Settings {
 
     /// Checks the form of `http.listen`: `IP:PORT`, `[IPv6]:PORT` or `HOST:PORT`, without
     /// resolving a host name (only `serve` needs the addresses).
+    /// The `[notify]` values that cannot work, named (the adapters check the rest when they
+    /// are built).
+    fn check_notify(&self) -> Result<(), SettingsError> {
+        let n = &self.notify;
+        if n.concurrency == 0 {
+            return Err(invalid("notify.concurrency", "must be at least 1"));
+        }
+        if n.lease_seconds == 0 {
+            return Err(invalid("notify.lease_seconds", "must be at least 1"));
+        }
+        if let Some(email) = &n.email {
+            if !(email.smtp_url.starts_with("smtp://") || email.smtp_url.starts_with("smtps://")) {
+                return Err(invalid(
+                    "notify.email.smtp_url",
+                    "must be an smtp:// (STARTTLS) or smtps:// (TLS) URL",
+                ));
+            }
+            if email.from.trim().is_empty() {
+                return Err(invalid("notify.email.from", "must not be empty"));
+            }
+        }
+        if let Some(sms) = &n.sms {
+            if !(sms.url.starts_with("https://") || sms.url.starts_with("http://")) {
+                return Err(invalid("notify.sms.url", "must be an https (or http) URL"));
+            }
+            if !matches!(sms.format.as_str(), "json" | "form") {
+                return Err(invalid("notify.sms.format", "must be `json` or `form`"));
+            }
+        }
+        if let Some(push) = &n.push {
+            if push.fcm_project.trim().is_empty() {
+                return Err(invalid("notify.push.fcm_project", "must not be empty"));
+            }
+            if !push.credentials_file.is_file() {
+                return Err(invalid(
+                    "notify.push.credentials_file",
+                    format!("{} is not a file", push.credentials_file.display()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn check_listen(&self) -> Result<(), SettingsError> {
         let text = self.http.listen.as_str();
         if text.parse::<SocketAddr>().is_ok() {
@@ -394,6 +584,63 @@ mod tests {
         assert_eq!(s.sessions.idle_seconds, 300);
         assert!(s.sessions.card_login);
         assert_eq!(s.pos.default_product, "biere");
+    }
+
+    fn load_toml(text: &str) -> Result<Settings, SettingsError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ardoise.toml");
+        std::fs::write(&path, text).unwrap();
+        Settings::load(Some(&path), &Overrides::default())
+    }
+
+    #[test]
+    fn notify_channels_are_configured_by_their_tables() {
+        let s = Settings::load(None, &Overrides::default()).unwrap();
+        assert!(s.notify.email.is_none() && s.notify.sms.is_none() && s.notify.push.is_none());
+        assert!(!s.notify.webhook.allow_http);
+        assert_eq!(
+            (s.notify.concurrency, s.services.sends_per_minute),
+            (16, 600)
+        );
+        let s = load_toml(
+            "[notify.email]\nsmtp_url = \"smtp://u:secret@mail.example:587\"\nfrom = \"bar@example.org\"\n\
+             [notify.sms]\nurl = \"https://sms.example/send\"\nformat = \"form\"\ntoken = \"t0k\"\n\
+             [notify.webhook]\nallow_http = true\n[services]\nsends_per_minute = 30\n",
+        )
+        .unwrap();
+        let email = s.notify.email.as_ref().unwrap();
+        assert_eq!(email.from, "bar@example.org");
+        assert!(
+            !format!("{email:?}").contains("secret"),
+            "no password in logs"
+        );
+        let sms = s.notify.sms.as_ref().unwrap();
+        assert_eq!(sms.format, "form");
+        assert!(!format!("{sms:?}").contains("t0k"), "no token in logs");
+        assert!(s.notify.webhook.allow_http);
+        assert_eq!(s.services.sends_per_minute, 30);
+        for (toml, key) in [
+            (
+                "[notify.email]\nsmtp_url = \"http://x\"\nfrom = \"a@b.c\"\n",
+                "notify.email.smtp_url",
+            ),
+            (
+                "[notify.email]\nsmtp_url = \"smtp://x:25\"\nfrom = \" \"\n",
+                "notify.email.from",
+            ),
+            (
+                "[notify.sms]\nurl = \"https://x\"\nformat = \"xml\"\n",
+                "notify.sms.format",
+            ),
+            (
+                "[notify.push]\nfcm_project = \"p\"\ncredentials_file = \"/nonexistent.json\"\n",
+                "notify.push.credentials_file",
+            ),
+            ("[notify]\nconcurrency = 0\n", "notify.concurrency"),
+        ] {
+            let e = load_toml(toml).unwrap_err().to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@ use ardoise_auth::{
     MemberAccess, OAuth, OAuthSettings, OsTokens, ServiceTokens, Staff, StaffSettings,
 };
 use ardoise_domain::mandate::MandateBook;
+use ardoise_domain::notifications::NotificationPorts;
+use ardoise_domain::outbox::{Outbox, WebhookStore};
 use ardoise_domain::ports::{
     AccessTokenStore, BusinessCardStore, Catalog, Clock, Ledger, MemberAccounts, MemberDirectory,
     NoMemberMail, PartnerDirectory, SessionStore, StaffDirectory, SystemClock,
@@ -19,7 +21,12 @@ use ardoise_domain::{
     Actor, Bar, BusinessCards, CardId, DomainError, Exchange, ExchangeStore, Login, Mandates,
     MemberSpace, Members, Money, NoMessageNotifier, Policy, Product, Rights, Vouchers,
 };
+use ardoise_domain::{Channel, Notifications};
 use ardoise_http::ops::Metrics;
+use ardoise_notify::{
+    EmailConfig, NotifyConfig, PushConfig, SmsConfig, SmsFormat, WebhookConfig, Worker,
+    WorkerSettings,
+};
 use ardoise_store::{Store, StoreSettings};
 
 use crate::malformed::Malformed;
@@ -83,6 +90,37 @@ pub fn open_store(settings: &Settings, create: Create) -> anyhow::Result<Store> 
     Ok(store)
 }
 
+/// The channel adapters' configuration from `[notify]`.
+fn notify_config(settings: &Settings) -> NotifyConfig {
+    let n = &settings.notify;
+    let public_url = settings.http.public_url.trim().trim_end_matches('/');
+    NotifyConfig {
+        email: n.email.as_ref().map(|e| EmailConfig {
+            smtp_url: e.smtp_url.clone(),
+            from: e.from.clone(),
+            ca_file: e.ca_file.clone(),
+            preferences_url: (!public_url.is_empty()).then(|| format!("{public_url}/me")),
+        }),
+        sms: n.sms.as_ref().map(|s| SmsConfig {
+            url: s.url.clone(),
+            // Checked when the settings were loaded.
+            format: SmsFormat::parse(&s.format).unwrap_or_default(),
+            token: s.token.clone(),
+        }),
+        push: n.push.as_ref().map(|p| PushConfig {
+            project: p.fcm_project.clone(),
+            credentials_file: p.credentials_file.clone(),
+            api_url: p
+                .api_url
+                .clone()
+                .unwrap_or_else(|| ardoise_notify::FCM_API_URL.to_owned()),
+        }),
+        webhook: WebhookConfig {
+            allow_http: n.webhook.allow_http,
+        },
+    }
+}
+
 /// Everything a command or the server needs.
 pub struct Services {
     pub store: Store,
@@ -105,6 +143,10 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// Seed 003's business cards.
     pub business_cards: BusinessCards,
+    /// Notifications and advertisements.
+    pub notifications: Notifications,
+    /// The delivery worker, for `serve` to run (`notify.worker`).
+    pub worker: Option<Worker>,
 }
 
 impl Services {
@@ -173,6 +215,7 @@ impl Services {
             shared.clone() as Arc<dyn ExchangeStore>,
             ledger as Arc<dyn Ledger>,
             shared.clone() as Arc<dyn MemberDirectory>,
+            shared.clone() as Arc<dyn Catalog>,
             Arc::new(NoMessageNotifier),
             clock.clone(),
             settings.exchange.enabled,
@@ -205,6 +248,34 @@ impl Services {
             shared.clone() as Arc<dyn MemberDirectory>,
             Arc::new(NoMemberMail),
         );
+        let senders = ardoise_notify::senders(&notify_config(settings))
+            .map_err(|e| anyhow::anyhow!("configuration error: `{}`: {}", e.setting, e.reason))?;
+        let configured: Vec<Channel> = senders.iter().map(|s| s.channel()).collect();
+        let worker = Worker::new(
+            shared.clone() as Arc<dyn Outbox>,
+            senders,
+            clock.clone(),
+            WorkerSettings {
+                per_channel: usize::try_from(settings.notify.concurrency).unwrap_or(16),
+                sends_per_minute: settings.services.sends_per_minute,
+                lease: chrono::Duration::seconds(i64::from(settings.notify.lease_seconds)),
+                ..WorkerSettings::default()
+            },
+        );
+        let notifications = Notifications::new(
+            NotificationPorts {
+                outbox: shared.clone() as Arc<dyn Outbox>,
+                webhooks: shared.clone() as Arc<dyn WebhookStore>,
+                members: shared.clone() as Arc<dyn MemberDirectory>,
+                accounts: shared.clone() as Arc<dyn MemberAccounts>,
+                ledger: shared.clone() as Arc<dyn Ledger>,
+                tokens: Arc::new(OsTokens),
+                clock: clock.clone(),
+                wakeup: Arc::new(worker.waker()),
+            },
+            configured,
+            settings.notify.webhook.allow_http,
+        );
         let (credit_cap_operation, credit_cap_day) = settings.credit_caps()?;
         let oauth = OAuth::new(
             shared.clone() as Arc<dyn PartnerDirectory>,
@@ -232,6 +303,8 @@ impl Services {
             oauth,
             metrics,
             business_cards,
+            notifications,
+            worker: settings.notify.worker.then_some(worker),
         })
     }
 

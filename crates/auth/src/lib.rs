@@ -25,6 +25,7 @@ pub use oauth::{
 };
 pub use password::{
     hash_password, hash_password_async, verify_password, verify_password_async, MAX_PASSWORD_BYTES,
+    MIN_PASSWORD_CHARS,
 };
 pub use services::ServiceTokens;
 pub use staff::{

@@ -25,7 +25,7 @@ use crate::throttle::Throttle;
 use crate::tokens::{constant_time_eq, is_session_token, token_hash};
 
 /// The scopes a partner may be given.
-pub const SCOPES: [&str; 7] = [
+pub const SCOPES: [&str; 8] = [
     "cards:read",
     "cards:credit",
     "members:read",
@@ -33,6 +33,7 @@ pub const SCOPES: [&str; 7] = [
     "tokens:introspect",
     "vouchers:issue",
     "cards:debit",
+    "notifications:send",
 ];
 
 /// The scope that lets a caller introspect any token, not only its own.

@@ -160,6 +160,11 @@ pub enum DomainError {
     /// A service of seed 002's `/Services` that this server does not provide yet.
     #[error("this service is not available on this server")]
     ServiceNotAvailable,
+    /// A notification on a channel that `[notify]` does not configure.
+    #[error("the {0} channel is not configured on this server")]
+    ChannelNotConfigured(&'static str),
+    #[error("no such notification")]
+    UnknownNotification,
 }
 
 /// Which credit cap of a partner.
@@ -243,6 +248,8 @@ impl DomainError {
             AlreadyRefunded => "debit_deja_rembourse",
             RefundWindowClosed => "remboursement_expire",
             ServiceNotAvailable => "service_indisponible",
+            ChannelNotConfigured(_) => "canal_non_configure",
+            UnknownNotification => "notification_inconnue",
         }
     }
 
@@ -310,6 +317,8 @@ impl DomainError {
             AlreadyRefunded => "DEBIT_ALREADY_REFUNDED_ERROR",
             RefundWindowClosed => "REFUND_WINDOW_CLOSED_ERROR",
             ServiceNotAvailable => "SERVICE_NOT_AVAILABLE_ERROR",
+            ChannelNotConfigured(_) => "CHANNEL_NOT_CONFIGURED_ERROR",
+            UnknownNotification => "NOTIFICATION_NOT_FOUND_ERROR",
         }
     }
 
@@ -411,6 +420,8 @@ mod tests {
             AlreadyRefunded,
             RefundWindowClosed,
             ServiceNotAvailable,
+            ChannelNotConfigured("sms"),
+            UnknownNotification,
         ]
     }
 

@@ -18,8 +18,9 @@ use crate::member::Member;
 use crate::money::Money;
 use crate::paging::{Page, Paged};
 use crate::ports::{
-    Action, Clock, Guard, Ledger, MemberDirectory, Movement, Receipt, TransferRecord,
+    Action, Catalog, Clock, Guard, Ledger, MemberDirectory, Movement, Receipt, TransferRecord,
 };
+use crate::product::Category;
 use crate::rights::{Operation, Principal};
 
 /// The longest offer description and message.
@@ -417,6 +418,8 @@ pub struct Exchange {
     store: Arc<dyn ExchangeStore>,
     ledger: Arc<dyn Ledger>,
     members: Arc<dyn MemberDirectory>,
+    /// The categories of offers are the catalogue's (`/v1/categories`).
+    catalog: Arc<dyn Catalog>,
     notifier: Arc<dyn MessageNotifier>,
     clock: Arc<dyn Clock>,
     enabled: bool,
@@ -444,6 +447,7 @@ impl Exchange {
         store: Arc<dyn ExchangeStore>,
         ledger: Arc<dyn Ledger>,
         members: Arc<dyn MemberDirectory>,
+        catalog: Arc<dyn Catalog>,
         notifier: Arc<dyn MessageNotifier>,
         clock: Arc<dyn Clock>,
         enabled: bool,
@@ -453,6 +457,7 @@ impl Exchange {
             store,
             ledger,
             members,
+            catalog,
             notifier,
             clock,
             enabled,
@@ -481,6 +486,46 @@ impl Exchange {
             return Err(DomainError::MemberSuspended);
         }
         Ok(me)
+    }
+
+    /// Whether the member is suspended from the exchange (they still read offers and their
+    /// conversations, but may not publish, write or pay).
+    pub async fn suspended(&self, principal: &Principal) -> Result<bool, DomainError> {
+        self.on()?;
+        let me = principal.own_member()?;
+        self.store.suspended(me).await
+    }
+
+    /// The categories an offer may be published in (the catalogue's, by name): members, and
+    /// staff with rights ≥ 1.
+    pub async fn categories(&self, principal: &Principal) -> Result<Vec<Category>, DomainError> {
+        self.on()?;
+        match principal {
+            Principal::Member(_) => {}
+            Principal::Staff(actor) => actor.check(Operation::ReadExchange)?,
+            Principal::Partner(_) => return Err(DomainError::InsufficientRights),
+        }
+        self.catalog.categories().await
+    }
+
+    /// The name another member is shown by in the exchange ([`shown_name`]): the author of an
+    /// offer, the member of a conversation, the payee of a payment. `UnknownMember`.
+    pub async fn member_name(
+        &self,
+        principal: &Principal,
+        member: MemberId,
+    ) -> Result<String, DomainError> {
+        self.on()?;
+        match principal {
+            Principal::Member(_) => {}
+            Principal::Staff(actor) => actor.check(Operation::ReadExchange)?,
+            Principal::Partner(_) => return Err(DomainError::InsufficientRights),
+        }
+        self.members
+            .member(member)
+            .await?
+            .map(|m| shown_name(&m))
+            .ok_or(DomainError::UnknownMember)
     }
 
     fn moderator(&self, principal: &Principal) -> Result<String, DomainError> {
@@ -711,6 +756,16 @@ impl Exchange {
             page: list.page,
             total: list.total,
         })
+    }
+
+    /// One conversation (one of its members, or a moderator once it was reported); anyone
+    /// else: `UnknownConversation`, as for one that does not exist.
+    pub async fn conversation(
+        &self,
+        principal: &Principal,
+        id: i64,
+    ) -> Result<Conversation, DomainError> {
+        Ok(self.readable(principal, id).await?.0)
     }
 
     /// One page of a conversation's messages, oldest first; read by one of its members, they

@@ -84,6 +84,8 @@ pub enum Operation {
     RedeemVoucher,
     /// Grant or revoke a mandate on a member's behalf.
     ManageMandates,
+    /// Send notifications and advertisements to members (as a provider does).
+    SendNotifications,
 }
 
 impl Operation {
@@ -106,7 +108,8 @@ impl Operation {
             | ManagePartners
             | ModerateExchange
             | IssueVouchers
-            | ManageMandates => Rights::President,
+            | ManageMandates
+            | SendNotifications => Rights::President,
         }
     }
 }

@@ -55,6 +55,9 @@ pub struct AppState {
     /// The members' exchange (`/v1/offers`, `/v1/conversations`, `/v1/transfers`); `None`:
     /// not wired, its routes answer `EXCHANGE_DISABLED_ERROR`.
     pub exchange: Option<ardoise_domain::Exchange>,
+    /// Notifications and advertisements (`/v1/notifications`); `None`: not wired, their
+    /// routes answer `SERVICE_NOT_AVAILABLE_ERROR`.
+    pub notifications: Option<ardoise_domain::Notifications>,
 }
 
 impl AppState {
@@ -80,7 +83,14 @@ impl AppState {
             service_tokens,
             public_url: None,
             exchange: None,
+            notifications: None,
         }
+    }
+
+    /// The same with the notifications.
+    pub fn with_notifications(mut self, notifications: ardoise_domain::Notifications) -> AppState {
+        self.notifications = Some(notifications);
+        self
     }
 
     /// The same with the members' exchange.

@@ -21,6 +21,8 @@ use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr};
 use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
+use ardoise_auth::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+
 use crate::v1::{Failure, Lang};
 
 /// The security scheme of `/v1`: `Authorization: Bearer <token>`, a staff session token
@@ -34,7 +36,7 @@ pub const BEARER: &str = "bearer";
 pub const CLIENT_BASIC: &str = "client_basic";
 
 /// The partner scopes, with what they allow.
-pub const SCOPES: [(&str, &str); 7] = [
+pub const SCOPES: [(&str, &str); 8] = [
     ("cards:read", "read a card's balance and validity"),
     ("cards:credit", "credit cards"),
     ("members:read", "read members and their cards"),
@@ -50,6 +52,10 @@ pub const SCOPES: [(&str, &str); 7] = [
     (
         "cards:debit",
         "debit cards under their members' mandates, and refund",
+    ),
+    (
+        "notifications:send",
+        "send notifications and advertisements to members, register a webhook",
     ),
 ];
 
@@ -215,6 +221,7 @@ pub fn operations() -> Vec<Operation> {
         (name = "service", description = "About the API itself"),
         (name = "vouchers", description = "QR coupons and tickets, redeemed exactly once"),
         (name = "services", description = "Seed 002's common endpoint for service providers"),
+        (name = "notifications", description = "Notifications and advertisements to members, through a durable outbox"),
     ),
 )]
 struct ApiDoc;
@@ -238,6 +245,7 @@ fn bearer_description() -> String {
 }
 
 /// Answers shared by the `/v1` operations, by name in `components.responses`.
+const BAD_REQUEST: &str = "BadRequest";
 const UNAUTHORIZED: &str = "Unauthorized";
 const FORBIDDEN: &str = "Forbidden";
 const INTERNAL: &str = "InternalError";
@@ -284,6 +292,11 @@ impl Modify for Common {
             .insert(Failure::name().into_owned(), Failure::schema());
         for (name, description) in [
             (
+                BAD_REQUEST,
+                "`VALIDATION_ERROR`: a malformed parameter or body field, named in \
+                 `debugMessage`; nothing is changed.",
+            ),
+            (
                 UNAUTHORIZED,
                 "No credentials, or an invalid, expired, revoked or used-up token \
                  (`WWW-Authenticate: Bearer realm=\"ardoise\"`).",
@@ -305,8 +318,8 @@ impl Modify for Common {
     }
 }
 
-/// The OpenAPI document of every operation in [`operations`].
-pub fn document() -> Document {
+/// The OpenAPI document of every operation in [`operations`], as JSON.
+pub fn document() -> serde_json::Value {
     let mut doc = ApiDoc::openapi();
     let mut schemas = Vec::new();
     for op in operations() {
@@ -330,6 +343,12 @@ pub fn document() -> Document {
         {
             let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
             let mut shared = vec![("500", INTERNAL), ("503", UNAVAILABLE)];
+            // Whatever a request carries (a path id, a query, a body) can be malformed.
+            let takes_input =
+                op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            if takes_input {
+                shared.push(("400", BAD_REQUEST));
+            }
             if secured {
                 shared.extend([("401", UNAUTHORIZED), ("403", FORBIDDEN)]);
             }
@@ -346,11 +365,12 @@ pub fn document() -> Document {
             components.schemas.entry(name).or_insert(schema);
         }
     }
-    let Ok(mut value) = serde_json::to_value(&doc) else {
-        return doc;
-    };
+    // As JSON from here: `utoipa`'s types cannot hold every keyword added below (they would
+    // be dropped on the way back). A document that cannot be written is `null`, which the
+    // tests refuse.
+    let mut value = serde_json::to_value(&doc).unwrap_or_default();
     tell_the_truth(&mut value);
-    serde_json::from_value(value).unwrap_or(doc)
+    value
 }
 
 /// What the parameters' own types cannot say, by (location, name): the patterns and bounds
@@ -361,7 +381,7 @@ fn parameter_schema(location: &str, name: &str) -> Option<serde_json::Value> {
         // `CardId::parse`: an NFC UID in hex, or a printed id.
         ("path", "card") => json!({
             "type": "string",
-            "pattern": "^([0-9A-Fa-f]{8,20}|[A-Za-z0-9]{4,32})$",
+            "pattern": CARD_PATTERN,
         }),
         // `Login::parse`.
         ("path", "login") => json!({
@@ -377,6 +397,28 @@ fn parameter_schema(location: &str, name: &str) -> Option<serde_json::Value> {
             "minLength": 1,
             "maxLength": 64,
             "pattern": NAME_PATTERN,
+        }),
+        // A query is read as a form: `""` and `null` are a value left out.
+        ("query", "kind") => json!({
+            "type": ["string", "null"],
+            "enum": ["", "offer", "request", null],
+        }),
+        ("query", "status") => json!({
+            "type": ["string", "null"],
+            "enum": ["", "open", "all", null],
+        }),
+        // `VoucherCode::parse`: 16 Crockford base32 symbols and a check symbol, in any case,
+        // dashes and spaces anywhere. (Whether the check symbol matches, no pattern says.)
+        ("path", "code") => json!({
+            "type": "string",
+            "pattern": "^[- ]*([0-9A-HJ-NP-TV-Za-hj-np-tv-z][- ]*){16}[0-9A-Za-z*~$=][- ]*$",
+        }),
+        // `GET /v1/exchange/volume`'s days (an empty value is a day left out).
+        ("query", "from" | "until") => json!({
+            "anyOf": [
+                { "type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" },
+                { "type": ["string", "null"], "maxLength": 0 },
+            ],
         }),
         ("header", "Idempotency-Key") => json!({
             "type": "string",
@@ -394,6 +436,22 @@ fn parameter_schema(location: &str, name: &str) -> Option<serde_json::Value> {
         _ => return None,
     })
 }
+
+/// An e-mail address as `ardoise_domain`'s member rules take it (the domain's labels here
+/// in ASCII).
+const EMAIL_PATTERN: &str = r"^[^\s@\x00-\x1F\x7F-\x9F]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$";
+
+/// A line of text as `ardoise_domain`'s member rules take it: surrounding spaces trimmed,
+/// then at most `max` characters, none of them a control character (blank is no value).
+fn line_pattern(max: usize) -> String {
+    let inner = max.saturating_sub(2);
+    format!(
+        r"^\s*([^\s\x00-\x1F\x7F-\x9F]([^\x00-\x1F\x7F-\x9F]{{0,{inner}}}[^\s\x00-\x1F\x7F-\x9F])?)?\s*$"
+    )
+}
+
+/// A card id as `CardId::parse` takes it: an NFC UID in hex, or a printed id.
+const CARD_PATTERN: &str = "^([0-9A-Fa-f]{8,20}|[A-Za-z0-9]{4,32})$";
 
 /// A product or category name as `Product::valid_name` takes it.
 const NAME_PATTERN: &str =
@@ -440,24 +498,48 @@ fn tell_the_truth(doc: &mut serde_json::Value) {
             for parameter in parameters.into_iter().flatten() {
                 let location = parameter["in"].as_str().unwrap_or_default().to_owned();
                 let name = parameter["name"].as_str().unwrap_or_default().to_owned();
-                if let (Some(schema), Some(parameter)) = (
-                    parameter_schema(&location, &name),
-                    parameter.as_object_mut(),
-                ) {
+                let Some(parameter) = parameter.as_object_mut() else {
+                    continue;
+                };
+                if let Some(schema) = parameter_schema(&location, &name) {
                     parameter.insert("schema".into(), schema);
+                } else if let Some(schema) =
+                    parameter.get_mut("schema").and_then(Value::as_object_mut)
+                {
+                    bound_id(schema);
+                }
+                // A query is read as a form: an empty value, or the text `null`, is a value
+                // left out (`?per_page=null` is the default page size).
+                if location == "query" {
+                    parameter.insert("allowEmptyValue".into(), Value::Bool(true));
+                    let schema = parameter.get_mut("schema").and_then(Value::as_object_mut);
+                    if let Some(schema) = schema {
+                        if schema.get("type").and_then(Value::as_str) == Some("integer") {
+                            schema.insert("type".into(), serde_json::json!(["integer", "null"]));
+                        }
+                    }
                 }
             }
+            let patch = method == "patch";
+            // RFC 6749 §3.2: an authorization server ignores the parameters it does not know;
+            // `/v1` refuses them.
+            let closed = !(path.starts_with("/oauth/") || path.starts_with("/mcg/"));
             let form = op
                 .get_mut("requestBody")
                 .and_then(|b| b.get_mut("content"))
                 .and_then(|c| c.get_mut("application/x-www-form-urlencoded"))
                 .and_then(|f| f.get_mut("schema"));
             if let Some(schema) = form {
+                let name = schema["$ref"]
+                    .as_str()
+                    .and_then(|r| r.rsplit('/').next())
+                    .unwrap_or_default()
+                    .to_owned();
                 let mut inlined = resolve(schema, &schemas);
                 drop_null(&mut inlined);
+                complete_body(&mut inlined, &name, patch, closed, true);
                 *schema = inlined;
             }
-            let patch = method == "patch";
             let contents = op
                 .get_mut("requestBody")
                 .and_then(|b| b.get_mut("content"))
@@ -469,27 +551,226 @@ fn tell_the_truth(doc: &mut serde_json::Value) {
                 match schema["$ref"].as_str() {
                     Some(r) => {
                         let name = r.rsplit('/').next().unwrap_or_default().to_owned();
-                        bodies.push((name, patch));
+                        bodies.push((name, patch, closed));
                     }
-                    None => require_content(schema, patch),
+                    None => require_content(schema, patch, closed),
                 }
             }
         }
     }
-    for (name, patch) in bodies {
+    for (name, patch, closed) in bodies {
         if let Some(schema) = doc
             .get_mut("components")
             .and_then(|c| c.get_mut("schemas"))
             .and_then(|s| s.get_mut(&name))
         {
-            require_content(schema, patch);
+            complete_body(schema, &name, patch, closed, false);
         }
     }
 }
 
+/// [`require_content`], then the rules of [`body_field_schema`] on the fields of the body
+/// schema `name`.
+fn complete_body(
+    schema: &mut serde_json::Value,
+    name: &str,
+    patch: bool,
+    closed: bool,
+    form: bool,
+) {
+    use serde_json::Value;
+    require_content(schema, patch, closed);
+    let required: Vec<Value> = schema["required"].as_array().cloned().unwrap_or_default();
+    let properties = schema.get_mut("properties").and_then(Value::as_object_mut);
+    for (field, value) in properties.into_iter().flat_map(|p| p.iter_mut()) {
+        if let (Some(extra), Some(value)) = (body_field_schema(name, field), value.as_object_mut())
+        {
+            // Keywords beside a `$ref` are not read by every tool (nor kept by `utoipa`):
+            // the reference and the keywords both hold, through `allOf`.
+            match value.remove("$ref") {
+                // A choice of schemas replaces the field's own.
+                _ if extra.contains_key("anyOf") => {
+                    let description = value.remove("description");
+                    *value = extra;
+                    // A form has no null.
+                    if let (true, Some(choices)) =
+                        (form, value.get_mut("anyOf").and_then(Value::as_array_mut))
+                    {
+                        choices.retain(|c| c["type"] != "null");
+                    }
+                    if let Some(description) = description {
+                        value.insert("description".into(), description);
+                    }
+                }
+                Some(reference) => {
+                    value.insert(
+                        "allOf".into(),
+                        serde_json::json!([{ "$ref": reference }, extra]),
+                    );
+                }
+                None => value.extend(extra),
+            }
+        }
+        // `Params::get`: an empty text is a field left out — for a text (or an amount) in
+        // JSON, for any field in a form.
+        let text = matches!(&value["type"], Value::String(t) if t == "string")
+            || value["type"]
+                .as_array()
+                .is_some_and(|types| types.iter().any(|t| t == "string"));
+        let restricted = [
+            "pattern",
+            "enum",
+            "format",
+            "minLength",
+            "$ref",
+            "allOf",
+            "oneOf",
+        ]
+        .iter()
+        .any(|key| value.get(key).is_some());
+        let amount = ["$ref", "allOf", "oneOf"]
+            .iter()
+            .any(|key| value.get(key).is_some());
+        // A new password is never empty, even when an edit leaves it out.
+        let optional = !required.iter().any(|r| r == field.as_str())
+            && !matches!(
+                (name, field.as_str()),
+                ("UserPatchRequest", "password") | ("VoucherRequestBody", "label")
+            );
+        if optional && ((text && restricted) || amount || (form && !text)) {
+            let original = value.take();
+            *value = serde_json::json!({
+                "anyOf": [original, { "type": "string", "maxLength": 0 }],
+            });
+        }
+    }
+}
+
+/// An integer id in a path, a query or a body: a whole number ≥ 1 that an `i64` holds (the
+/// bounds already declared are kept).
+fn bound_id(schema: &mut serde_json::Map<String, serde_json::Value>) {
+    use serde_json::Value;
+    let integer = match schema.get("type") {
+        Some(Value::String(t)) => t == "integer",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+        _ => false,
+    };
+    if integer {
+        schema.entry("minimum").or_insert(Value::from(1));
+        schema.entry("maximum").or_insert(Value::from(i64::MAX));
+    }
+}
+
+/// What the type of a body field (by schema and field name) cannot say: the rules the
+/// server's parsers apply to it.
+fn body_field_schema(
+    schema: &str,
+    field: &str,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use serde_json::json;
+    let extra = match (schema, field) {
+        // `Product::valid_name`.
+        ("ProductRequest" | "CategoryRequest", "name") => json!({
+            "minLength": 1,
+            "maxLength": 64,
+            "pattern": NAME_PATTERN,
+        }),
+        // A new password, which `null` cannot be (an edit leaves it out instead).
+        ("UserPatchRequest", "password") => json!({
+            "type": "string",
+            "minLength": MIN_PASSWORD_CHARS,
+            "maxLength": MAX_PASSWORD_BYTES,
+        }),
+        // `ardoise_auth::check_new_password`: 8 characters (NIST SP 800-63B) to 1024 bytes.
+        ("UserRequest" | "PasswordRequest" | "ProfileRequest", "password") => json!({
+            "minLength": MIN_PASSWORD_CHARS,
+            "maxLength": MAX_PASSWORD_BYTES,
+        }),
+        // Space-separated known scopes.
+        ("PartnerRequest" | "PartnerPatchRequest", "scopes") => {
+            let one = SCOPES
+                .iter()
+                .map(|(scope, _)| scope.to_owned())
+                .collect::<Vec<_>>()
+                .join("|");
+            json!({ "pattern": format!("^({one})( ({one}))*$") })
+        }
+        ("OfferRequest", "kind") => json!({ "enum": ["offer", "request"] }),
+        ("VoucherRequestBody", "kind") => json!({ "enum": ["coupon", "ticket"] }),
+        ("OfferRequest", "wished_from" | "wished_until") => json!({ "format": "date" }),
+        ("PaymentRequest", "quantity") => json!({ "minimum": 1, "maximum": u32::MAX }),
+        // `money.max_overdraft` (default 500.00).
+        ("OverdraftRequest", "limit") => json!({
+            "maximum": 500,
+            "pattern": r"^0*([0-4]?[0-9]{1,2}(\.[0-9]{1,2})?|500(\.00?)?)$",
+        }),
+        // A member's lines: trimmed, without control characters, of a bounded length.
+        ("MemberRequest" | "ProfileRequest", "first_name" | "last_name") => {
+            json!({ "pattern": line_pattern(64) })
+        }
+        ("MemberRequest" | "ProfileRequest", "display_name") => {
+            json!({ "pattern": line_pattern(128) })
+        }
+        // `ardoise_auth`'s `check_name`: trimmed, 1 to 100 characters, no control character.
+        ("PartnerRequest" | "PartnerPatchRequest", "name") => json!({
+            "pattern": r"^\s*[^\s\x00-\x1F\x7F-\x9F]([^\x00-\x1F\x7F-\x9F]{0,98}[^\s\x00-\x1F\x7F-\x9F])?\s*$",
+        }),
+        // A category's name, or `""` for none.
+        ("ProductRequest" | "ProductPatchRequest", "category") => {
+            json!({ "pattern": format!("^$|{NAME_PATTERN}") })
+        }
+        ("TransferBody", "from_card") => json!({ "pattern": CARD_PATTERN }),
+        // `check_email`; an empty text is no address (a field left out).
+        ("ResetRequest", "email") => json!({ "pattern": EMAIL_PATTERN }),
+        ("MemberRequest" | "ProfileRequest", "email") => {
+            json!({ "pattern": format!("^$|{EMAIL_PATTERN}") })
+        }
+        // RFC 3339 times.
+        ("MandateRequest" | "VoucherRequestBody", "valid_until") => {
+            json!({ "format": "date-time" })
+        }
+        // A time, or `null` / `""` for none.
+        ("ValidUntilRequest", "valid_until") => json!({
+            "anyOf": [
+                { "type": "string", "format": "date-time" },
+                { "type": "string", "maxLength": 0 },
+                { "type": "null" },
+            ],
+        }),
+        // Text that, when given, is not empty.
+        ("VoucherRequestBody", "label") => json!({ "type": "string", "minLength": 1 }),
+        ("PaymentRequest" | "VoucherRequestBody", "product") => json!({
+            "maxLength": 64,
+            "pattern": NAME_PATTERN,
+        }),
+        // `money.max_operation` (default 1000.00) bounds what one operation moves.
+        ("OpenCardRequest", "balance")
+        | ("AmountRequest" | "PaymentRequest" | "TransferBody", "amount") => json!({
+            "maximum": 1000,
+            "pattern": r"^0*([0-9]{1,3}(\.[0-9]{1,2})?|1000(\.00?)?)$",
+        }),
+        // `quantity:price` pairs, space-separated; `""` for none.
+        ("ProductRequest" | "ProductPatchRequest", "bundles") => json!({
+            "pattern": r"^([1-9][0-9]{0,8}:[0-9]{1,10}(\.[0-9]{1,2})?( [1-9][0-9]{0,8}:[0-9]{1,10}(\.[0-9]{1,2})?)*)?$",
+        }),
+        ("OAuth2TokenRequest" | "TokenFormRequest" | "TokenRequest", "grant_type") => {
+            json!({ "pattern": "^client_credentials$" })
+        }
+        // Ids of offers, members and categories.
+        (_, "offer" | "to" | "with" | "category")
+            if schema != "ProductRequest" && schema != "ProductPatchRequest" =>
+        {
+            json!({ "minimum": 1, "maximum": i64::MAX })
+        }
+        _ => return None,
+    };
+    extra.as_object().cloned()
+}
+
 /// What `Params` does with a body: an empty required field is a missing one (`minLength: 1`),
-/// and an edit (`PATCH`) must change something (`minProperties: 1`).
-fn require_content(schema: &mut serde_json::Value, patch: bool) {
+/// and an edit (`PATCH`) must change something (`minProperties: 1`). A `closed` body refuses
+/// the fields it does not name.
+fn require_content(schema: &mut serde_json::Value, patch: bool, closed: bool) {
     use serde_json::Value;
     let required: Vec<String> = schema["required"]
         .as_array()
@@ -505,7 +786,13 @@ fn require_content(schema: &mut serde_json::Value, patch: bool) {
     }
     // `Params` refuses a field it does not know, or one given twice.
     if object.contains_key("properties") {
-        object.insert("additionalProperties".into(), Value::Bool(false));
+        let others = if closed {
+            Value::Bool(false)
+        } else {
+            // Ignored, but each given once (RFC 6749 §3.2), as text.
+            serde_json::json!({ "type": "string" })
+        };
+        object.insert("additionalProperties".into(), others);
     }
     let properties = object.get_mut("properties").and_then(Value::as_object_mut);
     for (name, property) in properties.into_iter().flat_map(|p| p.iter_mut()) {
@@ -520,6 +807,7 @@ fn require_content(schema: &mut serde_json::Value, patch: bool) {
         if stringy && required.contains(name) {
             property.entry("minLength").or_insert(Value::from(1));
         }
+
         // The ids that the domain's parsers take, as in the paths.
         let location = match name.as_str() {
             "card" | "new_card" => Some("card"),
@@ -588,10 +876,59 @@ pub fn configure_docs(cfg: &mut web::ServiceConfig) {
     .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/v1/openapi.json"])));
 }
 
+/// The document as text, its sections and its `info` in the order OpenAPI writes them
+/// (`openapi`, `info` with `title` first…) rather than JSON's sorted keys.
+fn render(doc: &serde_json::Value) -> Result<String, serde_json::Error> {
+    fn ordered(
+        value: &serde_json::Value,
+        order: &[&str],
+        inner: &dyn Fn(&str, &serde_json::Value) -> Result<String, serde_json::Error>,
+    ) -> Result<String, serde_json::Error> {
+        let Some(map) = value.as_object() else {
+            return serde_json::to_string(value);
+        };
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(order.len()));
+        let mut parts = Vec::new();
+        for key in keys {
+            parts.push(format!(
+                "{}:{}",
+                serde_json::to_string(key)?,
+                inner(key, &map[key.as_str()])?
+            ));
+        }
+        Ok(format!("{{{}}}", parts.join(",")))
+    }
+    let info = |key: &str, value: &serde_json::Value| {
+        if key == "info" {
+            ordered(
+                value,
+                &["title", "description", "license", "version"],
+                &|_, v| serde_json::to_string(v),
+            )
+        } else {
+            serde_json::to_string(value)
+        }
+    };
+    ordered(
+        doc,
+        &[
+            "openapi",
+            "info",
+            "servers",
+            "paths",
+            "components",
+            "security",
+            "tags",
+        ],
+        &info,
+    )
+}
+
 /// The document as JSON, rendered once.
 fn document_json() -> Result<&'static str, String> {
     static JSON: OnceLock<Result<String, String>> = OnceLock::new();
-    JSON.get_or_init(|| document().to_json().map_err(|e| e.to_string()))
+    JSON.get_or_init(|| render(&document()).map_err(|e| e.to_string()))
         .as_deref()
         .map_err(Clone::clone)
 }
@@ -635,16 +972,24 @@ impl PartialSchema for Amount {
 
 impl ToSchema for Amount {}
 
-/// Money as `/v1` reads it: a string or a JSON number, with at most two decimals.
+/// Money as `/v1` reads it: a string or a JSON number, with at most two decimals, above zero.
 pub struct AmountInput;
 
 impl PartialSchema for AmountInput {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
-            .pattern(Some(r"^-?[0-9]+(\.[0-9]{1,2})?$"))
+            // `Money::parse`: digits (a whole part is needed), at most two decimals, at most
+            // 13 digits before the point once leading zeros are left out; here above zero.
+            .pattern(Some(
+                r"^0*([1-9][0-9]{0,12}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$",
+            ))
+            .exclusive_minimum(Some(0))
+            .maximum(Some(9_999_999_999_999.99))
+            .multiple_of(Some(0.01))
             .description(Some(
-                "Money: a string or a number with at most two decimals (`\"12.5\"`, `12.50`).",
+                "Money above zero: a string or a number with at most two decimals (`\"12.5\"`, \
+                 `12.50`).",
             ))
             .examples(["12.50"])
             .into()
@@ -652,6 +997,27 @@ impl PartialSchema for AmountInput {
 }
 
 impl ToSchema for AmountInput {}
+
+/// A price as `/v1` reads it: like [`AmountInput`], but zero is a price (a free product).
+pub struct PriceInput;
+
+impl PartialSchema for PriceInput {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+            .pattern(Some(r"^0*([0-9]{1,13}(\.[0-9]{1,2})?)$"))
+            .minimum(Some(0))
+            .maximum(Some(9_999_999_999_999.99))
+            .multiple_of(Some(0.01))
+            .description(Some(
+                "A price, zero or more: a string or a number with at most two decimals.",
+            ))
+            .examples(["1.80"])
+            .into()
+    }
+}
+
+impl ToSchema for PriceInput {}
 
 /// The card in a path.
 #[derive(IntoParams)]
@@ -847,6 +1213,67 @@ mod tests {
             new_card.is_null() || new_card["pattern"].is_string(),
             "{new_card}"
         );
+    }
+
+    /// Two types of the same name would share one schema in the document, and one of them
+    /// would be described by the other's (`POST /v1/partners` once answered a business card).
+    #[test]
+    fn no_two_types_share_a_schema_name() {
+        let mut paths = Paths::new();
+        let mut schemas = Vec::new();
+        for op in operations() {
+            (op.describe)(&mut paths, &mut schemas);
+        }
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (name, schema) in schemas {
+            let text = serde_json::to_string(&schema).unwrap();
+            if let Some(other) = seen.insert(name.clone(), text.clone()) {
+                assert_eq!(other, text, "two types are named {name}");
+            }
+        }
+    }
+
+    /// What `tell_the_truth` adds reaches the served document, including the keywords that
+    /// `utoipa`'s types cannot hold; every `/v1` operation taking input answers 400.
+    #[test]
+    fn the_bounds_of_bodies_and_ids_are_in_the_document() {
+        let doc = document();
+        let form = "/requestBody/content/application~1x-www-form-urlencoded/schema/properties";
+        let balance = doc["paths"]["/v1/cards"]["post"]
+            .pointer(&format!("{form}/balance"))
+            .unwrap();
+        assert_eq!(balance["allOf"][1]["maximum"], 1000, "{balance}");
+        let amount = &doc["components"]["schemas"]["AmountInput"];
+        assert_eq!(amount["exclusiveMinimum"], 0, "{amount}");
+        assert_eq!(amount["multipleOf"], 0.01, "{amount}");
+        let offer = &doc["paths"]["/v1/offers/{offer}"]["get"];
+        let id = &offer["parameters"][0]["schema"];
+        assert_eq!(
+            (&id["minimum"], &id["maximum"]),
+            (&1.into(), &i64::MAX.into())
+        );
+        assert_eq!(
+            offer["responses"]["400"]["$ref"],
+            "#/components/responses/BadRequest"
+        );
+        let password = doc["paths"]["/v1/users"]["post"]
+            .pointer(&format!("{form}/password"))
+            .unwrap();
+        assert_eq!(password["minLength"], 8, "{password}");
+        // An OAuth2 server ignores what it does not know (RFC 6749 §3.2); `/v1` refuses it.
+        let token = doc["paths"]["/oauth/token"]["post"]
+            .pointer("/requestBody/content/application~1x-www-form-urlencoded/schema")
+            .unwrap();
+        assert_eq!(token["additionalProperties"]["type"], "string", "{token}");
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let input = op.get("requestBody").is_some()
+                    || op["parameters"].as_array().is_some_and(|p| !p.is_empty());
+                if path.starts_with("/v1/") && input {
+                    assert!(op["responses"]["400"].is_object(), "{method} {path}");
+                }
+            }
+        }
     }
 
     #[actix_web::test]

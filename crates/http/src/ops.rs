@@ -28,6 +28,11 @@ pub trait Probe: Send + Sync {
     async fn ready(&self) -> Result<(), String>;
     /// Connections open, idle, and the pool's maximum.
     fn pool(&self) -> (u32, u32, u32);
+    /// The notification outbox's figures; `None` when they cannot be read (the gauges keep
+    /// their last values).
+    async fn outbox(&self) -> Option<ardoise_domain::outbox::OutboxFigures> {
+        None
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -54,6 +59,10 @@ pub struct Metrics {
     pool_open: Gauge,
     pool_idle: Gauge,
     pool_max: Gauge,
+    /// The outbox: messages waiting (queued or sending), sent, failed, skipped, and the age
+    /// of the oldest waiting one.
+    notify: [Gauge; 4],
+    notify_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -97,8 +106,34 @@ impl Default for Metrics {
             "Requests refused by the HTTP layer before any route (malformed or oversized head)",
             malformed_requests().clone(),
         );
+        let notify: [Gauge; 4] = Default::default();
+        for (gauge, (name, help)) in notify.iter().zip([
+            (
+                "notifications_queued",
+                "Notifications waiting for delivery (queued or being sent)",
+            ),
+            ("notifications_sent", "Notifications delivered"),
+            (
+                "notifications_failed",
+                "Notifications given up (refused, or still failing after 24 h)",
+            ),
+            (
+                "notifications_skipped",
+                "Notifications not sent on purpose (no consent, no address)",
+            ),
+        ]) {
+            registry.register(name, help, gauge.clone());
+        }
+        let notify_oldest_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "notifications_oldest_queued_age_seconds",
+            "Age of the oldest notification waiting for delivery (0: none waits)",
+            notify_oldest_age.clone(),
+        );
         Metrics {
             id: NEXT_METRICS.fetch_add(1, Ordering::Relaxed),
+            notify,
+            notify_oldest_age,
             registry,
             requests,
             latency,
@@ -152,6 +187,21 @@ impl Metrics {
         self.latency.observe(seconds);
     }
 
+    /// Sets the outbox's gauges.
+    fn set_outbox(&self, f: &ardoise_domain::outbox::OutboxFigures) {
+        for (gauge, value) in self
+            .notify
+            .iter()
+            .zip([f.queued, f.sent, f.failed, f.skipped])
+        {
+            gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+        }
+        let age = f.oldest_queued_at.map_or(0.0, |at| {
+            (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        self.notify_oldest_age.set(age);
+    }
+
     fn render(&self, pool: (u32, u32, u32)) -> Result<String, std::fmt::Error> {
         self.pool_open.set(i64::from(pool.0));
         self.pool_idle.set(i64::from(pool.1));
@@ -201,6 +251,9 @@ async fn ready(ops: web::Data<Ops>) -> HttpResponse {
 }
 
 async fn metrics(ops: web::Data<Ops>) -> HttpResponse {
+    if let Some(figures) = ops.probe.outbox().await {
+        ops.metrics.set_outbox(&figures);
+    }
     match ops.metrics.render(ops.probe.pool()) {
         Ok(text) => HttpResponse::Ok()
             .insert_header((

@@ -1,26 +1,28 @@
 //! Seed 002's common endpoint, `POST /Services` (services.md): a provider — a partner —
 //! consumes a service by its id with the token an administrator gave it for that service.
-//! Services 3 (QR code: a coupon or a ticket) and 4 (micropayment: a debit under the member's
-//! mandate) are the same operations as `POST /v1/vouchers` and `POST /v1/cards/{card}/debits`;
-//! 1 (notification) and 2 (advertisement) are not built yet and answer 501. Answers are in the
-//! `/v1` envelope.
+//! Services 1 (notification) and 2 (advertisement) are `POST /v1/notifications` and
+//! `POST /v1/advertisements`, 3 (QR code: a coupon or a ticket) and 4 (micropayment: a debit
+//! under the member's mandate) are `POST /v1/vouchers` and `POST /v1/cards/{card}/debits`.
+//! Answers are in the `/v1` envelope.
 
 use actix_web::web::{self, Data, Payload};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, Route};
 use ardoise_auth::token_hash;
 use ardoise_domain::voucher::{VoucherKind, VoucherRequest};
-use ardoise_domain::{CardId, DomainError, Money};
+use ardoise_domain::NotificationRequest;
+use ardoise_domain::{CardId, Channel, DomainError, Money};
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::openapi::{operation, resources, AmountInput, Operation};
 use crate::principal::Principal;
 use crate::v1::mandates::DebitJson;
+use crate::v1::notifications::{self, QueuedJson};
 use crate::v1::vouchers::{time_field, IssuedJson, VoucherJson};
 use crate::v1::{
-    created, idempotency_key, mark_replayed, read_json, reply, Failure, Lang, Success,
+    created, idempotency_key, keyed, mark_replayed, read_json, reply, Failure, Lang, Success,
 };
 use crate::AppState;
 
@@ -70,22 +72,39 @@ struct MicroPaymentParameters {
     reference: String,
 }
 
+/// Services 1 and 2's message, in seed 002's spellings (English, Spanish, French).
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MessageParameters {
+    #[serde(alias = "titulo", alias = "titre")]
+    #[schema(min_length = 1, max_length = 32)]
+    title: String,
+    #[serde(alias = "mensaje")]
+    #[schema(min_length = 1, max_length = 166)]
+    message: String,
+    /// `email`, `sms`, `push` (or `fcm`), `webhook`, in any case.
+    #[serde(alias = "canal", alias = "cannel")]
+    #[schema(example = "sms")]
+    channel: String,
+    /// An `https` URL.
+    #[schema(max_length = 2048)]
+    link: Option<String>,
+    /// Service 2 only: a PNG or JPEG, base64, at most 200 KiB once decoded.
+    #[schema(max_length = 280_000)]
+    picture: Option<String>,
+}
+
 /// What the service needs.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 struct Parameters {
-    /// The user the service is for (notifications; not used by services 3 and 4).
-    #[schema(value_type = Option<Object>)]
-    #[allow(dead_code)] // accepted for services 1 and 2, not built yet
+    /// The member the message is for (services 1 and 2): their id.
+    #[schema(value_type = Option<i64>, minimum = 1)]
     destination: Option<Value>,
-    /// Service 1 (not built yet).
-    #[schema(value_type = Option<Object>)]
-    #[allow(dead_code)] // accepted for services 1 and 2, not built yet
-    notification: Option<Value>,
-    /// Service 2 (not built yet).
-    #[schema(value_type = Option<Object>)]
-    #[allow(dead_code)] // accepted for services 1 and 2, not built yet
-    advertisement: Option<Value>,
+    /// Service 1.
+    notification: Option<MessageParameters>,
+    /// Service 2.
+    advertisement: Option<MessageParameters>,
     /// Service 3.
     qr_code: Option<QrCodeParameters>,
     /// Service 4 (seed 002 spells it `microPayment`).
@@ -107,6 +126,19 @@ struct ServiceRequest {
     service_id: i64,
     #[serde(default)]
     parameters: Parameters,
+}
+
+/// A channel as seed 002 writes it: any case, `FCM` for push.
+fn seed_channel(text: &str) -> Result<Channel, DomainError> {
+    let lower = text.to_ascii_lowercase();
+    let name = match lower.as_str() {
+        "fcm" => "push",
+        "e-mail" | "mail" => "email",
+        other => other,
+    };
+    Channel::parse(name).ok_or_else(|| {
+        DomainError::malformed("field `channel` must be email, sms, push (fcm) or webhook")
+    })
 }
 
 /// An amount given as a JSON string or number.
@@ -133,19 +165,27 @@ fn amount(name: &str, value: &Value) -> Result<Money, DomainError> {
         `service_token` (`POST /v1/partners/{client_id}/services`). Service 3 (QR code) is \
         `POST /v1/vouchers` with `parameters.qr_code` (scope `vouchers:issue`); service 4 \
         (micropayment) is `POST /v1/cards/{card}/debits` with `parameters.microPayment` \
-        (scope `cards:debit`, `Idempotency-Key` honoured); services 1 and 2 are not built yet \
-        (501 `SERVICE_NOT_AVAILABLE_ERROR`).",
+        (scope `cards:debit`, `Idempotency-Key` honoured); services 1 (notification) and 2 \
+        (advertisement) are `POST /v1/notifications` and `POST /v1/advertisements` with \
+        `parameters.destination` (the member's id) and `parameters.notification` or \
+        `parameters.advertisement` (scope `notifications:send`, `Idempotency-Key` honoured).",
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "For service 4: a client-chosen key making the debit idempotent"),
     ),
     request_body(content((ServiceRequest = "application/json"))),
     responses(
         (status = 201, description = "`VOUCHERS_ISSUED` (3) or `CARD_DEBITED` (4)", body = Success<IssuedJson>),
+        (status = 202, description = "`NOTIFICATION_QUEUED` (1, 2); `Location` of its status",
+            body = Success<QueuedJson>,
+            headers(
+                ("Location" = String, description = "/v1/notifications/{id}"),
+                ("Idempotency-Replayed" = Option<String>, description = "`true` on a replay"),
+            )),
         (status = 400, description = "`VALIDATION_ERROR`, naming the field", body = Failure),
         (status = 401, description = "`INVALID_TOKEN_ERROR`: a wrong `service_token`", body = Failure),
         (status = 403, description = "`INSUFFICIENT_RIGHTS_ERROR` (another provider's id), `MANDATE_REQUIRED_ERROR`", body = Failure),
+        (status = 404, description = "As the operation's own route (`MEMBER_NOT_FOUND_ERROR`, …)", body = Failure),
         (status = 409, description = "As the operation's own route", body = Failure),
-        (status = 501, description = "`SERVICE_NOT_AVAILABLE_ERROR`: services 1 and 2", body = Failure),
     ),
     security(("bearer" = []), ("client_basic" = [])),
 )]
@@ -195,9 +235,9 @@ pub(crate) async fn consume(
         return reply(lang, Err(e));
     }
     let scope = match service {
+        1 | 2 => notifications::SCOPE,
         3 => "vouchers:issue",
-        4 => "cards:debit",
-        _ => return reply(lang, Err(DomainError::ServiceNotAvailable)),
+        _ => "cards:debit",
     };
     if let Err(e) = principal.require_scope(scope) {
         return e.error_response();
@@ -206,7 +246,53 @@ pub(crate) async fn consume(
     reply(
         lang,
         async {
-            if service == 3 {
+            if service == 1 || service == 2 {
+                let advertisement = service == 2;
+                let (name, body) = if advertisement {
+                    ("advertisement", p.advertisement)
+                } else {
+                    ("notification", p.notification)
+                };
+                let body = body.ok_or_else(|| {
+                    DomainError::malformed(format!("field `parameters.{name}` is missing"))
+                })?;
+                let member = match &p.destination {
+                    Some(Value::Number(n)) => n.as_i64(),
+                    Some(Value::String(s)) => s.parse::<i64>().ok(),
+                    _ => None,
+                }
+                .filter(|id| *id >= 1)
+                .ok_or_else(|| {
+                    DomainError::malformed(
+                        "field `parameters.destination` must be the member's id (a whole number ≥ 1)",
+                    )
+                })?;
+                if body.picture.is_some() && !advertisement {
+                    return Err(DomainError::malformed(
+                        "field `picture` is for advertisements (service 2) only",
+                    ));
+                }
+                let fingerprint = serde_json::to_string(&(service, member, &body))
+                    .map_err(|e| DomainError::Internal(e.to_string()))?;
+                let picture = match body.picture {
+                    Some(text) => Some(notifications::decode_off_worker(text).await?),
+                    None => None,
+                };
+                let request = NotificationRequest {
+                    to: notifications::recipient(Some(member), None)?,
+                    title: body.title,
+                    message: body.message,
+                    channel: seed_channel(&body.channel)?,
+                    link: body.link,
+                    picture,
+                    advertisement,
+                    idempotency: keyed(&req, &fingerprint)?,
+                };
+                let queued = notifications::service(&state)?
+                    .send(&principal.domain(), request)
+                    .await?;
+                Ok(notifications::accepted_message(lang, queued))
+            } else if service == 3 {
                 let qr = p.qr_code.ok_or_else(|| {
                     DomainError::malformed("field `parameters.qr_code` is missing")
                 })?;

@@ -23,6 +23,7 @@ mod lifecycle;
 pub(crate) mod mandates;
 mod me;
 mod members;
+pub(crate) mod notifications;
 mod partner;
 mod partners;
 mod provider_services;
@@ -164,6 +165,11 @@ pub fn operations() -> Vec<Operation> {
         operation!(mandates::get_debit),
         operation!(mandates::refund),
         operation!(provider_services::enable),
+        operation!(notifications::create),
+        operation!(notifications::advertise),
+        operation!(notifications::list),
+        operation!(notifications::get),
+        operation!(notifications::set_webhook),
     ]
 }
 
@@ -313,6 +319,16 @@ fn success_message(lang: Lang, code: &str) -> &'static str {
         "SERVICE_ENABLED" => (
             "The service was enabled: hand its token to the partner, it is shown only once.",
             "Le service a été activé : remettez son jeton au partenaire, il n'est affiché qu'une fois.",
+        ),
+        "NOTIFICATION_QUEUED" => (
+            "The message was queued for delivery.",
+            "Le message est en file d'attente pour être envoyé.",
+        ),
+        "NOTIFICATION" => ("Notification.", "Notification."),
+        "NOTIFICATION_LIST" => ("Notifications.", "Notifications."),
+        "WEBHOOK_SET" => (
+            "The webhook was registered: keep its secret now, it is not shown again.",
+            "Le webhook a été enregistré : conservez son secret maintenant, il ne sera plus affiché.",
         ),
         _ => ("Done.", "C'est fait."),
     };
@@ -735,7 +751,9 @@ pub fn failure(lang: Lang, error: &DomainError) -> HttpResponse {
         UnknownCard | UnknownUser | UnknownProduct | UnknownTransaction | UnknownStaffCard
         | UnknownPartner | UnknownCategory | UnknownMember | CardNotLinked | UnknownVoucher
         | UnknownMandate | UnknownDebit | UnknownBusinessCard | UnknownOffer
-        | UnknownConversation | UnknownMessage | UnknownTransfer => StatusCode::NOT_FOUND,
+        | UnknownConversation | UnknownMessage | UnknownTransfer | UnknownNotification => {
+            StatusCode::NOT_FOUND
+        }
         MemberSuspended | ExchangeDisabled => StatusCode::FORBIDDEN,
         ServiceNotAvailable => StatusCode::NOT_IMPLEMENTED,
         TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -944,6 +962,11 @@ fn error_message(lang: Lang, error: &DomainError) -> &'static str {
             "This service is not available on this server yet.",
             "Ce service n'est pas encore disponible sur ce serveur.",
         ),
+        ChannelNotConfigured(_) => (
+            "This channel is not configured on this server.",
+            "Ce canal n'est pas configuré sur ce serveur.",
+        ),
+        UnknownNotification => ("Unknown notification.", "Notification inconnue."),
     };
     lang.pick(en, fr)
 }

@@ -111,6 +111,8 @@ impl MemberAccounts for Store {
                 conn.delete_account(member.0)?;
                 // The business card is the member's personal data too (it has no money).
                 crate::business_cards::delete_members_card!(conn, member.0);
+                // Their messages forget the address; the pending ones are not sent.
+                crate::outbox::OutboxSql::forget_member(conn, member.0)?;
                 Ok(())
             }))
         })

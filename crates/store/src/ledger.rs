@@ -21,6 +21,8 @@ use std::time::Instant;
 
 use crate::db::{with_conn, Db};
 use crate::error::Failure;
+use crate::member_events::{queue_events, watches_of};
+use crate::outbox::OutboxSql;
 use crate::pg_batch::{plain_post_run, transfer_run, PostBatch};
 use crate::rows::{
     millis, CardRow, CreditRow, IdempotencyRow, MemberRow, NewCard, NewChange, NewTransaction,
@@ -141,7 +143,7 @@ fn needs_savepoint(m: &Movement) -> bool {
     m.credit.is_some() || m.service.is_some() || !single_guarded_write
 }
 
-fn apply_batch_on<C: Sql + ServiceSql + PostBatch>(
+fn apply_batch_on<C: Sql + ServiceSql + PostBatch + OutboxSql>(
     conn: &mut C,
     movements: &[Movement],
     touches: &[Touch],
@@ -163,6 +165,9 @@ fn apply_batch_on<C: Sql + ServiceSql + PostBatch>(
         // A replacement touches its new card too (created by it, or already there and then
         // refused): locked in the same id order as the others.
         conn.lock_cards(&lock_order(movements))?;
+        // Who wants to hear of these movements: their alerts and receipts are queued with
+        // them, in this transaction.
+        let watches = watches_of(conn, movements)?;
         let mut results = Vec::with_capacity(movements.len());
         // Whether runs of posts may go at once (`post_run`): never on SQLite.
         let mut runs = mode == Mode::Grouped;
@@ -177,6 +182,14 @@ fn apply_batch_on<C: Sql + ServiceSql + PostBatch>(
                 if !run.is_empty() {
                     match conn.post_run(run) {
                         Ok(Some(answers)) => {
+                            for (m, answer) in run.iter().zip(&answers) {
+                                if let Ok(receipt) = answer {
+                                    if let Err(failure) = queue_events(conn, &watches, m, receipt) {
+                                        *unexpected = !failure.is_batch_fatal();
+                                        return Err(failure);
+                                    }
+                                }
+                            }
                             results.extend(answers);
                             next = i + run.len();
                             continue;
@@ -206,7 +219,11 @@ fn apply_batch_on<C: Sql + ServiceSql + PostBatch>(
                 }
             }
             if mode == Mode::Grouped && !needs_savepoint(movement) {
-                match apply_one(conn, movement, Undo::Nothing) {
+                // A failure to queue its events is unexpected: the batch is applied again one
+                // savepoint each, where it undoes this movement alone.
+                match apply_one(conn, movement, Undo::Nothing).and_then(|receipt| {
+                    queue_events(conn, &watches, movement, &receipt).map(|()| receipt)
+                }) {
                     Ok(receipt) => results.push(Ok(receipt)),
                     // Refused before any write: nothing to undo.
                     Err(Failure::Refused(e)) => results.push(Err(e)),
@@ -218,7 +235,11 @@ fn apply_batch_on<C: Sql + ServiceSql + PostBatch>(
                 continue;
             }
             // A nested diesel transaction is a SAVEPOINT: an error rolls back to it.
-            match conn.transaction(|conn| apply_one(conn, movement, Undo::Savepoint)) {
+            match conn.transaction(|conn| {
+                let receipt = apply_one(conn, movement, Undo::Savepoint)?;
+                queue_events(conn, &watches, movement, &receipt)?;
+                Ok::<_, Failure>(receipt)
+            }) {
                 Ok(receipt) => results.push(Ok(receipt)),
                 // A conflict, a lost connection, a lock timeout: the batch cannot commit.
                 Err(failure) if failure.is_batch_fatal() => return Err(failure),

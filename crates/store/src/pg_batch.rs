@@ -36,6 +36,7 @@
 use std::collections::HashSet;
 
 use ardoise_domain::bar::{explain_refusal, guard_allows};
+use ardoise_domain::member_events::{LOW_BALANCE, LOW_BALANCE_KINDS, RECEIPT, RECEIPT_KINDS};
 use ardoise_domain::ports::{Action, Movement, Receipt};
 use ardoise_domain::{DomainError, Money, TransactionId};
 use diesel::pg::{Pg, PgConnection};
@@ -149,7 +150,9 @@ impl PostBatch for PgConnection {
         let lock = lock_order(movements);
         // Outside a transaction block, PostgreSQL commits the statement when it ends: from
         // here on the movements are written, and every answer must say what happened.
-        let rows: Vec<Row> = Call::of(movements, lock)?.load(self)?;
+        let mut call = Call::of(movements, lock)?;
+        call.member_events = true;
+        let rows: Vec<Row> = call.load(self)?;
         match answers(movements, rows) {
             Ok(answers) => Ok(Some(answers)),
             Err((answers, problem)) => {
@@ -306,6 +309,11 @@ struct Call<'a> {
     products: Vec<Option<&'a str>>,
     authors: Vec<&'a str>,
     at: Vec<i64>,
+    /// Whether the statement also queues the member events (the one-statement batch, which
+    /// has no transaction of its own to queue them in).
+    member_events: bool,
+    low_balance_kinds: Vec<i16>,
+    receipt_kinds: Vec<i16>,
 }
 
 impl<'a> Call<'a> {
@@ -325,6 +333,9 @@ impl<'a> Call<'a> {
             products: Vec::with_capacity(n),
             authors: Vec::with_capacity(n),
             at: Vec::with_capacity(n),
+            member_events: false,
+            low_balance_kinds: LOW_BALANCE_KINDS.iter().map(|k| k.code()).collect(),
+            receipt_kinds: RECEIPT_KINDS.iter().map(|k| k.code()).collect(),
         };
         for m in posts {
             let Action::Post {
@@ -403,11 +414,15 @@ impl<Conn> RunQueryDsl<Conn> for Call<'_> {}
 
 impl QueryFragment<Pg> for Call<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(
-            "SELECT ord, transaction_id, card_found, balance, overdraft_limit, max_balance, \
-             card_status, card_valid_until, card_member_id, card_created_at, card_replaced_by \
-             FROM ardoise_post_batch(",
-        );
+        const COLUMNS: &str = "ord, transaction_id, card_found, balance, overdraft_limit, \
+             max_balance, card_status, card_valid_until, card_member_id, card_created_at, \
+             card_replaced_by";
+        if self.member_events {
+            out.push_sql("WITH r AS (");
+        }
+        out.push_sql("SELECT ");
+        out.push_sql(COLUMNS);
+        out.push_sql(" FROM ardoise_post_batch(");
         out.push_bind_param::<Array<Text>, _>(&self.lock)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Integer>, _>(&self.ends)?;
@@ -433,7 +448,89 @@ impl QueryFragment<Pg> for Call<'_> {
         out.push_bind_param::<Array<Text>, _>(&self.authors)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<BigInt>, _>(&self.at)?;
-        out.push_sql(") ORDER BY ord");
+        out.push_sql(")");
+        if self.member_events {
+            self.walk_member_events(&mut out)?;
+            out.push_sql(" SELECT ");
+            out.push_sql(COLUMNS);
+            out.push_sql(" FROM r");
+        }
+        out.push_sql(" ORDER BY ord");
+        Ok(())
+    }
+}
+
+/// An amount in cents as `member_events::amount_text` writes it (`3.50`, `-12.00`).
+const AMOUNT_TEXT: &str = "to_char(($1) / 100.0, 'FM9999999999999999990.00')";
+
+impl Call<'_> {
+    /// The member events of the applied posts (`ardoise_domain::member_events`), queued by
+    /// the same statement, so that they commit with the movements or not at all: a data-
+    /// modifying `WITH` over the function's rows `r`. It mirrors `member_events.rs` and
+    /// `Watch`: the kinds, texts and templates are the domain's, bound as parameters; the
+    /// rules (a crossing from at or above the threshold to below it, receipts when wanted,
+    /// e-mail and SMS recipients) are the same SQL the store tests check on both backends.
+    /// When no member wants alerts or receipts, the uncorrelated `EXISTS` is a one-time
+    /// filter: the rest is never run.
+    fn walk_member_events<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "), queued AS (INSERT INTO outbox (channel, recipient, event, title, message, \
+             sender, member_id, status, attempts, next_attempt_at, created_at) \
+             SELECT ch.channel, ch.recipient, ev.event, ev.title, \
+             replace(replace(replace(ev.body, '{card}', i.card), '{amount}', ",
+        );
+        out.push_sql(&AMOUNT_TEXT.replace("$1", "i.amount"));
+        out.push_sql("), '{balance}', ");
+        out.push_sql(&AMOUNT_TEXT.replace("$1", "r.balance"));
+        out.push_sql(
+            "), 'ardoise', c.member_id, 'queued', 0, i.at, i.at \
+             FROM r JOIN unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.cards)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.deltas)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.amounts)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SmallInt>, _>(&self.kinds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.at)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS i (card, delta, amount, kind, at, ord) ON i.ord = r.ord \
+             JOIN cards c ON c.id = i.card \
+             JOIN member_preferences p ON p.member_id = c.member_id \
+             JOIN members m ON m.id = c.member_id \
+             CROSS JOIN LATERAL (VALUES (",
+        );
+        out.push_bind_param::<Text, _>(&LOW_BALANCE.event)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&LOW_BALANCE.title)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&LOW_BALANCE.text)?;
+        out.push_sql(", i.kind = ANY(");
+        out.push_bind_param::<Array<SmallInt>, _>(&self.low_balance_kinds)?;
+        out.push_sql(
+            ") AND r.balance < p.low_balance_cents \
+             AND r.balance - i.delta >= p.low_balance_cents), (",
+        );
+        out.push_bind_param::<Text, _>(&RECEIPT.event)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&RECEIPT.title)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&RECEIPT.text)?;
+        out.push_sql(", i.kind = ANY(");
+        out.push_bind_param::<Array<SmallInt>, _>(&self.receipt_kinds)?;
+        out.push_sql(
+            ") AND p.receipts)) AS ev (event, title, body, due) \
+             CROSS JOIN LATERAL (VALUES ('email', nullif(btrim(m.email), ''), p.email), \
+             ('sms', coalesce(nullif(btrim(m.mobile), ''), nullif(btrim(m.phone), '')), p.sms)) \
+             AS ch (channel, recipient, wanted) \
+             WHERE EXISTS (SELECT 1 FROM member_preferences \
+                           WHERE low_balance_cents IS NOT NULL OR receipts) \
+             AND r.transaction_id IS NOT NULL AND ev.due IS TRUE AND ch.wanted \
+             AND ch.recipient IS NOT NULL \
+             RETURNING 1)",
+        );
         Ok(())
     }
 }

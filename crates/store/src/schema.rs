@@ -403,3 +403,39 @@ diesel::table! {
 
 diesel::joinable!(business_card_versions -> business_cards (card_id));
 diesel::allow_tables_to_appear_in_same_query!(business_cards, business_card_versions);
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        channel -> Text,
+        recipient -> Text,
+        event -> Text,
+        title -> Text,
+        message -> Text,
+        link -> Nullable<Text>,
+        picture -> Nullable<Binary>,
+        sender -> Text,
+        member_id -> Nullable<BigInt>,
+        webhook_partner -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    partner_webhooks (partner) {
+        partner -> Text,
+        url -> Text,
+        secret -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(outbox -> partner_webhooks (webhook_partner));
+diesel::allow_tables_to_appear_in_same_query!(outbox, partner_webhooks);

@@ -25,6 +25,32 @@ use crate::schema::{
     transaction_changes, transactions,
 };
 
+/// A card's member who watches it: card, member, the e-mail, SMS and push choices, the
+/// low-balance threshold, receipts, and the member's e-mail, mobile and phone.
+pub(crate) type WatchRow = (
+    String,
+    i64,
+    bool,
+    bool,
+    bool,
+    Option<i64>,
+    bool,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// A card's member: member, e-mail, SMS and push choices (if made), e-mail, mobile, phone.
+pub(crate) type ContactRow = (
+    i64,
+    Option<bool>,
+    Option<bool>,
+    Option<bool>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// The largest magnitude a balance may have (the domain's limit, also a CHECK in the schema).
 pub(crate) const MAX_BALANCE_CENTS: i64 = 1_000_000_000_000_000;
 
@@ -229,6 +255,12 @@ pub(crate) trait Sql: Dialect + Sized {
 
     // The ledger's reads.
     fn find_card(&mut self, id: &str) -> QueryResult<Option<CardRow>>;
+    /// The members of `cards` who want a low-balance alert or receipts: what the writer
+    /// needs to queue their events (see `member_events.rs`).
+    fn watches(&mut self, cards: &[&str]) -> QueryResult<Vec<WatchRow>>;
+    /// The member of `card` and how to reach them: member, their e-mail, SMS and push
+    /// choices (none if they never chose), e-mail, mobile, phone.
+    fn card_contact(&mut self, card: &str) -> QueryResult<Option<ContactRow>>;
     fn all_cards(&mut self) -> QueryResult<Vec<CardRow>>;
     fn find_transaction(&mut self, id: i64) -> QueryResult<Option<TransactionRow>>;
     fn card_transactions(&mut self, card: &str) -> QueryResult<Vec<TransactionRow>>;
@@ -616,6 +648,55 @@ macro_rules! impl_sql {
                     .offset(offset)
                     .limit(limit)
                     .load(self)
+            }
+
+            fn watches(&mut self, ids: &[&str]) -> QueryResult<Vec<WatchRow>> {
+                cards::table
+                    .inner_join(
+                        member_preferences::table.on(member_preferences::member_id
+                            .nullable()
+                            .eq(cards::member_id)),
+                    )
+                    .inner_join(members::table.on(members::id.nullable().eq(cards::member_id)))
+                    .filter(cards::id.eq_any(ids))
+                    .filter(
+                        member_preferences::low_balance_cents
+                            .is_not_null()
+                            .or(member_preferences::receipts.eq(true)),
+                    )
+                    .select((
+                        cards::id,
+                        members::id,
+                        member_preferences::email,
+                        member_preferences::sms,
+                        member_preferences::push,
+                        member_preferences::low_balance_cents,
+                        member_preferences::receipts,
+                        members::email,
+                        members::mobile,
+                        members::phone,
+                    ))
+                    .load(self)
+            }
+
+            fn card_contact(&mut self, card: &str) -> QueryResult<Option<ContactRow>> {
+                cards::table
+                    .inner_join(members::table.on(members::id.nullable().eq(cards::member_id)))
+                    .left_join(
+                        member_preferences::table.on(member_preferences::member_id.eq(members::id)),
+                    )
+                    .filter(cards::id.eq(card))
+                    .select((
+                        members::id,
+                        member_preferences::email.nullable(),
+                        member_preferences::sms.nullable(),
+                        member_preferences::push.nullable(),
+                        members::email,
+                        members::mobile,
+                        members::phone,
+                    ))
+                    .first(self)
+                    .optional()
             }
 
             fn find_card(&mut self, id: &str) -> QueryResult<Option<CardRow>> {

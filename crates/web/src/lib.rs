@@ -17,11 +17,12 @@
 
 use actix_web::web;
 use ardoise_auth::{MemberAccess, OAuth, Staff};
-use ardoise_domain::{Bar, MemberSpace, Members, Vouchers};
+use ardoise_domain::{Bar, Exchange, MemberSpace, Members, Vouchers};
 
 pub mod assets;
 mod business_card;
 mod cards;
+mod exchange;
 pub mod i18n;
 mod login;
 pub mod me;
@@ -55,6 +56,9 @@ pub struct WebState {
     /// QR vouchers, redeemed at the till and counted in the reports (`None`: not wired, the
     /// till shows no "Voucher" box).
     pub vouchers: Option<Vouchers>,
+    /// The members' exchange (`/me/exchange`, its volume in the reports; `None`: not wired,
+    /// no exchange pages).
+    pub exchange: Option<Exchange>,
 }
 
 /// The default time zone of the reports (`reports.time_zone`).
@@ -85,6 +89,7 @@ impl WebState {
             me,
             public_url: None,
             vouchers: None,
+            exchange: None,
         })
     }
 
@@ -92,6 +97,17 @@ impl WebState {
     pub fn with_vouchers(mut self, vouchers: Vouchers) -> WebState {
         self.vouchers = Some(vouchers);
         self
+    }
+
+    /// The members' exchange, for the member space's `/me/exchange` and the reports.
+    pub fn with_exchange(mut self, exchange: Exchange) -> WebState {
+        self.exchange = Some(exchange);
+        self
+    }
+
+    /// The exchange when it is switched on (`exchange.enabled`).
+    pub fn exchange_on(&self) -> Option<&Exchange> {
+        self.exchange.as_ref().filter(|e| e.enabled())
     }
 
     /// The site's public address (`http.public_url`; blank for none), for the members'
@@ -112,4 +128,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     till::configure(cfg);
     office::configure(cfg);
     me::configure(cfg);
+    exchange::configure(cfg);
 }

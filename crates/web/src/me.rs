@@ -276,10 +276,21 @@ pub fn space_name(lang: Lang) -> &'static str {
     words(lang).space
 }
 
-/// The links of the member space's navigation (the header's, beside "Log out").
-pub fn nav(lang: Lang) -> Vec<(&'static str, &'static str)> {
+/// The links of the member space's navigation (the header's, beside "Log out"); "Exchange"
+/// when the members' exchange is on.
+pub fn nav(lang: Lang, exchange: bool) -> Vec<(&'static str, &'static str)> {
     let w = words(lang);
-    vec![("/me", w.space), ("/me/profile", w.profile)]
+    let mut links = vec![("/me", w.space), ("/me/profile", w.profile)];
+    if exchange {
+        links.push(("/me/exchange", crate::exchange::title(lang)));
+    }
+    links
+}
+
+/// Whether the navigation's link `href` is the page at `here` (the exchange's link stands for
+/// all its pages).
+pub fn current(here: &str, href: &str) -> bool {
+    here == href || (href == "/me/exchange" && here.starts_with("/me/exchange/"))
 }
 
 /// A page of the member space, in the layout with the member's header.
@@ -294,11 +305,11 @@ pub fn me_page(
 }
 
 /// A form's body as its pairs; of a duplicated field, the first counts.
-fn form_pairs(lang: Lang, body: &[u8]) -> Result<Vec<(String, String)>, PageError> {
+pub(crate) fn form_pairs(lang: Lang, body: &[u8]) -> Result<Vec<(String, String)>, PageError> {
     serde_urlencoded::from_bytes(body).map_err(|_| PageError::BadForm(lang))
 }
 
-fn field<'a>(body: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(body: &'a [(String, String)], name: &str) -> Option<&'a str> {
     body.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
@@ -617,7 +628,7 @@ struct PreferencesForm {
 }
 
 /// Every card of the member, with its state.
-async fn all_cards(
+pub(crate) async fn all_cards(
     req: &HttpRequest,
     state: &WebState,
     page: &MemberPage,

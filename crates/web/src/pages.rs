@@ -44,6 +44,8 @@ pub struct Chrome {
     pub user: Option<(String, Rights)>,
     /// A logged-in member's name (the member space's header), when `user` is `None`.
     pub member: Option<String>,
+    /// Whether the member space's navigation links the exchange (`exchange.enabled`).
+    pub exchange: bool,
     pub csrf: String,
     /// The path of the page, for the language switch to come back to.
     pub here: String,
@@ -56,6 +58,7 @@ impl Chrome {
             lang: Lang::of(req),
             user: None,
             member: None,
+            exchange: false,
             csrf: String::new(),
             here: req.path().to_owned(),
         }
@@ -67,6 +70,7 @@ impl Chrome {
             lang: page.lang,
             user: Some((page.actor.login.to_string(), page.actor.rights)),
             member: None,
+            exchange: false,
             csrf: page.csrf.clone(),
             here: req.path().to_owned(),
         }
@@ -78,6 +82,9 @@ impl Chrome {
             lang: page.lang,
             user: None,
             member: Some(page.name()),
+            exchange: req
+                .app_data::<actix_web::web::Data<crate::WebState>>()
+                .is_some_and(|state| state.exchange_on().is_some()),
             csrf: page.csrf.clone(),
             here: req.path().to_owned(),
         }
@@ -118,8 +125,8 @@ pub fn layout(chrome: &Chrome, title: &str, content: Markup) -> Markup {
                     }
                     @if let Some(name) = &chrome.member {
                         nav aria-label=(crate::me::space_name(chrome.lang)) {
-                            @for (href, text) in crate::me::nav(chrome.lang) {
-                                a href=(href) aria-current=[(chrome.here == href).then_some("page")] { (text) }
+                            @for (href, text) in crate::me::nav(chrome.lang, chrome.exchange) {
+                                a href=(href) aria-current=[crate::me::current(&chrome.here, href).then_some("page")] { (text) }
                             }
                         }
                         span.who { span.sr-only { (t.logged_in_as) " " } (name) }
@@ -223,6 +230,7 @@ fn bare(lang: Lang) -> Chrome {
         lang,
         user: None,
         member: None,
+        exchange: false,
         csrf: String::new(),
         here: "/".to_owned(),
     }

@@ -1,13 +1,15 @@
 //! `/office/reports`: the day's takings (or any period's) in the bar's time zone, by
 //! product, by hour (an inline SVG chart), by staff member and by top-up source; the money
-//! held on cards at the end; the printable Z report; the CSV of the period.
+//! held on cards at the end; the members' exchange (payments between members, not takings); the
+//! printable Z report; the CSV of the period.
 
 use std::collections::BTreeMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use ardoise_domain::exchange::ExchangeVolume;
 use ardoise_domain::voucher::VoucherTotals;
-use ardoise_domain::{DomainError, Money, Operation, Period, TransactionKind};
+use ardoise_domain::{DomainError, Money, Operation, Period, Principal, TransactionKind};
 use chrono::{DateTime, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use maud::{html, Markup};
@@ -205,6 +207,9 @@ struct Report {
     takings: Option<Takings>,
     /// The coupons issued, redeemed and outstanding now: money promised.
     vouchers: Option<VoucherTotals>,
+    /// The payments between members in the period, not cancelled (shown when the exchange
+    /// is on, or when it was off but the period has some).
+    exchange: Option<ExchangeVolume>,
     errors: (Option<String>, Option<String>),
 }
 
@@ -227,6 +232,7 @@ async fn build(
         asked.to.is_none().then(|| bad_day.to_owned()),
     );
     let mut takings = None;
+    let mut exchange = None;
     if let (Some(from), Some(to)) = (asked.from, asked.to) {
         if to < from {
             errors.1 = Some(if fr {
@@ -243,6 +249,13 @@ async fn build(
                 .await
                 .map_err(|e| refused(req, page, e))?;
             takings = Some(Takings::of(&period, state.time_zone, amount_label(lang)));
+            if let Some(ex) = &state.exchange {
+                let volume = ex
+                    .volume(&Principal::Staff(page.actor.clone()), start, end)
+                    .await
+                    .map_err(|e| refused(req, page, e))?;
+                exchange = (ex.enabled() || volume.transfers > 0).then_some(volume);
+            }
         }
     }
     let vouchers = match &state.vouchers {
@@ -258,6 +271,7 @@ async fn build(
         asked,
         takings,
         vouchers,
+        exchange,
         errors,
     })
 }
@@ -302,6 +316,9 @@ struct Words {
     coupons_issued: &'static str,
     coupons_redeemed: &'static str,
     coupons_outstanding: &'static str,
+    exchange: &'static str,
+    transfers: &'static str,
+    exchange_hint: &'static str,
 }
 
 fn words(lang: Lang) -> &'static Words {
@@ -337,6 +354,9 @@ fn words(lang: Lang) -> &'static Words {
         coupons_issued: "Coupons issued",
         coupons_redeemed: "Coupons redeemed",
         coupons_outstanding: "Coupons outstanding",
+        exchange: "Members' exchange",
+        transfers: "Payments between members",
+        exchange_hint: "Money moved from card to card: not takings, cancelled ones left out.",
     };
     static FR: Words = Words {
         title: "Recettes",
@@ -370,6 +390,9 @@ fn words(lang: Lang) -> &'static Words {
         coupons_issued: "Bons émis",
         coupons_redeemed: "Bons utilisés",
         coupons_outstanding: "Bons en circulation",
+        exchange: "Échange entre membres",
+        transfers: "Paiements entre membres",
+        exchange_hint: "Argent passé de carte à carte : pas des recettes, sans les annulés.",
     };
     match lang {
         Lang::En => &EN,
@@ -416,6 +439,21 @@ fn coupons(lang: Lang, t: &Takings, totals: Option<&VoucherTotals>) -> Markup {
                 div { dt { (w.coupons_issued) } dd { (m(v.coupons_issued_value)) " · " (v.coupons_issued) } }
                 div { dt { (w.coupons_redeemed) } dd { (m(v.coupons_redeemed_value)) " · " (v.coupons_redeemed) } }
                 div { dt { (w.coupons_outstanding) } dd { (m(v.coupons_outstanding_value)) " · " (v.coupons_outstanding) } }
+            }
+        }
+    }
+}
+
+/// The exchange's volume: the payments between members of the period, cancelled ones left
+/// out (not takings: the money stays on the cards).
+fn exchange_volume(lang: Lang, volume: Option<&ExchangeVolume>) -> Markup {
+    let w = words(lang);
+    html! {
+        @if let Some(v) = volume {
+            h2 { (w.exchange) }
+            p.hint { (w.exchange_hint) }
+            dl.figures {
+                div { dt { (w.transfers) } dd { (lang.money(v.amount)) " · " (v.transfers) } }
             }
         }
     }
@@ -489,6 +527,7 @@ async fn reports(
                 p.hint { (w.time_zone) (lang.colon()) (state.time_zone.name()) }
                 (figures(lang, t))
                 (coupons(lang, t, report.vouchers.as_ref()))
+                (exchange_volume(lang, report.exchange.as_ref()))
                 h2 { (w.by_hour) }
                 (hour_chart(lang, &t.by_hour, w.by_hour))
                 (tables(lang, t))
@@ -553,6 +592,7 @@ async fn z_report(
                     p.hint { (w.time_zone) (lang.colon()) (state.time_zone.name()) " · " (printed) " · " (page.actor.login) }
                     (figures(lang, t))
                     (coupons(lang, t, report.vouchers.as_ref()))
+                    (exchange_volume(lang, report.exchange.as_ref()))
                     (tables(lang, t))
                     p.noprint { button type="button" data-print="1" { (w.print) } }
                 }

@@ -419,6 +419,7 @@ impl BusinessCardRequest {
 /// The answer of `POST /v1/members/{member}/business-card` (seed 003's shape).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = BusinessCardCreatedJson)]
 struct CreatedJson {
     /// 32 characters of `[A-Za-z0-9]`, case-sensitive.
     card_id: String,

@@ -16,7 +16,7 @@ use super::{
     created, no_content, ok, page_of, paged, read_params, reply, staff, Failure, Lang, PageJson,
     Success,
 };
-use crate::openapi::{Amount, AmountInput, PageParams};
+use crate::openapi::{Amount, PageParams, PriceInput};
 use crate::params::Params;
 use crate::params::Ty;
 use crate::principal::Principal;
@@ -84,7 +84,7 @@ struct CategoryJson {
 #[allow(dead_code)] // describes the body that `Params` parses
 struct ProductRequest {
     name: String,
-    #[schema(value_type = AmountInput)]
+    #[schema(value_type = PriceInput)]
     unit_price: String,
     /// The name of an existing category; `null` or `""` for none.
     category: Option<String>,
@@ -98,7 +98,7 @@ struct ProductRequest {
 #[derive(ToSchema)]
 #[allow(dead_code)] // describes the body that `Params` parses
 struct ProductPatchRequest {
-    #[schema(value_type = Option<AmountInput>)]
+    #[schema(value_type = Option<PriceInput>)]
     unit_price: Option<String>,
     /// Space-separated `quantity:price` pairs, e.g. `"6:10.00 12:18.00"`; `""` for none.
     #[schema(example = "6:10.00 12:18.00")]

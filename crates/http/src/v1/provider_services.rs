@@ -31,6 +31,7 @@ struct ServiceTokenJson {
 /// The body of `POST /v1/partners/{client_id}/services`.
 #[derive(ToSchema)]
 #[allow(dead_code)] // describes the body that `Params` parses
+#[schema(as = EnableServiceRequest)]
 struct ServiceRequest {
     /// 1 notification, 2 advertisement, 3 QR code, 4 micropayment.
     #[schema(minimum = 1, maximum = 4)]

@@ -1,0 +1,2 @@
+DROP TABLE partner_webhooks;
+DROP TABLE outbox;
