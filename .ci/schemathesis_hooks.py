@@ -11,7 +11,7 @@ data still fails the run.
 import json
 
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import positive_data_acceptance, use_after_free
 
 # (operation, code, a fragment of debugMessage): why the document cannot say it.
 RULES = [
@@ -35,6 +35,20 @@ RULES = [
     ("PUT /v1/cards/{card}/overdraft", "VALIDATION_ERROR", "give either `limit`"),
     ("POST /v1/cards/{card}/payments", "VALIDATION_ERROR", "give either `amount`, or `quantity`"),
     ("POST /v1/vouchers", "VALIDATION_ERROR", "a coupon has either field `value` or field `product`"),
+    ("POST /v1/vouchers", "VALIDATION_ERROR", "a ticket has no field `value` nor `product`"),
+    ("POST /v1/vouchers", "VALIDATION_ERROR", "a ticket needs field `label`"),
+    ("POST /v1/notifications", "VALIDATION_ERROR", "give field `member` or `card`"),
+    ("POST /v1/advertisements", "VALIDATION_ERROR", "give field `member` or `card`"),
+    # A phone number's country code and E.164 length, on any operation that takes one.
+    ("*", "VALIDATION_ERROR", "has a `+` followed by 0"),
+    ("*", "VALIDATION_ERROR", "needs the country code"),
+    ("*", "VALIDATION_ERROR", "must have 7 to 15 digits with the country code (E.164)"),
+    # The notification routes read their JSON with serde, which takes a whole number only
+    # without decimals (`3`, not `3.0`, which JSON Schema's `integer` also allows).
+    ("POST /v1/notifications", "VALIDATION_ERROR", "invalid type: floating point"),
+    ("POST /v1/advertisements", "VALIDATION_ERROR", "invalid type: floating point"),
+    # A picture's bytes must be a PNG or a JPEG file: no pattern reads base64 that far.
+    ("POST /v1/advertisements", "VALIDATION_ERROR", "field `picture` is neither a PNG nor a JPEG"),
     ("POST /v1/members", "VALIDATION_ERROR", "a member needs a `first_name`, `last_name` or `display_name`"),
     ("POST /v1/products", "VALIDATION_ERROR", "field `bundles` gives quantity"),
     ("PATCH /v1/products/{name}", "VALIDATION_ERROR", "field `bundles` gives quantity"),
@@ -69,8 +83,14 @@ def _allowed(case, response):
     debug = body.get("debugMessage") or body.get("error_description") or ""
     if case.method.upper() == "PATCH" and code == "VALIDATION_ERROR" and NOTHING_TO_CHANGE in debug:
         return True
+    # Stateful sequences put values seen in earlier answers into later requests (a price as an
+    # opening balance): such a value was not drawn from this operation's schema, so its
+    # refusal says nothing of the document.
+    meta = case.meta
+    if meta is not None and (meta.pool_draws or meta.semantic_draws) and code == "VALIDATION_ERROR":
+        return True
     return any(
-        label == operation and code == expected and fragment in debug
+        operation in (label, "*") and code == expected and fragment in debug
         for operation, expected, fragment in RULES
     )
 
@@ -84,3 +104,16 @@ def positive_data_acceptance_with_rules(ctx, response, case):
         if _allowed(case, response):
             return None
         raise
+
+
+# `DELETE /v1/partners/{client_id}` disables the partner (docs/api.md): its record stays, to be
+# read and enabled again, so reading it after the DELETE answers 200 by design.
+DISABLED_NOT_DELETED = "/v1/partners/{client_id}"
+
+
+@schemathesis.check
+def use_after_free_but_disabled_partners(ctx, response, case):
+    """schemathesis' `use_after_free`, but for a disabled partner, which stays readable."""
+    if case.operation.path.startswith(DISABLED_NOT_DELETED):
+        return None
+    return use_after_free(ctx, response, case)

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::exchange::{balance, member};
-use crate::harness::{assert_invariant, backends, Server};
+use crate::harness::{assert_invariant, backends, Backend, Server};
 use crate::me_web::Browser;
 use crate::v1_staff::{call, get, post, session};
 use crate::web::{Page, Visitor};
@@ -30,6 +30,33 @@ async fn category(s: &Server, prez: &str, name: &str) -> i64 {
     let (status, _, v) = post(s, "/v1/categories", prez, json!({"name": name})).await;
     assert_eq!(status, 201, "{v}");
     v["data"]["id"].as_i64().unwrap()
+}
+
+/// A fresh bar with the category "Musique" and two members: Alice (20.00), Bob (30.00).
+struct Bar {
+    s: Server,
+    prez: String,
+    music: i64,
+    alice: i64,
+    bob_token: String,
+}
+
+impl Bar {
+    async fn start(backend: Backend) -> Bar {
+        let s = Server::start(backend);
+        let prez = session(&s, "prez").await;
+        let bde = session(&s, "bde").await;
+        let music = category(&s, &prez, "Musique").await;
+        let (alice, _) = member(&s, &bde, "Alice", "A11CE001", "20.00").await;
+        let (_, bob_token) = member(&s, &bde, "Bob", "B0B00001", "30.00").await;
+        Bar {
+            s,
+            prez,
+            music,
+            alice,
+            bob_token,
+        }
+    }
 }
 
 /// The number at the end of a path such as `/me/exchange/offers/12?published=1`.
@@ -308,6 +335,14 @@ async fn members_publish_find_talk_and_pay_on_the_pages() {
         // Nor may she edit or close Alice's offer.
         let page = c.get(&format!("/me/exchange/offers/{offer}/edit")).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN);
+        // Whatever she types: a bad price is not an answer about Alice's form.
+        let page = c
+            .post(
+                &format!("/me/exchange/offers/{offer}/edit"),
+                &[("csrf", &ccsrf), ("kind", "offer"), ("price", "abc")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
         let page = c
             .post(
                 &format!("/me/exchange/offers/{offer}/close"),
@@ -576,12 +611,14 @@ async fn members_publish_find_talk_and_pay_on_the_pages() {
 #[tokio::test]
 async fn a_suspended_member_sees_why_and_a_switched_off_exchange_is_gone() {
     for backend in backends() {
-        let s = Server::start(backend);
-        let prez = session(&s, "prez").await;
-        let bde = session(&s, "bde").await;
-        let music = category(&s, &prez, "Musique").await;
-        let (alice, _) = member(&s, &bde, "Alice", "A11CE001", "20.00").await;
-        let (_, bob_token) = member(&s, &bde, "Bob", "B0B00001", "30.00").await;
+        let Bar {
+            s,
+            prez,
+            music,
+            alice,
+            bob_token,
+            ..
+        } = Bar::start(backend).await;
         let (status, _, v) = call(
             &s,
             reqwest::Method::PUT,
@@ -643,12 +680,13 @@ async fn a_suspended_member_sees_why_and_a_switched_off_exchange_is_gone() {
 #[tokio::test]
 async fn long_lists_and_conversations_are_paged_and_read() {
     for backend in backends() {
-        let s = Server::start(backend);
-        let bde = session(&s, "bde").await;
-        let prez = session(&s, "prez").await;
-        let music = category(&s, &prez, "Musique").await;
-        let (alice, _) = member(&s, &bde, "Alice", "A11CE001", "20.00").await;
-        let (_, bob_token) = member(&s, &bde, "Bob", "B0B00001", "30.00").await;
+        let Bar {
+            s,
+            music,
+            alice,
+            bob_token,
+            ..
+        } = Bar::start(backend).await;
         let (status, _, v) = post(
             &s,
             "/v1/conversations",

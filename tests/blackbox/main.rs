@@ -15,6 +15,7 @@ mod first_day;
 mod harness;
 mod import;
 mod me_web;
+mod member_events;
 mod notifications;
 mod oauth;
 mod openapi;

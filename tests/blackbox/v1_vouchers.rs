@@ -9,10 +9,11 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::exchange::balance;
 use crate::harness::{assert_invariant, backends, Server};
 use crate::v1_me::{activate, delete, login, member_with_card};
 use crate::v1_partner::{add_partner, token};
-use crate::v1_staff::{call, get, post, session};
+use crate::v1_staff::{call, get, post, refused, session};
 
 /// The same POST on tasks of their own, all at once; each answer's status and body.
 async fn concurrently(
@@ -48,12 +49,6 @@ async fn concurrently(
         out.push(t.await.unwrap());
     }
     out
-}
-
-async fn balance(s: &Server, staff: &str, card: &str) -> String {
-    let (status, _, v) = get(s, &format!("/v1/cards/{card}"), staff).await;
-    assert_eq!(status, 200, "{v}");
-    v["data"]["balance"].as_str().unwrap().to_owned()
 }
 
 /// Issues vouchers as `staff`; their codes.
@@ -193,17 +188,15 @@ async fn a_coupon_is_redeemed_exactly_once_by_64_tills_at_once() {
         );
         let first = if code.starts_with('0') { "1" } else { "0" };
         let typo = format!("{first}{}", &code[1..]);
-        let (status, _, v) = get(&s, &format!("/v1/vouchers/{typo}"), &barman).await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (400, Some("VALIDATION_ERROR")),
-            "{v}"
+        refused(
+            &get(&s, &format!("/v1/vouchers/{typo}"), &barman).await,
+            400,
+            "VALIDATION_ERROR",
         );
-        let (status, _, v) = get(&s, "/v1/vouchers/0000-0000-0000-0000-0", &barman).await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (404, Some("VOUCHER_NOT_FOUND_ERROR")),
-            "{v}"
+        refused(
+            &get(&s, "/v1/vouchers/0000-0000-0000-0000-0", &barman).await,
+            404,
+            "VOUCHER_NOT_FOUND_ERROR",
         );
 
         // An expired coupon is refused and credits nothing.
@@ -215,17 +208,16 @@ async fn a_coupon_is_redeemed_exactly_once_by_64_tills_at_once() {
         )
         .await;
         tokio::time::sleep(Duration::from_millis(2500)).await;
-        let (status, _, v) = post(
-            &s,
-            &format!("/v1/vouchers/{}/redeem", soon[0]),
-            &barman,
-            json!({"card": "04C0C0C0C0"}),
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (409, Some("VOUCHER_EXPIRED_ERROR")),
-            "{v}"
+        refused(
+            &post(
+                &s,
+                &format!("/v1/vouchers/{}/redeem", soon[0]),
+                &barman,
+                json!({"card": "04C0C0C0C0"}),
+            )
+            .await,
+            409,
+            "VOUCHER_EXPIRED_ERROR",
         );
         assert_eq!(balance(&s, &barman, "04C0C0C0C0").await, "6.00");
 
@@ -248,31 +240,29 @@ async fn a_coupon_is_redeemed_exactly_once_by_64_tills_at_once() {
         assert_eq!(status, 200, "{v}");
         assert_eq!(v["data"]["voucher"]["state"], "used");
         assert_eq!(v["data"]["transaction"], Value::Null);
-        let (status, _, v) = post(
-            &s,
-            &format!("/v1/vouchers/{}/redeem", tickets[1]),
-            &barman,
-            json!({}),
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (409, Some("VOUCHER_ALREADY_USED_ERROR")),
-            "{v}"
+        refused(
+            &post(
+                &s,
+                &format!("/v1/vouchers/{}/redeem", tickets[1]),
+                &barman,
+                json!({}),
+            )
+            .await,
+            409,
+            "VOUCHER_ALREADY_USED_ERROR",
         );
 
         // A coupon of a product: one unit recorded on the card, no money.
-        let (status, _, v) = post(
-            &s,
-            "/v1/vouchers",
-            &prez,
-            json!({"kind": "coupon", "product": "nothing-such"}),
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (404, Some("PRODUCT_NOT_FOUND_ERROR")),
-            "{v}"
+        refused(
+            &post(
+                &s,
+                "/v1/vouchers",
+                &prez,
+                json!({"kind": "coupon", "product": "nothing-such"}),
+            )
+            .await,
+            404,
+            "PRODUCT_NOT_FOUND_ERROR",
         );
         // `biere`, the default product of a fresh bar.
         let beer = issue(&s, &prez, json!({"kind": "coupon", "product": "biere"})).await;
@@ -391,18 +381,17 @@ async fn a_partner_debits_a_card_only_under_a_live_mandate_within_its_caps() {
         let card = "04D1E2F3A4";
 
         // No mandate yet.
-        let (status, _, v) = debit(
-            &s,
-            &pt,
-            card,
-            json!({"amount": "1.00", "reference": "r0"}),
-            None,
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (403, Some("MANDATE_REQUIRED_ERROR")),
-            "{v}"
+        refused(
+            &debit(
+                &s,
+                &pt,
+                card,
+                json!({"amount": "1.00", "reference": "r0"}),
+                None,
+            )
+            .await,
+            403,
+            "MANDATE_REQUIRED_ERROR",
         );
         // A partner without the scope is refused before anything.
         let ot = token(&s, &other).await;
@@ -429,17 +418,16 @@ async fn a_partner_debits_a_card_only_under_a_live_mandate_within_its_caps() {
                 "{bad}: {v}"
             );
         }
-        let (status, _, v) = post(
-            &s,
-            "/v1/me/mandates",
-            &member,
-            json!({"partner": "nobody", "cap_operation": "2.00", "cap_day": "10.00"}),
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (404, Some("PARTNER_NOT_FOUND_ERROR")),
-            "{v}"
+        refused(
+            &post(
+                &s,
+                "/v1/me/mandates",
+                &member,
+                json!({"partner": "nobody", "cap_operation": "2.00", "cap_day": "10.00"}),
+            )
+            .await,
+            404,
+            "PARTNER_NOT_FOUND_ERROR",
         );
         let (status, headers, v) = post(
             &s,
@@ -458,18 +446,17 @@ async fn a_partner_debits_a_card_only_under_a_live_mandate_within_its_caps() {
         assert_eq!(v["data"]["granted_by"], "member");
 
         // Above the per-operation cap.
-        let (status, _, v) = debit(
-            &s,
-            &pt,
-            card,
-            json!({"amount": "2.50", "reference": "r1"}),
-            None,
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (409, Some("CAP_EXCEEDED_ERROR")),
-            "{v}"
+        refused(
+            &debit(
+                &s,
+                &pt,
+                card,
+                json!({"amount": "2.50", "reference": "r1"}),
+                None,
+            )
+            .await,
+            409,
+            "CAP_EXCEEDED_ERROR",
         );
 
         // A debit with its key; its replay; the key reused for another request.
@@ -497,18 +484,17 @@ async fn a_partner_debits_a_card_only_under_a_live_mandate_within_its_caps() {
         assert_eq!(status, 201, "{v}");
         assert_eq!(headers["idempotency-replayed"], "true");
         assert_eq!(v["data"]["id"], first);
-        let (status, _, v) = debit(
-            &s,
-            &pt,
-            card,
-            json!({"amount": "1.50", "reference": "r2"}),
-            Some("k-1"),
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (409, Some("IDEMPOTENCY_KEY_REUSED_ERROR")),
-            "{v}"
+        refused(
+            &debit(
+                &s,
+                &pt,
+                card,
+                json!({"amount": "1.50", "reference": "r2"}),
+                Some("k-1"),
+            )
+            .await,
+            409,
+            "IDEMPOTENCY_KEY_REUSED_ERROR",
         );
         assert_eq!(balance(&s, &barman, card).await, "49.00");
 
@@ -518,11 +504,10 @@ async fn a_partner_debits_a_card_only_under_a_live_mandate_within_its_caps() {
         assert_eq!(v["code"], "DEBIT_REFUNDED");
         assert_eq!(v["data"]["balance"], "50.00");
         assert!(v["data"]["refunded_at"].is_string(), "{v}");
-        let (status, _, v) = post(&s, &format!("/v1/debits/{first}/refund"), &pt, json!({})).await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (409, Some("DEBIT_ALREADY_REFUNDED_ERROR")),
-            "{v}"
+        refused(
+            &post(&s, &format!("/v1/debits/{first}/refund"), &pt, json!({})).await,
+            409,
+            "DEBIT_ALREADY_REFUNDED_ERROR",
         );
         assert_eq!(balance(&s, &barman, card).await, "50.00");
 
@@ -544,18 +529,17 @@ async fn a_partner_debits_a_card_only_under_a_live_mandate_within_its_caps() {
         let (status, _, v) = delete(&s, &format!("/v1/me/mandates/{mandate}"), &member).await;
         assert_eq!(status, 200, "{v}");
         assert_eq!(v["data"]["state"], "revoked");
-        let (status, _, v) = debit(
-            &s,
-            &pt,
-            card,
-            json!({"amount": "1.00", "reference": "r3"}),
-            None,
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (403, Some("MANDATE_REQUIRED_ERROR")),
-            "{v}"
+        refused(
+            &debit(
+                &s,
+                &pt,
+                card,
+                json!({"amount": "1.00", "reference": "r3"}),
+                None,
+            )
+            .await,
+            403,
+            "MANDATE_REQUIRED_ERROR",
         );
 
         // Staff 3 on the member's behalf (recorded), with an end: expired, refused.
@@ -587,18 +571,17 @@ async fn a_partner_debits_a_card_only_under_a_live_mandate_within_its_caps() {
         .await;
         assert_eq!(status, 201, "{v}");
         tokio::time::sleep(Duration::from_millis(2500)).await;
-        let (status, _, v) = debit(
-            &s,
-            &pt,
-            card,
-            json!({"amount": "1.00", "reference": "r5"}),
-            None,
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (403, Some("MANDATE_REQUIRED_ERROR")),
-            "{v}"
+        refused(
+            &debit(
+                &s,
+                &pt,
+                card,
+                json!({"amount": "1.00", "reference": "r5"}),
+                None,
+            )
+            .await,
+            403,
+            "MANDATE_REQUIRED_ERROR",
         );
 
         let (status, _, v) = get(&s, "/v1/me/mandates", &member).await;
@@ -631,23 +614,21 @@ async fn seed_002_services_3_and_4_are_the_voucher_and_debit_operations() {
         // Enabling a service is for presidents; its token is a UUID shown once.
         let (status, _, v) = post(&s, &enable, &bde, json!({"service_id": 3})).await;
         assert_eq!(status, 403, "{v}");
-        let (status, _, v) = post(&s, &enable, &prez, json!({"service_id": 5})).await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (400, Some("VALIDATION_ERROR")),
-            "{v}"
+        refused(
+            &post(&s, &enable, &prez, json!({"service_id": 5})).await,
+            400,
+            "VALIDATION_ERROR",
         );
-        let (status, _, v) = post(
-            &s,
-            "/v1/partners/nobody/services",
-            &prez,
-            json!({"service_id": 3}),
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (404, Some("PARTNER_NOT_FOUND_ERROR")),
-            "{v}"
+        refused(
+            &post(
+                &s,
+                "/v1/partners/nobody/services",
+                &prez,
+                json!({"service_id": 3}),
+            )
+            .await,
+            404,
+            "PARTNER_NOT_FOUND_ERROR",
         );
         let mut tokens = std::collections::BTreeMap::new();
         for id in [1, 3, 4] {
@@ -673,31 +654,28 @@ async fn seed_002_services_3_and_4_are_the_voucher_and_debit_operations() {
         );
         assert_eq!(v["data"]["items"][0]["value"], "4.00");
         // Another service's token, or none of the partner's: 401; another provider: 400.
-        let (status, _, v) = post(&s, "/Services", &pt, qr(&tokens[&4])).await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (401, Some("INVALID_TOKEN_ERROR")),
-            "{v}"
+        refused(
+            &post(&s, "/Services", &pt, qr(&tokens[&4])).await,
+            401,
+            "INVALID_TOKEN_ERROR",
         );
-        let (status, _, v) = post(
-            &s,
-            "/Services",
-            &pt,
-            qr("00000000-0000-4000-8000-000000000000"),
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (401, Some("INVALID_TOKEN_ERROR")),
-            "{v}"
+        refused(
+            &post(
+                &s,
+                "/Services",
+                &pt,
+                qr("00000000-0000-4000-8000-000000000000"),
+            )
+            .await,
+            401,
+            "INVALID_TOKEN_ERROR",
         );
         let mut other = qr(&tokens[&3]);
         other["provider_id"] = json!("someone-else");
-        let (status, _, v) = post(&s, "/Services", &pt, other).await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (400, Some("VALIDATION_ERROR")),
-            "{v}"
+        refused(
+            &post(&s, "/Services", &pt, other).await,
+            400,
+            "VALIDATION_ERROR",
         );
         // A staff token is not a provider.
         let (status, _, v) = post(&s, "/Services", &prez, qr(&tokens[&3])).await;
@@ -718,19 +696,18 @@ async fn seed_002_services_3_and_4_are_the_voucher_and_debit_operations() {
         let id = member_with_card(&s, &bde, "Roux", "max@example.org", "04F0F0F0F0", "10.00").await;
         let micro = json!({"provider_id": partner.id, "service_token": tokens[&4], "service_id": 4,
                            "parameters": {"microPayment": {"card": "04F0F0F0F0", "amount": "1.25", "reference": "m-1"}}});
-        let (status, _, v) = call(
-            &s,
-            Method::POST,
-            "/Services",
-            Some(&pt),
-            Some(micro.clone()),
-            &[],
-        )
-        .await;
-        assert_eq!(
-            (status, v["code"].as_str()),
-            (403, Some("MANDATE_REQUIRED_ERROR")),
-            "{v}"
+        refused(
+            &call(
+                &s,
+                Method::POST,
+                "/Services",
+                Some(&pt),
+                Some(micro.clone()),
+                &[],
+            )
+            .await,
+            403,
+            "MANDATE_REQUIRED_ERROR",
         );
         let (status, _, v) = post(
             &s,

@@ -9,17 +9,18 @@ use ardoise_auth::{
     MemberAccess, OAuth, OAuthSettings, OsTokens, ServiceTokens, Staff, StaffSettings,
 };
 use ardoise_domain::mandate::MandateBook;
+use ardoise_domain::member_events::MemberMail;
 use ardoise_domain::notifications::NotificationPorts;
 use ardoise_domain::outbox::{Outbox, WebhookStore};
 use ardoise_domain::ports::{
     AccessTokenStore, BusinessCardStore, Catalog, Clock, Ledger, MemberAccounts, MemberDirectory,
-    NoMemberMail, PartnerDirectory, SessionStore, StaffDirectory, SystemClock,
+    PartnerDirectory, SessionStore, StaffDirectory, SystemClock,
 };
 use ardoise_domain::service::ServiceTokenStore;
 use ardoise_domain::voucher::VoucherBook;
 use ardoise_domain::{
     Actor, Bar, BusinessCards, CardId, DomainError, Exchange, ExchangeStore, Login, Mandates,
-    MemberSpace, Members, Money, NoMessageNotifier, Policy, Product, Rights, Vouchers,
+    MemberSpace, Members, Money, Policy, Product, Rights, Vouchers,
 };
 use ardoise_domain::{Channel, Notifications};
 use ardoise_http::ops::Metrics;
@@ -209,14 +210,36 @@ impl Services {
             ledger.clone() as Arc<dyn Ledger>,
             clock.clone(),
         );
-        // No notifications outbox yet: a new message notifies nobody (the seam is
-        // `MessageNotifier`).
+        let senders = ardoise_notify::senders(&notify_config(settings))
+            .map_err(|e| anyhow::anyhow!("configuration error: `{}`: {}", e.setting, e.reason))?;
+        let configured: Vec<Channel> = senders.iter().map(|s| s.channel()).collect();
+        let worker = Worker::new(
+            shared.clone() as Arc<dyn Outbox>,
+            senders,
+            clock.clone(),
+            WorkerSettings {
+                per_channel: usize::try_from(settings.notify.concurrency).unwrap_or(16),
+                sends_per_minute: settings.services.sends_per_minute,
+                lease: chrono::Duration::seconds(i64::from(settings.notify.lease_seconds)),
+                ..WorkerSettings::default()
+            },
+        );
+        // What ardoise tells members by itself outside a movement: the invitation and reset
+        // links by e-mail, the exchange's news.
+        let member_mail = Arc::new(MemberMail::new(
+            shared.clone() as Arc<dyn Outbox>,
+            shared.clone() as Arc<dyn MemberDirectory>,
+            shared.clone() as Arc<dyn MemberAccounts>,
+            clock.clone(),
+            Arc::new(worker.waker()),
+            configured.clone(),
+        ));
         let exchange = Exchange::new(
             shared.clone() as Arc<dyn ExchangeStore>,
             ledger as Arc<dyn Ledger>,
             shared.clone() as Arc<dyn MemberDirectory>,
             shared.clone() as Arc<dyn Catalog>,
-            Arc::new(NoMessageNotifier),
+            member_mail.clone(),
             clock.clone(),
             settings.exchange.enabled,
             settings.max_operation()?,
@@ -234,7 +257,6 @@ impl Services {
                 ..StaffSettings::default()
             },
         );
-        // No mail channel yet: links are shown to staff (invitations) and not sent.
         let business_cards = BusinessCards::new(
             shared.clone() as Arc<dyn BusinessCardStore>,
             shared.clone() as Arc<dyn MemberDirectory>,
@@ -246,21 +268,7 @@ impl Services {
             staff.clone(),
             shared.clone() as Arc<dyn MemberAccounts>,
             shared.clone() as Arc<dyn MemberDirectory>,
-            Arc::new(NoMemberMail),
-        );
-        let senders = ardoise_notify::senders(&notify_config(settings))
-            .map_err(|e| anyhow::anyhow!("configuration error: `{}`: {}", e.setting, e.reason))?;
-        let configured: Vec<Channel> = senders.iter().map(|s| s.channel()).collect();
-        let worker = Worker::new(
-            shared.clone() as Arc<dyn Outbox>,
-            senders,
-            clock.clone(),
-            WorkerSettings {
-                per_channel: usize::try_from(settings.notify.concurrency).unwrap_or(16),
-                sends_per_minute: settings.services.sends_per_minute,
-                lease: chrono::Duration::seconds(i64::from(settings.notify.lease_seconds)),
-                ..WorkerSettings::default()
-            },
+            member_mail,
         );
         let notifications = Notifications::new(
             NotificationPorts {

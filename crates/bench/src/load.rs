@@ -19,6 +19,10 @@ pub enum Scenario {
     Coucou,
     /// POS payments of 0.01 on random cards.
     PaySpread,
+    /// `pay-spread` with a low-balance alert set on every card's member (at the opening
+    /// balance: each card's first payment crosses it and queues its alert in the outbox, in
+    /// the payment's transaction); to compare with `pay-spread`.
+    PayAlerts,
     /// POS payments of 0.01, every client on the same card.
     PayHot,
     /// `/v1` card balance reads with a partner token.
@@ -39,6 +43,7 @@ impl Scenario {
         Some(match name.trim() {
             "coucou" => Scenario::Coucou,
             "pay-spread" => Scenario::PaySpread,
+            "pay-alerts" => Scenario::PayAlerts,
             "pay-hot" => Scenario::PayHot,
             "read" => Scenario::Read,
             "mixed" => Scenario::Mixed,
@@ -53,6 +58,7 @@ impl Scenario {
         match self {
             Scenario::Coucou => "coucou",
             Scenario::PaySpread => "pay-spread",
+            Scenario::PayAlerts => "pay-alerts",
             Scenario::PayHot => "pay-hot",
             Scenario::Read => "read",
             Scenario::Mixed => "mixed",
@@ -321,7 +327,7 @@ async fn client(
         }
         let op = match scenario {
             Scenario::Coucou => Op::Coucou,
-            Scenario::PaySpread => Op::Pay(rng.below(n_cards)),
+            Scenario::PaySpread | Scenario::PayAlerts => Op::Pay(rng.below(n_cards)),
             Scenario::PayHot => Op::Pay(0),
             Scenario::Read => Op::Read(rng.below(n_cards)),
             Scenario::Till => Op::TillPay(rng.below(n_cards)),

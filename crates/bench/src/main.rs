@@ -35,9 +35,12 @@ struct Args {
     /// Seconds of load per scenario.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Comma-separated scenarios: pay-spread, pay-hot, read, mixed, till, transfer (and
-    /// coucou).
-    #[arg(long, default_value = "pay-spread,pay-hot,read,mixed,till,transfer")]
+    /// Comma-separated scenarios: pay-spread, pay-alerts, pay-hot, read, mixed, till,
+    /// transfer (and coucou).
+    #[arg(
+        long,
+        default_value = "pay-spread,pay-alerts,pay-hot,read,mixed,till,transfer"
+    )]
     scenarios: String,
     /// Comma-separated databases: sqlite, postgres. Default: sqlite, plus postgres when
     /// ARDOISE_BENCH_POSTGRES_URL is set.
@@ -253,7 +256,8 @@ fn run_backend(
         let tokens = setup::sessions(server.addr, args.clients).await?;
         let cards = setup::open_cards(server.addr, &tokens[0], args.cards.max(1)).await?;
         let partner = setup::partner_token(binary, db, server.addr, &cards[0]).await;
-        let (members, payers) = if scenarios.contains(&Scenario::Transfer) {
+        let with_members = [Scenario::Transfer, Scenario::PayAlerts];
+        let (members, payers) = if scenarios.iter().any(|s| with_members.contains(s)) {
             setup::members(server.addr, &tokens[0], &cards, cards.len().min(PAYERS)).await?
         } else {
             (Vec::new(), Vec::new())
@@ -326,6 +330,10 @@ fn run_backend(
                 continue;
             }
         }
+        if scenario == Scenario::PayAlerts {
+            let set = setup::low_balance_alerts(db)?;
+            println!("    low-balance alerts set at their balance for {set} members' cards");
+        }
         if scenario == Scenario::PayHot {
             // Enough money on the hot card for 60,000 payments a second, whatever happens.
             let needed = seconds as i64 * 60_000 * PAYMENT_CENTS;
@@ -374,7 +382,27 @@ fn run_backend(
                 json!(round2(cores.max(0.0))),
             );
         }
+        if scenario == Scenario::PayAlerts {
+            let queued = setup::low_balance_alerts_queued(db)?;
+            if let Some(map) = figures.as_object_mut() {
+                map.insert("low_balance_alerts_queued".into(), json!(queued));
+                let spread = per_scenario
+                    .get(Scenario::PaySpread.name())
+                    .and_then(|f| f["accepted_payments_per_s"].as_f64());
+                let alerts = map["accepted_payments_per_s"].as_f64();
+                if let (Some(spread), Some(alerts)) = (spread.filter(|s| *s > 0.0), alerts) {
+                    map.insert("of_pay_spread".into(), json!(round2(alerts / spread)));
+                }
+            }
+        }
         print_row(scenario, &figures);
+        if scenario == Scenario::PayAlerts {
+            println!(
+                "    low-balance alerts queued: {}, {} of pay-spread",
+                figures["low_balance_alerts_queued"],
+                figures.get("of_pay_spread").cloned().unwrap_or(Value::Null)
+            );
+        }
         if scenario == Scenario::Coucou {
             if let Some(cost) = figures["generator_cpu_us_per_request"]
                 .as_f64()

@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context};
 use serde_json::Value;
 
 use crate::http::{base64, encode, form, Conn, Request};
-use crate::server::{ardoise, Database};
+use crate::server::{ardoise, Backend, Database};
 
 /// The staff user of the bench (rights 3, so the cancel window never applies).
 pub const STAFF_LOGIN: &str = "bench";
@@ -545,6 +545,61 @@ pub async fn verify(addr: SocketAddr, expect: &Expectations<'_>) -> anyhow::Resu
         }
     }
     Ok(v)
+}
+
+/// Sets a low-balance alert on every member's card at its balance now (by e-mail, the
+/// default channel), so that its next payment crosses it and queues an alert: straight in
+/// the database, the preferences a member would save in their space. The number set.
+pub fn low_balance_alerts(db: &Database) -> anyhow::Result<usize> {
+    use diesel::connection::{Connection, SimpleConnection};
+    use diesel::RunQueryDsl;
+    let sql = "INSERT INTO member_preferences (member_id, email, sms, push, low_balance_cents, \
+           receipts, advertisements, updated_at) \
+         SELECT c.member_id, TRUE, FALSE, FALSE, c.balance_cents, FALSE, FALSE, 0 \
+         FROM cards c WHERE c.member_id IS NOT NULL AND c.balance_cents > 0 \
+         ON CONFLICT (member_id) DO UPDATE SET low_balance_cents = excluded.low_balance_cents";
+    let set = match db.backend {
+        Backend::Sqlite => {
+            let path = db.url.trim_start_matches("sqlite://");
+            let mut conn = diesel::SqliteConnection::establish(path)
+                .context("cannot open the bench's SQLite database")?;
+            conn.batch_execute("PRAGMA busy_timeout = 10000")
+                .context("cannot set SQLite's busy timeout")?;
+            diesel::sql_query(sql).execute(&mut conn)
+        }
+        Backend::Postgres => {
+            let mut conn = diesel::PgConnection::establish(&db.url)
+                .context("cannot connect to the bench's PostgreSQL database")?;
+            diesel::sql_query(sql).execute(&mut conn)
+        }
+    }
+    .context("cannot set the low-balance alerts")?;
+    Ok(set)
+}
+
+/// How many low-balance alerts the outbox holds (the `pay-alerts` scenario's check that they
+/// were queued with their payments).
+pub fn low_balance_alerts_queued(db: &Database) -> anyhow::Result<i64> {
+    use diesel::connection::Connection;
+    use diesel::RunQueryDsl;
+    let count = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT COUNT(*) FROM outbox WHERE event = 'low_balance')",
+    ));
+    let n = match db.backend {
+        Backend::Sqlite => {
+            let path = db.url.trim_start_matches("sqlite://");
+            let mut conn = diesel::SqliteConnection::establish(path)
+                .context("cannot open the bench's SQLite database")?;
+            count.get_result(&mut conn)
+        }
+        Backend::Postgres => {
+            let mut conn = diesel::PgConnection::establish(&db.url)
+                .context("cannot connect to the bench's PostgreSQL database")?;
+            count.get_result(&mut conn)
+        }
+    }
+    .context("cannot count the low-balance alerts")?;
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -708,6 +708,10 @@ fn body_field_schema(
         ("MemberRequest" | "ProfileRequest", "first_name" | "last_name") => {
             json!({ "pattern": line_pattern(64) })
         }
+        // `phone_number`'s characters (its country code and E.164 length, no pattern says).
+        ("MemberRequest" | "ProfileRequest", "phone" | "mobile") => {
+            json!({ "pattern": r"^\s*\+?[0-9 ./()-]*\s*$" })
+        }
         ("MemberRequest" | "ProfileRequest", "display_name") => {
             json!({ "pattern": line_pattern(128) })
         }
@@ -720,6 +724,11 @@ fn body_field_schema(
             json!({ "pattern": format!("^$|{NAME_PATTERN}") })
         }
         ("TransferBody", "from_card") => json!({ "pattern": CARD_PATTERN }),
+        // `check_url`: https, a host, no space nor control character.
+        ("WebhookBody", "url") | ("NotificationBody" | "AdvertisementBody", "link") => json!({
+            // (A host here is a name: an IPv6 literal's brackets are left out.)
+            "pattern": r"^https://([^\s\x00-\x1F\x7F-\x9F/?#\[\]]*@)?[^\s\x00-\x1F\x7F-\x9F/?#@:\[\]][^\s\x00-\x1F\x7F-\x9F/?#@\[\]]*([/?#][^\s\x00-\x1F\x7F-\x9F\[\]]*)?$",
+        }),
         // `check_email`; an empty text is no address (a field left out).
         ("ResetRequest", "email") => json!({ "pattern": EMAIL_PATTERN }),
         ("MemberRequest" | "ProfileRequest", "email") => {
@@ -998,7 +1007,8 @@ impl PartialSchema for AmountInput {
 
 impl ToSchema for AmountInput {}
 
-/// A price as `/v1` reads it: like [`AmountInput`], but zero is a price (a free product).
+/// A price or a limit as `/v1` reads it: like [`AmountInput`], but zero is one (a free
+/// product, no overdraft).
 pub struct PriceInput;
 
 impl PartialSchema for PriceInput {
@@ -1010,7 +1020,8 @@ impl PartialSchema for PriceInput {
             .maximum(Some(9_999_999_999_999.99))
             .multiple_of(Some(0.01))
             .description(Some(
-                "A price, zero or more: a string or a number with at most two decimals.",
+                "Money from zero (a price, an overdraft limit): a string or a number with at \
+                 most two decimals.",
             ))
             .examples(["1.80"])
             .into()

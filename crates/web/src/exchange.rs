@@ -28,7 +28,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::i18n::Lang;
-use crate::me::{all_cards, field, form_pairs, me_page};
+use crate::me::{all_cards, field, me_page};
 use crate::pages::{see_other, Chrome, PageError};
 use crate::session::MemberPage;
 use crate::till::one_time_key;
@@ -895,8 +895,7 @@ async fn publish(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let lang = page.lang;
-    let body = form_pairs(lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     let exchange = on(&req, &state, &page)?;
     let mut form = OfferForm::read(&body);
     if let Some(draft) = form.draft(lang) {
@@ -1035,6 +1034,44 @@ fn message_form(
     }
 }
 
+/// The page before a step that cannot be undone (closing an offer, reporting a
+/// conversation): what it is about, what it does, `POST {base}/{verb}` with `confirm=yes`, or
+/// back to `base`.
+struct Confirmation<'a> {
+    base: String,
+    verb: &'a str,
+    title: &'a str,
+    what: Markup,
+    text: &'a str,
+    button: &'a str,
+    keep: &'a str,
+}
+
+impl Confirmation<'_> {
+    fn page(self, req: &HttpRequest, page: &MemberPage) -> HttpResponse {
+        let (base, verb) = (&self.base, self.verb);
+        me_page(
+            req,
+            page,
+            StatusCode::OK,
+            self.title,
+            html! {
+                section.card.narrow role="alertdialog" aria-labelledby={ (verb) "-title" } aria-describedby={ (verb) "-text" } {
+                    h1 id={ (verb) "-title" } { (self.title) }
+                    p { (self.what) }
+                    p id={ (verb) "-text" } { (self.text) }
+                    form.stack method="post" action={ (base) "/" (verb) } {
+                        input type="hidden" name="csrf" value=(page.csrf);
+                        input type="hidden" name="confirm" value="yes";
+                        button.danger type="submit" { (self.button) }
+                    }
+                    p { a href=(base) { (self.keep) } }
+                }
+            },
+        )
+    }
+}
+
 /// The member's own open offer, or the page that says why not.
 async fn own_offer(
     req: &HttpRequest,
@@ -1077,10 +1114,11 @@ async fn edit(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let lang = page.lang;
-    let body = form_pairs(lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     let exchange = on(&req, &state, &page)?;
     let id = id_of(&req, &page, &id)?;
+    // Another member's offer is refused whatever is typed, before any field is read.
+    own_offer(&req, exchange, &page, id).await?;
     let mut form = OfferForm::read(&body);
     if let Some(draft) = form.draft(lang) {
         match exchange.edit_offer(&page.principal, id, draft).await {
@@ -1118,25 +1156,16 @@ async fn close_page(
     let offer = own_offer(&req, exchange, &page, id).await?;
     let lang = page.lang;
     let w = words(lang);
-    Ok(me_page(
-        &req,
-        &page,
-        StatusCode::OK,
-        w.close_title,
-        html! {
-            section.card.narrow role="alertdialog" aria-labelledby="close-title" aria-describedby="close-text" {
-                h1 #close-title { (w.close_title) }
-                p { strong { (kind_text(lang, offer.kind)) } " · " (excerpt(&offer.description, 90)) }
-                p #close-text { (w.close_text) }
-                form.stack method="post" action={ "/me/exchange/offers/" (id) "/close" } {
-                    input type="hidden" name="csrf" value=(page.csrf);
-                    input type="hidden" name="confirm" value="yes";
-                    button.danger type="submit" { (w.close_button) }
-                }
-                p { a href={ "/me/exchange/offers/" (id) } { (w.keep_open) } }
-            }
-        },
-    ))
+    Ok(Confirmation {
+        base: format!("/me/exchange/offers/{id}"),
+        verb: "close",
+        title: w.close_title,
+        what: html! { strong { (kind_text(lang, offer.kind)) } " · " (excerpt(&offer.description, 90)) },
+        text: w.close_text,
+        button: w.close_button,
+        keep: w.keep_open,
+    }
+    .page(&req, &page))
 }
 
 /// Closes the offer (`Exchange::close_offer`): it leaves the list.
@@ -1147,8 +1176,7 @@ async fn close(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let body = form_pairs(page.lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     let exchange = on(&req, &state, &page)?;
     let id = id_of(&req, &page, &id)?;
     if field(&body, "confirm") != Some("yes") {
@@ -1174,8 +1202,7 @@ async fn write(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let lang = page.lang;
-    let body = form_pairs(lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     let exchange = on(&req, &state, &page)?;
     let id = id_of(&req, &page, &id)?;
     let offer = exchange
@@ -1466,8 +1493,7 @@ async fn answer(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let lang = page.lang;
-    let body = form_pairs(lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     let exchange = on(&req, &state, &page)?;
     let id = id_of(&req, &page, &id)?;
     let text = field(&body, "text").unwrap_or_default();
@@ -1511,25 +1537,16 @@ async fn report_page(
         .map_err(|e| refused(&req, &page, e))?;
     let w = words(page.lang);
     let other_name = name_of(&req, exchange, &page, c.other(page.id())).await?;
-    Ok(me_page(
-        &req,
-        &page,
-        StatusCode::OK,
-        w.report_title,
-        html! {
-            section.card.narrow role="alertdialog" aria-labelledby="report-title" aria-describedby="report-text" {
-                h1 #report-title { (w.report_title) }
-                p { (w.conversation_with) " " (other_name) }
-                p #report-text { (w.report_text) }
-                form.stack method="post" action={ "/me/exchange/conversations/" (id) "/report" } {
-                    input type="hidden" name="csrf" value=(page.csrf);
-                    input type="hidden" name="confirm" value="yes";
-                    button.danger type="submit" { (w.report_button) }
-                }
-                p { a href={ "/me/exchange/conversations/" (id) } { (w.keep_quiet) } }
-            }
-        },
-    ))
+    Ok(Confirmation {
+        base: format!("/me/exchange/conversations/{id}"),
+        verb: "report",
+        title: w.report_title,
+        what: html! { (w.conversation_with) " " (other_name) },
+        text: w.report_text,
+        button: w.report_button,
+        keep: w.keep_quiet,
+    }
+    .page(&req, &page))
 }
 
 /// Reports the conversation to the moderators (`Exchange::report`).
@@ -1540,8 +1557,7 @@ async fn report(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let body = form_pairs(page.lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     let exchange = on(&req, &state, &page)?;
     let id = id_of(&req, &page, &id)?;
     if field(&body, "confirm") != Some("yes") {
@@ -1825,8 +1841,7 @@ async fn pay(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let lang = page.lang;
-    let body = form_pairs(lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     let exchange = on(&req, &state, &page)?;
     let mut form = PayForm::read(&body);
     let Some(request) = form.request(lang) else {

@@ -446,8 +446,7 @@ async fn logout(
     page: MemberPage,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let body = form_pairs(page.lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    page.posted_form(&req, &body)?;
     if let Err(e) = state
         .member_access
         .logout(&page.principal, page.token())
@@ -903,8 +902,7 @@ async fn preferences(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let lang = page.lang;
-    let body = form_pairs(lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     let ticked = |name: &str| field(&body, name).is_some_and(|v| !v.is_empty());
     let typed = field(&body, "low_balance")
         .unwrap_or_default()
@@ -1071,8 +1069,7 @@ async fn lost(
     card: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let body = form_pairs(page.lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     let id = card_of(&req, &page, &card)?;
     if field(&body, "confirm") != Some("yes") {
         // Not confirmed: ask.
@@ -1142,8 +1139,7 @@ async fn delete(
     page: MemberPage,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let body = form_pairs(page.lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     if field(&body, "confirm") != Some("yes") {
         return Ok(see_other("/me/delete"));
     }
@@ -1295,8 +1291,7 @@ async fn edit_profile(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let lang = page.lang;
-    let body = form_pairs(lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     let mut form = profile_form_of(&page);
     for f in PROFILE_FIELDS {
         form.values.insert(
@@ -1342,8 +1337,7 @@ async fn change_email(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let lang = page.lang;
-    let body = form_pairs(lang, &body)?;
-    page.check_post(&req, field(&body, "csrf"))?;
+    let body = page.posted_form(&req, &body)?;
     let mut form = profile_form_of(&page);
     form.email = field(&body, "email").unwrap_or_default().trim().to_owned();
     let password = field(&body, "password").unwrap_or_default();

@@ -192,6 +192,18 @@ impl MemberPage {
         }
     }
 
+    /// A POSTed form's fields (of a duplicated field, the first counts), once its CSRF token
+    /// and origin are checked: a bad form or a foreign POST is the bad form's page.
+    pub(crate) fn posted_form(
+        &self,
+        req: &HttpRequest,
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, PageError> {
+        let pairs = crate::me::form_pairs(self.lang, body)?;
+        self.check_post(req, crate::me::field(&pairs, "csrf"))?;
+        Ok(pairs)
+    }
+
     /// The session's token, to log it out.
     pub(crate) fn token(&self) -> &str {
         &self.token

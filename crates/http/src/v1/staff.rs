@@ -17,7 +17,7 @@ use super::{
     staff, transaction_path, Failure, Lang, PageJson, Success,
 };
 use crate::oauth::source;
-use crate::openapi::{Amount, AmountInput, CardParam, PageParams, TransactionParam};
+use crate::openapi::{Amount, AmountInput, CardParam, PageParams, PriceInput, TransactionParam};
 use crate::params::Ty;
 use crate::principal::Principal;
 use crate::AppState;
@@ -303,8 +303,8 @@ struct PaymentRequest {
 #[derive(ToSchema)]
 #[allow(dead_code)] // describes the body that `Params` parses
 struct OverdraftRequest {
-    /// The overdraft limit, as a positive amount.
-    #[schema(value_type = Option<AmountInput>)]
+    /// The overdraft limit, from zero.
+    #[schema(value_type = Option<PriceInput>)]
     limit: Option<String>,
     /// true: the configured default limit; false: none.
     enabled: Option<bool>,
