@@ -7,6 +7,7 @@
 
 mod http;
 mod load;
+mod notify;
 mod raw;
 mod server;
 mod setup;
@@ -36,10 +37,10 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     seconds: u64,
     /// Comma-separated scenarios: pay-spread, pay-alerts, pay-hot, read, mixed, till,
-    /// transfer (and coucou).
+    /// transfer (and coucou, and notify: webhook deliveries/s, run after the others).
     #[arg(
         long,
-        default_value = "pay-spread,pay-alerts,pay-hot,read,mixed,till,transfer"
+        default_value = "pay-spread,pay-alerts,pay-hot,read,mixed,till,transfer,notify"
     )]
     scenarios: String,
     /// Comma-separated databases: sqlite, postgres. Default: sqlite, plus postgres when
@@ -83,9 +84,10 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let scenarios = args
         .scenarios
         .split(',')
-        .filter(|s| !s.trim().is_empty())
+        .filter(|s| !s.trim().is_empty() && s.trim() != NOTIFY)
         .map(|s| Scenario::parse(s).ok_or_else(|| anyhow!("unknown scenario `{s}`")))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let notify = args.scenarios.split(',').any(|s| s.trim() == NOTIFY);
     let pg_url = std::env::var("ARDOISE_BENCH_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty());
@@ -122,6 +124,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         scenarios
             .iter()
             .map(|s| s.name())
+            .chain(notify.then_some(NOTIFY))
             .collect::<Vec<_>>()
             .join(","),
         binary.display()
@@ -156,7 +159,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
                 Database::postgres(url)?
             }
         };
-        match run_backend(args, &binary, &db, &scenarios, &runtime) {
+        match run_backend(args, &binary, &db, &scenarios, notify, &runtime) {
             Ok((figures, ok)) => {
                 all_ok &= ok;
                 results.insert(backend.name().into(), figures);
@@ -195,6 +198,9 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     Ok(all_ok)
 }
 
+/// The `notify` scenario's name (it has its own driver, [`notify::run`]).
+const NOTIFY: &str = "notify";
+
 /// How many members log in to pay in `transfer` (each login hashes a password: a few
 /// hundred keep the set-up short); the payees are every card's member.
 const PAYERS: usize = 256;
@@ -206,6 +212,7 @@ fn run_backend(
     binary: &std::path::Path,
     db: &Database,
     scenarios: &[Scenario],
+    notify: bool,
     runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<(Value, bool)> {
     let mut figures = Map::new();
@@ -248,7 +255,8 @@ fn run_backend(
             "3",
         ],
     )?;
-    let server = Server::start(binary, db, &args.server_log)?;
+    let env: &[(&str, &str)] = if notify { &notify::SERVER_ENV } else { &[] };
+    let server = Server::start(binary, db, &args.server_log, env)?;
     println!("server pid {} on {}", server.pid(), server.addr);
     let rss_resettable = server.reset_peak_rss();
 
@@ -423,6 +431,42 @@ fn run_backend(
         per_scenario.insert(scenario.name().into(), figures);
     }
 
+    let mut notify_ok = true;
+    if notify {
+        let outcome = runtime.block_on(notify::run(
+            binary,
+            db,
+            server.addr,
+            &fixture.tokens[0],
+            args.clients,
+            Duration::from_secs(args.seconds),
+        ))?;
+        println!(
+            "{NOTIFY:<11} {} queued ({}/s), {} delivered in {:.1} s: {:.0} deliveries/s, \
+             {} duplicates, {} lost, {} refused, {} errors",
+            outcome.queued,
+            fmt_num(outcome.figures()["queued_per_s"].as_f64()),
+            outcome.delivered,
+            outcome.elapsed.as_secs_f64(),
+            outcome.deliveries_per_s(),
+            outcome.deliveries.saturating_sub(outcome.delivered),
+            outcome.lost,
+            outcome.refused,
+            outcome.errors
+        );
+        for sample in &outcome.error_samples {
+            println!("    error sample: {sample}");
+        }
+        if outcome.lost > 0 || outcome.queued == 0 {
+            println!(
+                "  NOTIFY CHECK FAILED: {} of {} messages lost",
+                outcome.lost, outcome.queued
+            );
+            notify_ok = false;
+        }
+        per_scenario.insert(NOTIFY.into(), outcome.figures());
+    }
+
     if let (Some(raw), Some(rate)) = (
         raw_rate,
         per_scenario
@@ -518,7 +562,7 @@ fn run_backend(
             "unknown_outcomes": verdict.unknown_outcomes,
         }),
     );
-    Ok((Value::Object(figures), verdict.ok()))
+    Ok((Value::Object(figures), verdict.ok() && notify_ok))
 }
 
 fn scenario_figures(
@@ -614,6 +658,7 @@ fn targets(results: &Map<String, Value>) -> Value {
             0.5,
             true,
         ),
+        "sqlite notify deliveries/s": check(get("sqlite", "notify", "deliveries_per_s"), 2_000.0, true),
         "sqlite till p99 ms": check(get("sqlite", "till", "p99_ms"), 10.0, false),
         "postgres pay-spread /s": check(get("postgres", "pay-spread", "accepted_payments_per_s"), 8_000.0, true),
         "sqlite transfer vs pay-spread": check(

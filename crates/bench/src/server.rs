@@ -146,8 +146,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `ardoise serve --listen 127.0.0.1:0` on `db` and waits until it listens.
-    pub fn start(binary: &Path, db: &Database, log_level: &str) -> anyhow::Result<Server> {
+    /// Starts `ardoise serve --listen 127.0.0.1:0` on `db`, with the extra environment `env`
+    /// (settings, `ARDOISE__…`), and waits until it listens.
+    pub fn start(
+        binary: &Path,
+        db: &Database,
+        log_level: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Server> {
         let log = db.dir.path().join("server.log");
         let stderr = std::fs::File::create(&log).context("cannot create the server log")?;
         let mut child = Command::new(binary)
@@ -155,6 +161,7 @@ impl Server {
             .arg(&db.url)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", log_level)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))
             .spawn()

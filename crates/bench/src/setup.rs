@@ -133,7 +133,7 @@ pub async fn open_cards(addr: SocketAddr, token: &str, n: usize) -> anyhow::Resu
 
 /// POSTs a JSON body to `/v1/PATH` with `bearer`; the answer's `data`, unless the status
 /// is not `expected`.
-async fn v1(
+pub(crate) async fn v1(
     conn: &mut Conn,
     path: &str,
     bearer: Option<&str>,
