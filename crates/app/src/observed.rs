@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ardoise_domain::card::Card;
 use ardoise_domain::ports::{
-    Action, Ledger, Movement, Receipt, StoredAnswer, StoredCredit, Totals,
+    Action, Ledger, Movement, Receipt, StoredAnswer, StoredCredit, TillQuery, TillRead, Totals,
 };
 use ardoise_domain::{CardId, DomainError, Page, Paged, Transaction, TransactionId};
 use ardoise_http::ops::{Metrics, Probe};
@@ -111,6 +111,10 @@ impl Ledger for CountedLedger {
         limit: u32,
     ) -> Result<Vec<Transaction>, DomainError> {
         self.inner.author_transactions(author, limit).await
+    }
+
+    async fn till_read(&self, query: TillQuery) -> Result<TillRead, DomainError> {
+        self.inner.till_read(query).await
     }
 
     async fn transaction_page(

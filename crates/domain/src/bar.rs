@@ -13,7 +13,7 @@ use crate::money::Money;
 use crate::paging::{Page, Paged};
 use crate::ports::{
     Action, Catalog, Clock, CreditRecord, Guard, IdempotencyKey, Ledger, Movement, Partner,
-    Receipt, Totals,
+    Receipt, TillQuery, TillRead, Totals,
 };
 use crate::rights::{Actor, Operation};
 use crate::transaction::{Transaction, TransactionKind};
@@ -358,10 +358,10 @@ impl Bar {
             Some((key, hash)) => Some(client_key(format!("staff:{}", actor.login), key, hash)?),
             None => None,
         };
-        // The key is not looked up first: the movement is tried, and the store refuses it
-        // (`IdempotencyKeyReused`, undone with its key's record, in one atomic step) when the
-        // key was used before; only then is the first answer read, below. A new key, the
-        // usual case, costs no read.
+        // The key is not looked up here first: the movement is tried, and the store refuses
+        // it (`IdempotencyKeyReused`, in the movement's own atomic step, before it writes)
+        // when the key was used before; only then is the first answer read, below. A new
+        // key, the usual case, costs no round trip of its own.
         let k = key.as_ref();
         let outcome = match request {
             StaffMove::OpenCard {
@@ -864,27 +864,25 @@ impl Bar {
         Ok(self.ledger.card_snapshot(card).await?.is_some())
     }
 
-    /// One card's balance and state as the till shows them after a scan (rights ≥ 1; an
-    /// answer only, read through [`Ledger::card_snapshot`]).
-    pub async fn till_card(&self, actor: &Actor, card: &CardId) -> Result<Card, DomainError> {
-        actor.check(Operation::ReadBalance)?;
-        self.ledger
-            .card_snapshot(card)
-            .await?
-            .ok_or(DomainError::UnknownCard)
-    }
-
-    /// The latest transactions the actor wrote, newest first, at most `limit` (rights ≥ 1):
-    /// the till's recent list.
-    pub async fn own_transactions(
+    /// What the till shows after a scan or a movement, in one read of the ledger: the card
+    /// (if `card`, and the actor may read balances), its member (if the actor manages
+    /// members; see [`TillRead::member`]) and, with `recent`, the actor's own latest `limit`
+    /// transactions (if they may read them). What the actor may not see is not read.
+    pub async fn till_view(
         &self,
         actor: &Actor,
+        card: Option<&CardId>,
+        recent: bool,
         limit: u32,
-    ) -> Result<Vec<Transaction>, DomainError> {
-        actor.check(Operation::OwnTransactions)?;
-        self.ledger
-            .author_transactions(actor.login.as_str(), limit)
-            .await
+    ) -> Result<TillRead, DomainError> {
+        let query = TillQuery {
+            card: card.filter(|_| actor.may(Operation::ReadBalance)).cloned(),
+            member: actor.may(Operation::ManageMembers),
+            author: (recent && actor.may(Operation::OwnTransactions))
+                .then(|| actor.login.to_string()),
+            limit,
+        };
+        self.ledger.till_read(query).await
     }
 
     /// Every card (rights ≥ 2).

@@ -215,6 +215,30 @@ pub struct Receipt {
     pub amount: Money,
 }
 
+/// The reads of [`Ledger::till_read`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TillQuery {
+    /// The card to read, if any.
+    pub card: Option<CardId>,
+    /// Whether to read the card's member too (when it has one).
+    pub member: bool,
+    /// Whose latest transactions to read, if anyone's.
+    pub author: Option<String>,
+    /// How many of them, at most.
+    pub limit: u32,
+}
+
+/// The answer of [`Ledger::till_read`].
+#[derive(Debug, Clone, Default)]
+pub struct TillRead {
+    /// The card asked for, if it exists.
+    pub card: Option<Card>,
+    /// The card's member, if asked, the card has one, and the ledger read it with the card.
+    pub member: Option<Member>,
+    /// The author's latest transactions, newest first (empty if none was asked for).
+    pub recent: Vec<Transaction>,
+}
+
 /// Raw figures for the statistics, summed by the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -264,6 +288,26 @@ pub trait Ledger: Send + Sync {
         all.reverse();
         all.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(all)
+    }
+    /// What the till shows after a scan or a movement, read at once: the card (as
+    /// [`Ledger::card_snapshot`] answers it), its member when asked, and the latest
+    /// transactions of an author (as [`Ledger::author_transactions`]). The default makes the
+    /// reads one after the other and reads no member ([`TillRead::member`] stays `None`);
+    /// the store makes them all in one round trip.
+    async fn till_read(&self, query: TillQuery) -> Result<TillRead, DomainError> {
+        let card = match &query.card {
+            Some(id) => self.card_snapshot(id).await?,
+            None => None,
+        };
+        let recent = match &query.author {
+            Some(author) => self.author_transactions(author, query.limit).await?,
+            None => Vec::new(),
+        };
+        Ok(TillRead {
+            card,
+            member: None,
+            recent,
+        })
     }
     /// All transactions with an id above `after`, oldest first, at most `limit`.
     async fn transactions(

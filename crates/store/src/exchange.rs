@@ -301,9 +301,12 @@ macro_rules! impl_exchange_sql {
                 .get_result(self)
             }
 
+            // `x = a OR x = b` rather than `x IN (a, b)`: a statement of fixed shape is
+            // prepared once per connection (diesel does not cache `eq_any`), and a transfer
+            // runs these on every payment.
             fn cards_of(&mut self, a: i64, b: i64) -> QueryResult<Vec<CardRow>> {
                 cards::table
-                    .filter(cards::member_id.eq_any([a, b]))
+                    .filter(cards::member_id.eq(a).or(cards::member_id.eq(b)))
                     .order(cards::id)
                     .select(CardRow::as_select())
                     .load(self)
@@ -311,14 +314,18 @@ macro_rules! impl_exchange_sql {
 
             fn members_among(&mut self, a: i64, b: i64) -> QueryResult<Vec<i64>> {
                 members::table
-                    .filter(members::id.eq_any([a, b]))
+                    .filter(members::id.eq(a).or(members::id.eq(b)))
                     .select(members::id)
                     .load(self)
             }
 
             fn suspended_among(&mut self, a: i64, b: i64) -> QueryResult<Vec<i64>> {
                 exchange_suspensions::table
-                    .filter(exchange_suspensions::member_id.eq_any([a, b]))
+                    .filter(
+                        exchange_suspensions::member_id
+                            .eq(a)
+                            .or(exchange_suspensions::member_id.eq(b)),
+                    )
                     .select(exchange_suspensions::member_id)
                     .load(self)
             }

@@ -9,7 +9,8 @@
 
 use ardoise_domain::bar::{explain_refusal, guard_allows};
 use ardoise_domain::ports::{
-    Action, CreditRecord, Guard, Ledger, Movement, Receipt, StoredAnswer, StoredCredit, Totals,
+    Action, CreditRecord, Guard, Ledger, Movement, Receipt, StoredAnswer, StoredCredit, TillQuery,
+    TillRead, Totals,
 };
 use ardoise_domain::TransactionKind;
 use ardoise_domain::{CapPeriod, CardStatus};
@@ -24,7 +25,7 @@ use crate::member_events::{queue_events, watches_of};
 use crate::outbox::OutboxSql;
 use crate::pg_batch::{plain_post_run, transfer_run, PostBatch};
 use crate::rows::{
-    millis, CardRow, CreditRow, IdempotencyRow, NewCard, NewChange, NewTransaction,
+    millis, CardRow, CreditRow, IdempotencyRow, MemberRow, NewCard, NewChange, NewTransaction,
     ReplacementCard, TransactionRow, TransferRow,
 };
 use crate::services::{check_record, write_record, ServiceSql};
@@ -119,8 +120,15 @@ enum Mode {
 
 /// Whether a movement can be refused after it wrote something, so that only a savepoint can
 /// undo it: a cancel or redo (the flip, then the balance's guard), a replacement (several
-/// writes), movements that record a partner's credit or an idempotency key (refused after the
-/// balance moved), and any action not listed here as refused before its first write.
+/// writes), movements that record a partner's credit or a service's record (refused after
+/// the balance moved), and any action not listed here as refused before its first write.
+///
+/// An idempotency key needs none: [`apply_one`] looks it up before the first write, in the
+/// batch's transaction, and refuses a known key then. Its insert after the movement can still
+/// conflict only if another process inserted the same key meanwhile (PostgreSQL; never on
+/// SQLite, whose write transaction excludes every other writer): that is an unexpected
+/// failure, and the batch is applied again one savepoint each. A transfer needs none either:
+/// [`apply_one`] checks both cards' guards before its first write (see [`check_transfer`]).
 fn needs_savepoint(m: &Movement) -> bool {
     let single_guarded_write = matches!(
         m.action,
@@ -130,8 +138,9 @@ fn needs_savepoint(m: &Movement) -> bool {
             | Action::SetOverdraft { .. }
             | Action::SetStatus { .. }
             | Action::SetValidUntil { .. }
+            | Action::Transfer { .. }
     );
-    m.credit.is_some() || m.idempotency.is_some() || m.service.is_some() || !single_guarded_write
+    m.credit.is_some() || m.service.is_some() || !single_guarded_write
 }
 
 fn apply_batch_on<C: Sql + ServiceSql + PostBatch + OutboxSql>(
@@ -212,7 +221,7 @@ fn apply_batch_on<C: Sql + ServiceSql + PostBatch + OutboxSql>(
             if mode == Mode::Grouped && !needs_savepoint(movement) {
                 // A failure to queue its events is unexpected: the batch is applied again one
                 // savepoint each, where it undoes this movement alone.
-                match apply_one(conn, movement).and_then(|receipt| {
+                match apply_one(conn, movement, Undo::Nothing).and_then(|receipt| {
                     queue_events(conn, &watches, movement, &receipt).map(|()| receipt)
                 }) {
                     Ok(receipt) => results.push(Ok(receipt)),
@@ -227,7 +236,7 @@ fn apply_batch_on<C: Sql + ServiceSql + PostBatch + OutboxSql>(
             }
             // A nested diesel transaction is a SAVEPOINT: an error rolls back to it.
             match conn.transaction(|conn| {
-                let receipt = apply_one(conn, movement)?;
+                let receipt = apply_one(conn, movement, Undo::Savepoint)?;
                 queue_events(conn, &watches, movement, &receipt)?;
                 Ok::<_, Failure>(receipt)
             }) {
@@ -308,24 +317,52 @@ fn negative_limit() -> Failure {
     ))
 }
 
+/// What undoes a movement's writes if it is refused after them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Undo {
+    /// Its own savepoint: a refusal after a write is rolled back with the savepoint.
+    Savepoint,
+    /// Nothing: every refusal must come before the first write (see [`needs_savepoint`]).
+    Nothing,
+}
+
 /// One movement and its records (credit, idempotency key), with the semantics of
-/// `ardoise_domain::memory`. Runs under the movement's savepoint: a refused record undoes the
-/// movement too.
-fn apply_one<C: Sql + ServiceSql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> {
+/// `ardoise_domain::memory`. Under its savepoint (`Undo::Savepoint`) a refused record undoes
+/// the movement too; without one, a record that cannot be written after the movement is an
+/// unexpected failure (the batch is not committed, and is applied again one savepoint each).
+fn apply_one<C: Sql + ServiceSql>(
+    conn: &mut C,
+    m: &Movement,
+    undo: Undo,
+) -> Result<Receipt, Failure> {
     if let Some(credit) = &m.credit {
         earlier_credit(conn, m, credit)?;
     }
-    if let Some(record) = &m.service {
-        if let Some(key) = &m.idempotency {
-            // A retry of a debit that reached its cap must hear the key (and so replay the
-            // first answer), never the cap.
-            if conn.find_idempotency(&key.owner, &key.key)?.is_some() {
-                return Err(DomainError::IdempotencyKeyReused.into());
-            }
+    if let Some(key) = &m.idempotency {
+        // A known key is refused before any write. (A retry of a debit that reached its cap
+        // must hear the key, and so replay the first answer, never the cap.)
+        if conn.find_idempotency(&key.owner, &key.key)?.is_some() {
+            return Err(DomainError::IdempotencyKeyReused.into());
         }
+    }
+    if let Some(record) = &m.service {
         check_record(conn, m, record)?;
     }
-    let receipt = apply_action(conn, m)?;
+    let receipt = match (undo, &m.action) {
+        (Undo::Nothing, Action::Transfer { .. }) => {
+            check_transfer(conn, m)?;
+            // Checked in this transaction, which holds both cards (their row locks on
+            // PostgreSQL, the write lock on SQLite): a refusal now would come after the
+            // payer's debit, which nothing would undo.
+            apply_action(conn, m).map_err(|failure| match failure {
+                Failure::Refused(e) => {
+                    Failure::Lost(format!("a transfer checked beforehand was refused: {e}"))
+                }
+                other => other,
+            })?
+        }
+        _ => apply_action(conn, m)?,
+    };
     if let Some(credit) = &m.credit {
         record_credit(conn, m, credit, &receipt)?;
     }
@@ -345,7 +382,13 @@ fn apply_one<C: Sql + ServiceSql>(conn: &mut C, m: &Movement) -> Result<Receipt,
             created_at: millis(m.at),
         })?;
         if !inserted {
-            return Err(DomainError::IdempotencyKeyReused.into());
+            return Err(match undo {
+                Undo::Savepoint => DomainError::IdempotencyKeyReused.into(),
+                // The movement is written and cannot be taken back alone.
+                Undo::Nothing => Failure::Lost(
+                    "an idempotency key was recorded by another writer during its movement".into(),
+                ),
+            });
         }
     }
     Ok(receipt)
@@ -554,7 +597,8 @@ fn apply_action<C: Sql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> 
             payee,
             record,
         } => {
-            // Under the movement's savepoint: the payee's refusal undoes the payer's debit.
+            // Under the movement's savepoint, the payee's refusal undoes the payer's debit;
+            // without one, both were checked before (`check_transfer`).
             let after = guarded_add(conn, m, amount.negated(), payer)?;
             guarded_add_to(conn, m, to, *amount, payee)?;
             let out = conn.insert_transaction(&new_transaction(
@@ -752,6 +796,46 @@ fn guarded_add_to<C: Sql>(
     )))
 }
 
+/// Refuses a transfer, before it writes anything, for what its guarded updates would refuse:
+/// the payer's card under its guard (its floor), then the payee's (its ceiling and state).
+/// So a transfer needs no savepoint of its own in a grouped batch.
+fn check_transfer<C: Sql>(conn: &mut C, m: &Movement) -> Result<(), Failure> {
+    let Action::Transfer {
+        to,
+        amount,
+        payer,
+        payee,
+        ..
+    } = &m.action
+    else {
+        return Ok(());
+    };
+    check_guard(conn, m, &m.card, amount.negated(), payer)?;
+    check_guard(conn, m, to, *amount, payee)
+}
+
+/// What [`guarded_add_to`] would refuse of adding `delta` to `card` under `guard`, read
+/// without writing.
+fn check_guard<C: Sql>(
+    conn: &mut C,
+    m: &Movement,
+    card: &CardId,
+    delta: Money,
+    guard: &Guard,
+) -> Result<(), Failure> {
+    let current = conn
+        .find_card(card.as_str())?
+        .ok_or(DomainError::UnknownCard)?
+        .into_card()?;
+    if !guard_allows(&current, delta, guard, m.at) {
+        return Err(explain_refusal(&current, delta, guard, m.at).into());
+    }
+    if current.balance.checked_add(delta).is_none() {
+        return Err(overflow());
+    }
+    Ok(())
+}
+
 fn cards(rows: Vec<CardRow>) -> Result<Vec<Card>, Failure> {
     rows.into_iter().map(CardRow::into_card).collect()
 }
@@ -788,6 +872,55 @@ impl Ledger for Store {
             snapshots.put(card.clone(), started, seen);
         }
         Ok(found)
+    }
+
+    async fn till_read(&self, query: TillQuery) -> Result<TillRead, DomainError> {
+        // As `card_snapshot`, but the card, its member and the recent list are read in one
+        // blocking task on one connection: a till page costs one hop, not three.
+        let snapshots = self.snapshots();
+        let started = Instant::now();
+        let cached = query
+            .card
+            .as_ref()
+            .and_then(|id| snapshots.get(id.as_str(), started));
+        let seen = snapshots.generation();
+        let fresh = cached.is_some();
+        let (card, member, recent) = self
+            .blocking(move |db| {
+                with_conn!(db, |conn| {
+                    let card = match (cached, &query.card) {
+                        (Some(card), _) => Some(card),
+                        (None, Some(id)) => conn
+                            .find_card(id.as_str())?
+                            .map(CardRow::into_card)
+                            .transpose()?,
+                        (None, None) => None,
+                    };
+                    let member = match card.as_ref().and_then(|c| c.member) {
+                        Some(id) if query.member => conn
+                            .find_member(id.0)?
+                            .map(MemberRow::into_member)
+                            .transpose()?,
+                        _ => None,
+                    };
+                    let recent = match &query.author {
+                        Some(author) => {
+                            transactions(conn.author_transactions(author, query.limit)?)?
+                        }
+                        None => Vec::new(),
+                    };
+                    Ok::<_, Failure>((card, member, recent))
+                })
+            })
+            .await?;
+        if let (Some(card), false) = (&card, fresh) {
+            snapshots.put(card.clone(), started, seen);
+        }
+        Ok(TillRead {
+            card,
+            member,
+            recent,
+        })
     }
 
     async fn cards(&self) -> Result<Vec<Card>, DomainError> {

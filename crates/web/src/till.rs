@@ -84,10 +84,8 @@ async fn show(
 ) -> Result<HttpResponse, PageError> {
     let mut till = Till::new(&state, &page).await?;
     let typed = query.card.as_deref().map(str::trim).unwrap_or_default();
-    if !typed.is_empty() {
-        till.scan(&state, &page, typed).await?;
-    }
-    till.read_recent(&state, &page).await?;
+    till.load(&state, &page, Some(typed).filter(|t| !t.is_empty()), true)
+        .await?;
     Ok(till.render(&req, &page, StatusCode::OK))
 }
 
@@ -189,14 +187,14 @@ async fn act(
             }
         }
         if !form.card.is_empty() {
-            till.scan(&state, &page, &form.card).await?;
+            till.load(&state, &page, Some(&form.card), false).await?;
         }
         return Ok(till.render(&req, &page, status));
     }
     let needs_card = matches!(form.action.as_str(), "pay" | "topup" | "drain" | "open");
     if needs_card && card.is_none() {
         till.errors.card = Some(t.need_card.to_owned());
-        till.read_recent(&state, &page).await?;
+        till.load(&state, &page, None, true).await?;
         return Ok(till.render(&req, &page, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let key = form.key.clone().unwrap_or_default();
@@ -366,10 +364,13 @@ async fn act(
         .as_ref()
         .map(|c| c.to_string())
         .unwrap_or_else(|| form.card.clone());
-    if !shown.is_empty() {
-        till.scan(&state, &page, &shown).await?;
-    }
-    till.read_recent(&state, &page).await?;
+    till.load(
+        &state,
+        &page,
+        Some(shown.as_str()).filter(|s| !s.is_empty()),
+        true,
+    )
+    .await?;
     Ok(till.render(&req, &page, status))
 }
 
@@ -544,52 +545,64 @@ impl Till {
         })
     }
 
-    /// Reads the scanned card (its balance and state) and its member's name.
-    async fn scan(
+    /// Reads the scanned card `typed`, if any (its balance and state, its member's name)
+    /// and, with `recent`, this staff member's latest transactions (after the form's
+    /// movement, if any): one read of the ledger.
+    async fn load(
         &mut self,
         state: &WebState,
         page: &StaffPage,
-        typed: &str,
+        typed: Option<&str>,
+        recent: bool,
     ) -> Result<(), PageError> {
         let lang = page.lang;
-        let Ok(id) = CardId::parse(typed) else {
-            self.errors.card = Some(lang.error(&DomainError::malformed(format!(
-                "`{typed}` is not a card id"
-            ))));
+        let actor = &page.actor;
+        let mut card = None;
+        if let Some(typed) = typed {
+            match CardId::parse(typed) {
+                Ok(id) => {
+                    self.card_id = Some(id.to_string());
+                    card = Some(id);
+                }
+                Err(_) => {
+                    self.errors.card = Some(lang.error(&DomainError::malformed(format!(
+                        "`{typed}` is not a card id"
+                    ))));
+                }
+            }
+        }
+        let card = card.filter(|_| actor.may(Operation::ReadBalance));
+        if card.is_none() && !recent {
+            return Ok(());
+        }
+        let read = state
+            .bar
+            .till_view(actor, card.as_ref(), recent, RECENT)
+            .await
+            .map_err(|e| PageError::from_domain(lang, e))?;
+        if recent && actor.may(Operation::OwnTransactions) {
+            self.recent = Some(read.recent);
+        }
+        if card.is_none() {
+            return Ok(());
+        }
+        let Some(found) = read.card else {
+            self.unknown = true;
             return Ok(());
         };
-        self.card_id = Some(id.to_string());
-        let actor = &page.actor;
-        if !actor.may(Operation::ReadBalance) {
-            return Ok(());
-        }
-        match state.bar.till_card(actor, &id).await {
-            Ok(card) => {
-                if let Some(member) = card.member {
-                    if actor.may(Operation::ManageMembers) {
-                        if let Ok(m) = state.members.member(actor, member).await {
-                            self.member = member_name(&m.profile);
-                        }
-                    }
-                }
-                self.card = Some(card);
+        if let Some(member) = found.member {
+            if actor.may(Operation::ManageMembers) {
+                self.member = match read.member {
+                    Some(m) => member_name(&m.profile),
+                    // A ledger that does not read members with the card.
+                    None => match state.members.member(actor, member).await {
+                        Ok(m) => member_name(&m.profile),
+                        Err(_) => None,
+                    },
+                };
             }
-            Err(DomainError::UnknownCard) => self.unknown = true,
-            Err(e) => return Err(PageError::from_domain(lang, e)),
         }
-        Ok(())
-    }
-
-    /// Reads this staff member's latest transactions (after the form's movement, if any).
-    async fn read_recent(&mut self, state: &WebState, page: &StaffPage) -> Result<(), PageError> {
-        if page.actor.may(Operation::OwnTransactions) {
-            let recent = state
-                .bar
-                .own_transactions(&page.actor, RECENT)
-                .await
-                .map_err(|e| PageError::from_domain(page.lang, e))?;
-            self.recent = Some(recent);
-        }
+        self.card = Some(found);
         Ok(())
     }
 
@@ -603,6 +616,8 @@ impl Till {
         let lang = page.lang;
         let t = lang.t();
         let actor = &page.actor;
+        // One random key per page; each correction form's is derived from it (the key, a
+        // dash and the transaction's id), so a page asks the system for randomness once.
         let key = one_time_key();
         let card_value = self.card_id.clone().unwrap_or_default();
         let now = chrono::Utc::now();
@@ -750,7 +765,7 @@ impl Till {
                                         @if let Some(valid_after) = self.correction(actor, tx, now) {
                                             form.inline method="post" action="/till" data-enhance="pay" {
                                                 input type="hidden" name="csrf" value=(page.csrf);
-                                                input type="hidden" name="key" value=(one_time_key());
+                                                input type="hidden" name="key" value=(format!("{key}-{}", tx.id.0));
                                                 input type="hidden" name="card" value=(card_value);
                                                 input type="hidden" name="transaction" value=(tx.id.0);
                                                 @if valid_after {

@@ -1,7 +1,7 @@
 //! Several movements in one database transaction: a refused one is undone alone.
 
-use ardoise_domain::ports::Ledger;
-use ardoise_domain::{DomainError, TransactionId};
+use ardoise_domain::ports::{Action, Guard, IdempotencyKey, Ledger, Movement, TransferRecord};
+use ardoise_domain::{DomainError, MemberId, TransactionId};
 
 use crate::common::*;
 
@@ -152,6 +152,112 @@ async fn an_unexpected_error_after_a_payments_update_loses_neither_it_nor_its_ma
         assert!(results[3].is_ok(), "{results:?}");
         assert_eq!(db.balance("CAFE0001"), 900, "{backend:?}");
         assert_eq!(db.balance("CAFE0002"), 700, "{backend:?}");
+        db.assert_invariants();
+    }
+}
+
+fn keyed(mut m: Movement, key: &str) -> Movement {
+    m.idempotency = Some(Box::new(IdempotencyKey {
+        owner: "staff:barman".into(),
+        key: key.into(),
+        request_hash: "h".into(),
+    }));
+    m
+}
+
+fn transfer(from: &str, to: &str, amount: i64) -> Movement {
+    let mut m = pay(from, amount);
+    m.action = Action::Transfer {
+        to: card(to),
+        amount: cents(amount),
+        payer: Guard {
+            floor: true,
+            usable: true,
+            ceiling: false,
+        },
+        payee: Guard {
+            floor: false,
+            usable: true,
+            ceiling: true,
+        },
+        record: Box::new(TransferRecord {
+            from_member: MemberId(1),
+            to_member: MemberId(2),
+            offer: None,
+            note: None,
+        }),
+    };
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_payments_and_transfers_without_savepoints_move_money_with_their_records_or_not_at_all(
+) {
+    // Keyed payments and transfers run without a savepoint in a batch: their refusals are
+    // decided before their first write (the key looked up, both cards' guards checked). A key
+    // that cannot be recorded after its payment (here a trigger drops its row, as another
+    // process's insert of the same key would) must undo that payment and nothing else.
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        for id in ["CAFE0001", "CAFE0002", "CAFE0003"] {
+            s.apply(open(id, 1000, 0)).await.unwrap();
+        }
+        db.exec("UPDATE cards SET max_balance_cents = 1100 WHERE id = 'CAFE0003'");
+        db.exec(match backend {
+            ardoise_store::Backend::Sqlite => {
+                "CREATE TRIGGER lost_key BEFORE INSERT ON idempotency_keys \
+                 WHEN NEW.idempotency_key = 'lost' BEGIN SELECT RAISE(IGNORE); END;"
+            }
+            ardoise_store::Backend::Postgres => {
+                "CREATE FUNCTION lost_key() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.idempotency_key = 'lost' THEN RETURN NULL; END IF; RETURN NEW; \
+                 END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER lost_key BEFORE INSERT ON idempotency_keys \
+                 FOR EACH ROW EXECUTE FUNCTION lost_key();"
+            }
+        });
+        let results = s.apply_batch(&[
+            keyed(pay("CAFE0001", 100), "k1"),
+            keyed(pay("CAFE0001", 100), "k1"), // the same key again, in the same batch
+            transfer("CAFE0002", "CAFE0001", 2000), // the payer's floor refuses
+            transfer("CAFE0002", "CAFE0003", 200), // the payee's ceiling refuses
+            transfer("CAFE0002", "CAFE0003", 100),
+            keyed(pay("CAFE0002", 50), "k2"),
+        ]);
+        assert!(results[0].is_ok(), "{backend:?} {results:?}");
+        assert_eq!(results[1], Err(DomainError::IdempotencyKeyReused));
+        assert!(
+            matches!(results[2], Err(DomainError::InsufficientFunds { .. })),
+            "{backend:?} {results:?}"
+        );
+        assert!(results[3].is_err(), "{backend:?} {results:?}");
+        assert_eq!(
+            results[4].as_ref().map(|r| r.balance_after),
+            Ok(cents(900)),
+            "{backend:?}"
+        );
+        assert_eq!(
+            results[5].as_ref().map(|r| r.balance_after),
+            Ok(cents(850)),
+            "{backend:?}"
+        );
+        assert_eq!(db.balance("CAFE0001"), 900, "{backend:?}");
+        assert_eq!(db.balance("CAFE0002"), 850, "{backend:?}");
+        assert_eq!(db.balance("CAFE0003"), 1100, "{backend:?}");
+
+        let results = s.apply_batch(&[
+            pay("CAFE0001", 100),
+            keyed(pay("CAFE0001", 100), "lost"),
+            pay("CAFE0001", 100),
+        ]);
+        assert!(
+            results[0].is_ok() && results[2].is_ok(),
+            "{backend:?} {results:?}"
+        );
+        assert!(results[1].is_err(), "{backend:?} {results:?}");
+        assert_eq!(db.balance("CAFE0001"), 700, "{backend:?}");
+        assert_eq!(db.count("idempotency_keys"), 2, "{backend:?}");
         db.assert_invariants();
     }
 }
