@@ -708,3 +708,79 @@ async fn a_thousand_queued_messages_survive_a_kill_9_of_the_server() {
         assert_eq!(sent, 1_000);
     }
 }
+
+#[tokio::test]
+async fn a_message_on_a_channel_the_server_no_longer_configures_is_skipped_at_once() {
+    for backend in backends() {
+        // Queued while an SMS gateway was configured (a closed port: it stays queued), then
+        // the server restarts without one.
+        let with_sms = [
+            ENV[0],
+            ENV[1],
+            ("ARDOISE__NOTIFY__SMS__URL", "http://127.0.0.1:9/send"),
+        ];
+        let s = Server::start_with(backend, &with_sms);
+        let bde = session(&s, "bde").await;
+        let (status, _, v) = post(
+            &s,
+            "/v1/members",
+            &bde,
+            json!({"last_name": "Roux", "mobile": "+33612345678"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        let member = v["data"]["id"].as_i64().unwrap();
+        let partner = add_partner(&s.db, "Texts", "notifications:send", &[]);
+        let pt = token(&s, &partner).await;
+        let (status, _, v) = post(
+            &s,
+            "/v1/notifications",
+            &pt,
+            json!({"member": member, "title": "Hi", "message": "Your order is ready.", "channel": "sms"}),
+        )
+        .await;
+        assert_eq!(
+            (status, v["data"]["status"].as_str()),
+            (202, Some("queued")),
+            "{v}"
+        );
+        let id = v["data"]["id"].as_str().unwrap().to_owned();
+        let db = s.stop();
+
+        let s = Server::serve(db, &ENV);
+        let pt = token(&s, &partner).await;
+        let m = settled(&s, &pt, &id, "skipped").await;
+        assert_eq!(
+            (
+                m["status"].as_str(),
+                m["reason"].as_str(),
+                m["last_error"].as_str()
+            ),
+            (
+                Some("skipped"),
+                Some("channel_not_configured"),
+                Some("channel_not_configured")
+            ),
+            "{backend:?}: {m}"
+        );
+        let metrics = s
+            .client
+            .get(format!("{}/metrics", s.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for line in [
+            "ardoise_notifications_skipped 1",
+            "ardoise_notifications_queued 0",
+            "ardoise_notifications_failed 0",
+        ] {
+            assert!(
+                metrics.lines().any(|l| l.starts_with(line)),
+                "{line}\n{metrics}"
+            );
+        }
+    }
+}

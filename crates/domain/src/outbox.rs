@@ -161,9 +161,26 @@ pub enum Outcome {
     Retry { at: DateTime<Utc>, error: String },
     /// Failed for good.
     Failed { error: String },
+    /// Not attempted and never will be (e.g. `channel_not_configured`: the server has no
+    /// sender for the message's channel); `reason` is recorded as its last error.
+    Skipped { reason: String },
     /// Not attempted (the provider's rate limit): queued again for `at`, the attempt not
     /// counted.
     Postponed { at: DateTime<Utc> },
+}
+
+/// The events whose `link` carries a one-time secret (an account's invitation or password
+/// reset): the store blanks it when the message reaches a final state, in the same write.
+pub const SECRET_LINK_EVENTS: [&str; 2] = ["invitation", "password_reset"];
+
+impl Outcome {
+    /// Whether the message is done with (sent, failed or skipped): no attempt follows.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Sent | Outcome::Failed { .. } | Outcome::Skipped { .. }
+        )
+    }
 }
 
 /// The outbox's figures for `/metrics`.

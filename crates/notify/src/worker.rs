@@ -12,7 +12,8 @@
 //! - **Rate-limited per provider.** A partner's messages beyond `sends_per_minute` in the last
 //!   minute are postponed (not counted as attempts) until the minute allows them.
 //! - **Retries** follow the [`RetryPolicy`]: exponential backoff with jitter for 24 h, then
-//!   `failed`; a permanent refusal fails at once.
+//!   `failed`; a permanent refusal fails at once. A message on a channel without a sender is
+//!   `skipped` at once (`channel_not_configured`).
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -24,6 +25,9 @@ use ardoise_domain::outbox::{Claimed, Origin, Outbox, Outcome, RetryPolicy};
 use ardoise_domain::ports::Clock;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
+
+/// The reason recorded for a message on a channel the server does not configure.
+pub const CHANNEL_NOT_CONFIGURED: &str = "channel_not_configured";
 
 /// How the worker runs.
 #[derive(Debug, Clone)]
@@ -82,7 +86,7 @@ pub struct Worker {
 
 impl Worker {
     /// A worker delivering through `senders` (one per configured channel; a message on a
-    /// channel without one is retried until it is configured or the policy gives up).
+    /// channel without one is `skipped` with the reason [`CHANNEL_NOT_CONFIGURED`]).
     pub fn new(
         outbox: Arc<dyn Outbox>,
         senders: Vec<Arc<dyn Sender>>,
@@ -213,6 +217,11 @@ impl Worker {
                 let at = clock.now()
                     + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
                 Outcome::Postponed { at }
+            } else if sender.is_none() {
+                // Retrying cannot help until the server is reconfigured: skipped at once.
+                Outcome::Skipped {
+                    reason: CHANNEL_NOT_CONFIGURED.to_owned(),
+                }
             } else {
                 let result = match (sender, channel) {
                     (Some(sender), Some(channel)) => {

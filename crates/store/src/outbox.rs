@@ -12,7 +12,7 @@ use ardoise_domain::ids::MemberId;
 use ardoise_domain::notify::{Channel, Delivery};
 use ardoise_domain::outbox::{
     Claimed, Message, NewMessage, Origin, Outbox, OutboxFigures, Outcome, Queued, Status, Webhook,
-    WebhookStore,
+    WebhookStore, SECRET_LINK_EVENTS,
 };
 use ardoise_domain::{DomainError, Page, Paged};
 use async_trait::async_trait;
@@ -127,7 +127,11 @@ pub(crate) fn queue_in<C: OutboxSql>(
             event: &m.event,
             title: &m.title,
             message: &m.message,
-            link: m.link.as_deref(),
+            // A message skipped from the start is never delivered: no link to keep.
+            link: m
+                .link
+                .as_deref()
+                .filter(|_| m.skip.is_none() || !SECRET_LINK_EVENTS.contains(&m.event.as_str())),
             picture: m.picture.as_deref(),
             sender: &m.origin.to_text(),
             member_id: m.member.map(|id| id.0),
@@ -190,8 +194,18 @@ pub(crate) trait OutboxSql: Dialect + DueLock + Sized {
     fn take(&mut self, ids: &[String], now: i64, lease_end: i64) -> QueryResult<usize>;
     /// The rows `ids` with their picture and their webhook's URL and secret.
     fn claimed_rows(&mut self, ids: &[String]) -> QueryResult<Vec<ClaimedRow>>;
-    /// Sets the outcome of attempt `attempt` of `id` if that attempt still holds it.
+    /// Sets the outcome of attempt `attempt` of `id` if that attempt still holds it and, when
+    /// the outcome is final, blanks the link of a [`SECRET_LINK_EVENTS`] message in the same
+    /// transaction.
     fn finish(&mut self, id: &str, attempt: i32, outcome: &Outcome, at: i64) -> QueryResult<bool>;
+    /// `finish`'s guarded update of the status alone.
+    fn record_outcome(
+        &mut self,
+        id: &str,
+        attempt: i32,
+        outcome: &Outcome,
+        at: i64,
+    ) -> QueryResult<bool>;
     fn status_counts(&mut self) -> QueryResult<Vec<(String, i64)>>;
     fn oldest_waiting(&mut self) -> QueryResult<Option<i64>>;
     fn put_webhook(&mut self, w: &Webhook) -> QueryResult<()>;
@@ -324,6 +338,29 @@ macro_rules! impl_outbox_sql {
                 outcome: &Outcome,
                 at: i64,
             ) -> QueryResult<bool> {
+                self.transaction(|conn| {
+                    let changed = conn.record_outcome(id, attempt, outcome, at)?;
+                    if changed && outcome.is_final() {
+                        // The one-time link must not outlive the message's delivery.
+                        diesel::update(
+                            outbox::table
+                                .find(id)
+                                .filter(outbox::event.eq_any(SECRET_LINK_EVENTS)),
+                        )
+                        .set(outbox::link.eq(None::<String>))
+                        .execute(conn)?;
+                    }
+                    Ok(changed)
+                })
+            }
+
+            fn record_outcome(
+                &mut self,
+                id: &str,
+                attempt: i32,
+                outcome: &Outcome,
+                at: i64,
+            ) -> QueryResult<bool> {
                 let target = outbox::table
                     .find(id)
                     .filter(outbox::status.eq("sending"))
@@ -341,6 +378,9 @@ macro_rules! impl_outbox_sql {
                         .execute(self)?,
                     Outcome::Failed { error } => diesel::update(target)
                         .set((outbox::status.eq("failed"), outbox::last_error.eq(error)))
+                        .execute(self)?,
+                    Outcome::Skipped { reason } => diesel::update(target)
+                        .set((outbox::status.eq("skipped"), outbox::last_error.eq(reason)))
                         .execute(self)?,
                     Outcome::Postponed { at: next } => diesel::update(target)
                         .set((

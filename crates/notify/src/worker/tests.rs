@@ -156,6 +156,10 @@ impl Outbox for MemoryOutbox {
                 m.status = Status::Failed;
                 m.last_error = Some(error);
             }
+            Outcome::Skipped { reason } => {
+                m.status = Status::Skipped;
+                m.last_error = Some(reason);
+            }
             Outcome::Postponed { at } => {
                 m.status = Status::Queued;
                 m.next_attempt_at = at;
@@ -421,7 +425,7 @@ async fn a_partner_beyond_its_sends_per_minute_is_postponed_not_failed() {
 }
 
 #[tokio::test]
-async fn an_unconfigured_channel_is_retried_and_a_webhook_without_registration_fails() {
+async fn an_unconfigured_channel_is_skipped_at_once_and_a_webhook_without_registration_fails() {
     let outbox = Arc::new(MemoryOutbox::default());
     let clock = Arc::new(TestClock(Mutex::new(t(0))));
     let hook = FakeSender::new(Channel::Webhook, vec![]);
@@ -430,11 +434,13 @@ async fn an_unconfigured_channel_is_retried_and_a_webhook_without_registration_f
     let orphan = outbox.add(Channel::Webhook, "", Origin::Ardoise, t(0));
     w.run_once().await;
     let m = outbox.get(&sms);
-    assert_eq!(m.status, Status::Queued);
-    assert_eq!(
-        m.last_error.as_deref(),
-        Some("the sms channel is not configured")
-    );
+    assert_eq!(m.status, Status::Skipped);
+    assert_eq!(m.last_error.as_deref(), Some("channel_not_configured"));
+    assert_eq!(m.attempts, 1);
+    // Skipped for good: a later run does not claim it again.
+    clock.set(t(86_400));
+    assert_eq!(w.run_once().await, 0);
+    assert_eq!(outbox.get(&sms).status, Status::Skipped);
     let m = outbox.get(&orphan);
     assert_eq!(m.status, Status::Failed);
     assert!(hook.seen().is_empty(), "nothing posted to an empty URL");

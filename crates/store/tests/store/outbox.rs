@@ -434,3 +434,88 @@ async fn a_deleted_member_is_not_sent_pending_messages_and_their_address_is_forg
         assert_eq!(due[0].delivery.id, other);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_time_link_is_blanked_when_its_message_is_done_with() {
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        let secret = |event: &str, to: &str| NewMessage {
+            event: event.into(),
+            link: Some(format!("https://bar.example/member/link?token=SECRET-{to}")),
+            ..message(Origin::Ardoise, to)
+        };
+        let mut ids = Vec::new();
+        for (event, to) in [
+            ("invitation", "sent@example.org"),
+            ("password_reset", "failed@example.org"),
+            ("invitation", "skipped@example.org"),
+            ("password_reset", "retried@example.org"),
+            ("notification", "plain@example.org"),
+        ] {
+            ids.push(s.queue(secret(event, to), at(0)).await.unwrap().message.id);
+        }
+        let never = NewMessage {
+            skip: Some("no_address".into()),
+            ..secret("invitation", "never@example.org")
+        };
+        let never = s.queue(never, at(0)).await.unwrap().message;
+        assert_eq!(never.status, Status::Skipped);
+        assert_eq!(
+            never.link, None,
+            "{backend:?}: a skipped invitation keeps no link"
+        );
+
+        let claimed = s.claim(at(0), Duration::seconds(30), 10).await.unwrap();
+        assert_eq!(claimed.len(), 5, "{backend:?}");
+        assert!(claimed.iter().all(|c| c
+            .delivery
+            .link
+            .as_deref()
+            .is_some_and(|l| l.contains("SECRET"))));
+        let outcomes = [
+            Outcome::Sent,
+            Outcome::Failed {
+                error: "550 no such mailbox".into(),
+            },
+            Outcome::Skipped {
+                reason: "channel_not_configured".into(),
+            },
+            Outcome::Retry {
+                at: at(60),
+                error: "421 try later".into(),
+            },
+            Outcome::Sent,
+        ];
+        for (id, outcome) in ids.iter().zip(outcomes) {
+            assert!(s.record(id, 1, outcome, at(1)).await.unwrap());
+        }
+        let row = |i: usize| {
+            let id = ids[i].clone();
+            async move { s.message(&id).await.unwrap().unwrap() }
+        };
+        for (i, status) in [(0, Status::Sent), (1, Status::Failed), (2, Status::Skipped)] {
+            let m = row(i).await;
+            assert_eq!(m.status, status, "{backend:?}");
+            assert_eq!(m.link, None, "{backend:?}: {status:?} {}", m.event);
+        }
+        assert_eq!(
+            row(2).await.last_error.as_deref(),
+            Some("channel_not_configured")
+        );
+        // Still to be delivered: the link stays until the message is done with.
+        let retried = row(3).await;
+        assert_eq!(retried.status, Status::Queued);
+        assert!(retried.link.is_some_and(|l| l.contains("SECRET")));
+        let again = s.claim(at(60), Duration::seconds(30), 10).await.unwrap();
+        assert_eq!(again.len(), 1, "{backend:?}");
+        assert!(again[0].delivery.link.is_some());
+        assert!(s.record(&ids[3], 2, Outcome::Sent, at(61)).await.unwrap());
+        assert_eq!(row(3).await.link, None, "{backend:?}");
+        // A link that is no secret is kept.
+        assert_eq!(
+            row(4).await.link.as_deref(),
+            Some("https://bar.example/member/link?token=SECRET-plain@example.org")
+        );
+    }
+}
