@@ -61,10 +61,12 @@ RULES = [
     ("POST /v1/me/mandates", "VALIDATION_ERROR", "field `valid_until` is in the past"),
     ("POST /v1/vouchers", "VALIDATION_ERROR", "field `valid_until` is in the past"),
     # OAuth2 client credentials go together (RFC 6749 §2.3.1).
-    ("POST /oauth/token", None, "client_secret without client_id"),
-    ("POST /oauth/revoke", None, "client_secret without client_id"),
-    ("POST /oauth/introspect", None, "client_secret without client_id"),
-    ("POST /mcg/v1/tokeninfo", None, "client_secret without client_id"),
+    ("POST /oauth/token", "invalid_request", "client_secret without client_id"),
+    ("POST /oauth/revoke", "invalid_request", "client_secret without client_id"),
+    ("POST /oauth/introspect", "invalid_request", "client_secret without client_id"),
+    ("POST /mcg/v1/tokeninfo", "invalid_request", "client_secret without client_id"),
+    # Scopes the partner was not given (its registration).
+    ("POST /oauth/token", "invalid_scope", ""),
 ]
 # Any edit (PATCH) made only of fields left out: "nothing to change".
 NOTHING_TO_CHANGE = "nothing to change"
@@ -78,8 +80,8 @@ def _allowed(case, response):
     if not isinstance(body, dict):
         return False
     label = f"{case.method.upper()} {case.operation.path}"
-    code = body.get("code")
     # /oauth answers in RFC 6749's shape.
+    code = body.get("code") or body.get("error")
     debug = body.get("debugMessage") or body.get("error_description") or ""
     if case.method.upper() == "PATCH" and code == "VALIDATION_ERROR" and NOTHING_TO_CHANGE in debug:
         return True
