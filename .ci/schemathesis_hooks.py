@@ -20,6 +20,10 @@ RULES = [
     ("PATCH /v1/users/{login}", "VALIDATION_ERROR", "the last president cannot be demoted or deleted"),
     ("POST /v1/cards/{card}/drain", "NON_POSITIVE_BALANCE_ERROR", "the balance is zero or negative"),
     ("POST /v1/member-passwords", "INVALID_LINK_ERROR", "this link is unknown"),
+    # An account is reached by its e-mail address: a member without one cannot be invited.
+    ("POST /v1/members/{member}/invitation", "VALIDATION_ERROR", "set one before inviting them"),
+    # A coupon is spent on a card, a ticket at the door: the stored voucher's kind decides.
+    ("POST /v1/vouchers/{code}/redeem", "VALIDATION_ERROR", "a coupon is redeemed on a card"),
     # A voucher code's last symbol is a check symbol (Crockford's mod 37): no pattern computes it.
     ("GET /v1/vouchers/{code}", "VALIDATION_ERROR", "has a wrong check symbol"),
     ("GET /v1/vouchers/{code}/qr.svg", "VALIDATION_ERROR", "has a wrong check symbol"),
@@ -95,6 +99,20 @@ def _allowed(case, response):
         operation in (label, "*") and code == expected and fragment in debug
         for operation, expected, fragment in RULES
     )
+
+
+# The run's own president (.ci/schemathesis): demoting, deleting it or changing its password
+# ends the session every later request uses, and the rest of the run would test only 401s.
+RUN_LOGIN = "prez"
+SPARED_LOGIN = "spared-prez"
+
+
+@schemathesis.hook
+def before_call(ctx, case, **kwargs):
+    """Points any request at the run's own president to another login (a 404)."""
+    parameters = case.path_parameters
+    if parameters and parameters.get("login") == RUN_LOGIN:
+        parameters["login"] = SPARED_LOGIN
 
 
 @schemathesis.check

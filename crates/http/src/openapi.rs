@@ -716,6 +716,11 @@ fn body_field_schema(
         ("MemberRequest" | "ProfileRequest", "phone" | "mobile") => {
             json!({ "pattern": r"^\s*\+?[0-9 ./()-]*\s*$" })
         }
+        // `keywords`: at most 20 comma-separated words of at most 50 characters, no control
+        // character (a word is trimmed, so a shorter raw word is always within bounds).
+        ("MemberRequest" | "ProfileRequest", "keywords") => json!({
+            "pattern": r"^[^,\x00-\x1F\x7F-\x9F]{0,50}(,[^,\x00-\x1F\x7F-\x9F]{0,50}){0,19}$",
+        }),
         // Notes keep tabs and line feeds, no other control character.
         ("MemberRequest" | "ProfileRequest", "notes") => json!({
             "maxLength": 1000,
