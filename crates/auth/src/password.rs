@@ -85,16 +85,37 @@ pub(crate) fn dummy_hash() -> &'static str {
     })
 }
 
-/// [`hash_password`] on tokio's blocking pool.
-pub async fn hash_password_async(password: String) -> Result<String, DomainError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| DomainError::Internal(format!("password hashing task failed: {e}")))?
+/// At most one argon2 computation per core at a time, whatever the number of logins under way:
+/// each takes 19 MiB for its duration, so a burst of 64 logins would otherwise take over 1 GiB
+/// at once (and the allocator keeps some of it), for no gain of speed on a busy CPU.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores)
+    })
 }
 
-/// [`verify_password`] on tokio's blocking pool. A failed task counts as a mismatch.
+/// Runs `work` on tokio's blocking pool once a hashing slot is free; `None` if the task failed.
+async fn with_hashing_slot<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    // The semaphore is never closed: a failed acquire cannot happen, and would only skip the bound.
+    let _slot = hashing_slots().acquire().await.ok();
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// [`hash_password`] on tokio's blocking pool, one computation per core at a time.
+pub async fn hash_password_async(password: String) -> Result<String, DomainError> {
+    with_hashing_slot(move || hash_password(&password))
+        .await
+        .unwrap_or_else(|| Err(DomainError::Internal("password hashing task failed".into())))
+}
+
+/// [`verify_password`] on tokio's blocking pool, one computation per core at a time. A failed
+/// task counts as a mismatch.
 pub async fn verify_password_async(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    with_hashing_slot(move || verify_password(&password, &hash))
         .await
         .unwrap_or(false)
 }

@@ -377,9 +377,9 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSettings {
     }
 }
 
-fn pool_builder<M: diesel::r2d2::ManageConnection>(settings: &StoreSettings) -> r2d2::Builder<M> {
+fn pool_builder<M: diesel::r2d2::ManageConnection>(size: u32) -> r2d2::Builder<M> {
     Pool::builder()
-        .max_size(settings.pool_size.max(2))
+        .max_size(size)
         .min_idle(Some(1))
         // No `SELECT 1` before each checkout (a round trip per query on PostgreSQL): a
         // connection that breaks fails its query, and diesel's manager then drops it
@@ -395,15 +395,27 @@ fn checkout_timeout(settings: &StoreSettings) -> Duration {
 
 /// Opens the pool for `settings.url`, creating the SQLite file and its directory if missing.
 pub(crate) fn open(settings: &StoreSettings) -> Result<Db, StoreError> {
+    open_sized(settings, settings.pool_size.max(2))
+}
+
+/// The writer's own connection (a pool of one, for its reconnection and down detection):
+/// always the same one, so SQLite keeps its page cache from one batch to the next (a
+/// connection that sees another's commit drops its whole cache and reads its pages again),
+/// and the writer never waits for the shared pool.
+pub(crate) fn open_for_writer(settings: &StoreSettings) -> Result<Db, StoreError> {
+    open_sized(settings, 1)
+}
+
+fn open_sized(settings: &StoreSettings, size: u32) -> Result<Db, StoreError> {
     match parse_url(&settings.url)? {
-        Target::Sqlite(path) => open_sqlite(&path, settings),
+        Target::Sqlite(path) => open_sqlite(&path, settings, size),
         Target::Postgres(url) => {
             // One direct connection first: a server that is down or refuses the URL fails
             // here at once, with its own message, instead of after the pool's connection
             // timeout and one logged error per retry.
             PgConnection::establish(&url).map_err(|e| StoreError::Connect(one_line(&e)))?;
             let manager = Manager(ConnectionManager::<PgConnection>::new(url));
-            let pool = pool_builder(settings)
+            let pool = pool_builder(size)
                 .connection_customizer(Box::new(PgSettings {
                     lock_timeout_ms: settings.busy_timeout_ms,
                 }))
@@ -425,7 +437,7 @@ fn one_line(e: &impl std::fmt::Display) -> String {
         .join("; ")
 }
 
-fn open_sqlite(path: &Path, settings: &StoreSettings) -> Result<Db, StoreError> {
+fn open_sqlite(path: &Path, settings: &StoreSettings, size: u32) -> Result<Db, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
             path: dir.display().to_string(),
@@ -447,7 +459,7 @@ fn open_sqlite(path: &Path, settings: &StoreSettings) -> Result<Db, StoreError> 
         ))
         .map_err(StoreError::Database)?;
     drop(first);
-    let pool = pool_builder(settings)
+    let pool = pool_builder(size)
         .connection_customizer(Box::new(SqlitePragmas {
             busy_timeout_ms: settings.busy_timeout_ms,
             synchronous: settings.synchronous,

@@ -13,7 +13,7 @@ use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::QueryResult;
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, HasSqlType, SmallInt, Text};
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, SmallInt, Text};
 use diesel::sqlite::Sqlite;
 use diesel::RunQueryDsl;
 
@@ -183,6 +183,76 @@ where
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         self.query.walk_ast(out.reborrow())?;
         out.push_sql(&format!(" LIMIT {}", self.limit));
+        Ok(())
+    }
+}
+
+/// The members who watch some of a batch's cards (`Sql::watches`): the cards, their member's
+/// channels and contacts, for members with a low-balance threshold or receipts.
+///
+/// Diesel never caches an `IN` list of a slice (its length varies), so SQLite would plan this
+/// three-table join again for every batch. Here the list is padded to a power of two by
+/// repeating its last card (the same rows): a handful of statement shapes, each prepared once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WatchesOf<'a> {
+    pub cards: &'a [&'a str],
+}
+
+impl WatchesOf<'_> {
+    /// The number of placeholders of the `IN` list: the next power of two.
+    fn width(&self) -> usize {
+        self.cards.len().max(1).next_power_of_two()
+    }
+}
+
+impl QueryId for WatchesOf<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for WatchesOf<'_> {
+    type SqlType = (
+        Text,
+        BigInt,
+        Bool,
+        Bool,
+        Bool,
+        Nullable<BigInt>,
+        Bool,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Text>,
+    );
+}
+
+impl<Conn> RunQueryDsl<Conn> for WatchesOf<'_> {}
+
+impl<DB> QueryFragment<DB> for WatchesOf<'_>
+where
+    DB: Backend + HasSqlType<Text>,
+    str: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT c.id, m.id, p.email, p.sms, p.push, p.low_balance_cents, p.receipts, \
+             m.email, m.mobile, m.phone \
+             FROM cards c \
+             JOIN member_preferences p ON p.member_id = c.member_id \
+             JOIN members m ON m.id = c.member_id \
+             WHERE (p.low_balance_cents IS NOT NULL OR p.receipts) AND c.id IN (",
+        );
+        let Some(last) = self.cards.last() else {
+            // No card: a list that matches none (never built so: the caller reads nothing).
+            out.push_sql("NULL)");
+            return Ok(());
+        };
+        for i in 0..self.width() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_bind_param::<Text, _>(*self.cards.get(i).unwrap_or(last))?;
+        }
+        out.push_sql(")");
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use diesel::result::{Error as DieselError, QueryResult};
 use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 
-use crate::prepared::LiteralLimit;
+use crate::prepared::{LiteralLimit, WatchesOf};
 use crate::rows::{
     BundleRow, CardRow, CreditRow, IdempotencyRow, LinkRow, MemberRow, NewCard, NewChange,
     NewStaff, NewTransaction, PreferencesRow, ProductRow, ProfileRow, ReplacementCard, SessionRow,
@@ -651,32 +651,7 @@ macro_rules! impl_sql {
             }
 
             fn watches(&mut self, ids: &[&str]) -> QueryResult<Vec<WatchRow>> {
-                cards::table
-                    .inner_join(
-                        member_preferences::table.on(member_preferences::member_id
-                            .nullable()
-                            .eq(cards::member_id)),
-                    )
-                    .inner_join(members::table.on(members::id.nullable().eq(cards::member_id)))
-                    .filter(cards::id.eq_any(ids))
-                    .filter(
-                        member_preferences::low_balance_cents
-                            .is_not_null()
-                            .or(member_preferences::receipts.eq(true)),
-                    )
-                    .select((
-                        cards::id,
-                        members::id,
-                        member_preferences::email,
-                        member_preferences::sms,
-                        member_preferences::push,
-                        member_preferences::low_balance_cents,
-                        member_preferences::receipts,
-                        members::email,
-                        members::mobile,
-                        members::phone,
-                    ))
-                    .load(self)
+                WatchesOf { cards: ids }.load(self)
             }
 
             fn card_contact(&mut self, card: &str) -> QueryResult<Option<ContactRow>> {
