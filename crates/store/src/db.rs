@@ -398,14 +398,6 @@ pub(crate) fn open(settings: &StoreSettings) -> Result<Db, StoreError> {
     open_sized(settings, settings.pool_size.max(2))
 }
 
-/// The writer's own connection (a pool of one, for its reconnection and down detection):
-/// always the same one, so SQLite keeps its page cache from one batch to the next (a
-/// connection that sees another's commit drops its whole cache and reads its pages again),
-/// and the writer never waits for the shared pool.
-pub(crate) fn open_for_writer(settings: &StoreSettings) -> Result<Db, StoreError> {
-    open_sized(settings, 1)
-}
-
 fn open_sized(settings: &StoreSettings, size: u32) -> Result<Db, StoreError> {
     match parse_url(&settings.url)? {
         Target::Sqlite(path) => open_sqlite(&path, settings, size),

@@ -84,7 +84,7 @@ impl Store {
     pub fn connect(settings: &StoreSettings) -> Result<Store, StoreError> {
         let db = db::open(settings)?;
         let cards = Arc::new(CardSnapshots::new(settings.card_cache_ttl));
-        let writer = Writer::start(db::open_for_writer(settings)?, cards.clone())?;
+        let writer = Writer::start(db.clone(), cards.clone())?;
         tracing::info!(url = %settings.redacted_url(), backend = ?db.backend(), "store opened");
         Ok(Store {
             inner: Arc::new(Inner {
