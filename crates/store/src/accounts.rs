@@ -102,8 +102,9 @@ impl MemberAccounts for Store {
         at: DateTime<Utc>,
     ) -> Result<(), DomainError> {
         let row = ProfileRow::new(anonymous, at);
+        let snapshots = self.snapshots_handle();
         self.blocking(move |db| {
-            with_conn!(db, |conn| conn.write_transaction(|conn| {
+            let erased = with_conn!(db, |conn| conn.write_transaction(|conn| {
                 if conn.overwrite_member(member.0, &row)? == 0 {
                     return Err(Failure::Refused(DomainError::UnknownMember));
                 }
@@ -114,7 +115,10 @@ impl MemberAccounts for Store {
                 // Their messages forget the address; the pending ones are not sent.
                 crate::outbox::OutboxSql::forget_member(conn, member.0)?;
                 Ok(())
-            }))
+            }));
+            // Committed (or not): the till shows no name the database no longer holds.
+            snapshots.members.forget([&member.0]);
+            erased
         })
         .await
     }

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::SqliteConnection;
+use std::time::Instant;
 
 use crate::db::with_conn;
 use crate::error::Failure;
@@ -23,6 +24,7 @@ use crate::schema::{
     cards, categories, exchange_conversations, exchange_messages, exchange_offers,
     exchange_suspensions, exchange_transfers, members,
 };
+use crate::snapshots::Holder;
 use crate::sql::{Dialect, Sql};
 use crate::Store;
 
@@ -786,37 +788,78 @@ impl ExchangeStore for Store {
         payer: MemberId,
         payee: MemberId,
     ) -> Result<(Option<Party>, Option<Party>), DomainError> {
-        self.blocking(move |db| {
-            with_conn!(db, |conn| {
-                let (a, b) = (payer.0, payee.0);
-                let rows = conn.cards_of(a, b)?;
-                let suspended = conn.suspended_among(a, b)?;
-                // A member with a card exists; only a member without one needs a look-up.
-                let has_card = |m: i64| rows.iter().any(|r| r.member_id == Some(m));
-                let existing = if has_card(a) && has_card(b) {
-                    vec![a, b]
-                } else {
-                    conn.members_among(a, b)?
-                };
-                let party = |m: i64| -> Result<Option<Party>, Failure> {
-                    if !existing.contains(&m) {
-                        return Ok(None);
-                    }
-                    let cards = rows
-                        .iter()
-                        .filter(|r| r.member_id == Some(m))
-                        .cloned()
-                        .map(CardRow::into_card)
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok(Some(Party {
-                        cards,
-                        suspended: suspended.contains(&m),
-                    }))
-                };
-                Ok::<_, Failure>((party(a)?, party(b)?))
+        // From the snapshots when both members and all their cards are there: a payment
+        // between members then reads nothing before the writer.
+        let snapshots = self.snapshots_handle();
+        let started = Instant::now();
+        let remembered = |m: MemberId| -> Option<Party> {
+            let holder = snapshots.holders.get(&m.0, started)?;
+            let cards = holder
+                .cards
+                .iter()
+                .map(|id| snapshots.cards.get(id.as_str(), started))
+                .collect::<Option<Vec<_>>>()?;
+            Some(Party {
+                cards,
+                suspended: holder.suspended,
             })
-        })
-        .await
+        };
+        if let (Some(a), Some(b)) = (remembered(payer), remembered(payee)) {
+            return Ok((Some(a), Some(b)));
+        }
+        // Read before the database, so that a write committed meanwhile refuses the answers.
+        let seen = (snapshots.cards.generation(), snapshots.holders.generation());
+        let (a, b) = self
+            .blocking(move |db| {
+                with_conn!(db, |conn| {
+                    let (a, b) = (payer.0, payee.0);
+                    let rows = conn.cards_of(a, b)?;
+                    let suspended = conn.suspended_among(a, b)?;
+                    // A member with a card exists; only a member without one needs a look-up.
+                    let has_card = |m: i64| rows.iter().any(|r| r.member_id == Some(m));
+                    let existing = if has_card(a) && has_card(b) {
+                        vec![a, b]
+                    } else {
+                        conn.members_among(a, b)?
+                    };
+                    let party = |m: i64| -> Result<Option<Party>, Failure> {
+                        if !existing.contains(&m) {
+                            return Ok(None);
+                        }
+                        let cards = rows
+                            .iter()
+                            .filter(|r| r.member_id == Some(m))
+                            .cloned()
+                            .map(CardRow::into_card)
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Ok(Some(Party {
+                            cards,
+                            suspended: suspended.contains(&m),
+                        }))
+                    };
+                    Ok::<_, Failure>((party(a)?, party(b)?))
+                })
+            })
+            .await?;
+        for (member, party) in [(payer, &a), (payee, &b)] {
+            let Some(party) = party.as_ref().filter(|p| !p.cards.is_empty()) else {
+                continue;
+            };
+            for card in &party.cards {
+                let id = card.id.as_str().to_owned();
+                snapshots.cards.put(id, card.clone(), started, seen.0);
+            }
+            let holder = Holder {
+                cards: party
+                    .cards
+                    .iter()
+                    .map(|c| c.id.as_str().to_owned())
+                    .collect(),
+                suspended: party.suspended,
+            };
+            snapshots.holders.put(member.0, holder, started, seen.1);
+        }
+        Ok((a, b))
     }
 
     async fn set_suspended(
@@ -826,16 +869,20 @@ impl ExchangeStore for Store {
         by: String,
         at: DateTime<Utc>,
     ) -> Result<(), DomainError> {
+        let snapshots = self.snapshots_handle();
         self.blocking(move |db| {
             with_conn!(db, |conn| {
                 if conn.find_member(member.0)?.is_none() {
                     return Err(DomainError::UnknownMember.into());
                 }
-                if suspended {
-                    conn.suspend(member.0, &by, millis(at))?;
+                let written = if suspended {
+                    conn.suspend(member.0, &by, millis(at))
                 } else {
-                    conn.reinstate(member.0)?;
-                }
+                    conn.reinstate(member.0)
+                };
+                // Written (or not): here, not after the await, where the caller may be gone.
+                snapshots.holders.forget([&member.0]);
+                written?;
                 Ok(())
             })
         })

@@ -29,6 +29,7 @@ use crate::rows::{
     ReplacementCard, TransactionRow, TransferRow,
 };
 use crate::services::{check_record, write_record, ServiceSql};
+use crate::snapshots::RecentList;
 use crate::sql::{Sql, MAX_BALANCE_CENTS};
 use crate::writer::Touch;
 use crate::Store;
@@ -284,6 +285,56 @@ fn new_transaction<'a>(
         author: &m.author,
         created_at: millis(m.at),
     }
+}
+
+/// What a committed movement appended to the ledger, for the snapshots of the latest
+/// transactions (`crate::snapshots`).
+pub(crate) enum Recorded {
+    /// No transaction: a card's settings changed.
+    Nothing,
+    /// This transaction, by the movement's author, exactly as the ledger's reads answer it.
+    One(Transaction),
+    /// Transactions of the movement's author not known here (a transfer's, a replacement's).
+    Other,
+    /// A transaction's validity changed (a cancel, a redo), whoever wrote it.
+    Flipped,
+}
+
+/// What `m`, answered `receipt` by a committed batch, appended to the ledger: the row
+/// [`apply_action`] inserted, with the id the database gave it.
+pub(crate) fn recorded_transaction(m: &Movement, receipt: &Receipt) -> Recorded {
+    let new = match &m.action {
+        Action::Open { opening, .. } => {
+            new_transaction(m, TransactionKind::Creation, *opening, 0, None)
+        }
+        Action::Post {
+            kind,
+            amount,
+            quantity,
+            product,
+            ..
+        } => new_transaction(m, *kind, *amount, *quantity, product.as_deref()),
+        // The amount recorded is the balance emptied, which the receipt names.
+        Action::Drain => new_transaction(m, TransactionKind::Drain, receipt.amount, 0, None),
+        Action::SetOverdraft { .. } | Action::SetStatus { .. } | Action::SetValidUntil { .. } => {
+            return Recorded::Nothing
+        }
+        Action::Flip { .. } | Action::CancelTransfer { .. } => return Recorded::Flipped,
+        Action::Replace { .. } | Action::Transfer { .. } => return Recorded::Other,
+    };
+    let row = TransactionRow {
+        id: receipt.transaction.0,
+        kind: new.kind,
+        card_id: new.card_id.to_owned(),
+        amount_cents: new.amount_cents,
+        quantity: new.quantity,
+        product: new.product.map(str::to_owned),
+        valid: new.valid,
+        author: new.author.to_owned(),
+        created_at: new.created_at,
+    };
+    row.into_transaction()
+        .map_or(Recorded::Other, Recorded::One)
 }
 
 fn receipt(
@@ -860,7 +911,7 @@ impl Ledger for Store {
     }
 
     async fn card_snapshot(&self, id: &CardId) -> Result<Option<Card>, DomainError> {
-        let snapshots = self.snapshots();
+        let snapshots = &self.snapshots().cards;
         let started = Instant::now();
         if let Some(card) = snapshots.get(id.as_str(), started) {
             return Ok(Some(card));
@@ -869,26 +920,59 @@ impl Ledger for Store {
         let seen = snapshots.generation();
         let found = self.card(id).await?;
         if let Some(card) = &found {
-            snapshots.put(card.clone(), started, seen);
+            snapshots.put(card.id.as_str().to_owned(), card.clone(), started, seen);
         }
         Ok(found)
     }
 
     async fn till_read(&self, query: TillQuery) -> Result<TillRead, DomainError> {
-        // As `card_snapshot`, but the card, its member and the recent list are read in one
-        // blocking task on one connection: a till page costs one hop, not three.
-        let snapshots = self.snapshots();
+        // As `card_snapshot`, and the member and the recent list from their snapshots too
+        // (the writer keeps a card's balance and an author's list up to date as it commits):
+        // what is not in memory is read in one blocking task on one connection.
+        let snapshots = self.snapshots_handle();
         let started = Instant::now();
-        let cached = query
+        let card = query
             .card
             .as_ref()
-            .and_then(|id| snapshots.get(id.as_str(), started));
-        let seen = snapshots.generation();
-        let fresh = cached.is_some();
+            .and_then(|id| snapshots.cards.get(id.as_str(), started));
+        let member = match (&card, query.member) {
+            (Some(card), true) => card
+                .member
+                .and_then(|id| snapshots.members.get(&id.0, started)),
+            _ => None,
+        };
+        let recent = query.author.as_ref().and_then(|author| {
+            snapshots
+                .recent
+                .get(author.as_str(), started)
+                .and_then(|list| list.first(query.limit))
+        });
+        let card_known = query.card.is_none() || card.is_some();
+        let member_known = !query.member
+            || card
+                .as_ref()
+                .is_none_or(|c| c.member.is_none() || member.is_some());
+        let recent_known = query.author.is_none() || recent.is_some();
+        if card_known && member_known && recent_known {
+            return Ok(TillRead {
+                card,
+                member,
+                recent: recent.unwrap_or_default(),
+            });
+        }
+        // Read before the database, so that a write committed meanwhile refuses the answers.
+        let seen = (
+            snapshots.cards.generation(),
+            snapshots.members.generation(),
+            snapshots.recent.generation(),
+        );
+        let (cached_card, cached_member, cached_recent) =
+            (card.is_some(), member.is_some(), recent.is_some());
+        let (author, limit) = (query.author.clone(), query.limit);
         let (card, member, recent) = self
             .blocking(move |db| {
                 with_conn!(db, |conn| {
-                    let card = match (cached, &query.card) {
+                    let card = match (card, &query.card) {
                         (Some(card), _) => Some(card),
                         (None, Some(id)) => conn
                             .find_card(id.as_str())?
@@ -896,30 +980,46 @@ impl Ledger for Store {
                             .transpose()?,
                         (None, None) => None,
                     };
-                    let member = match card.as_ref().and_then(|c| c.member) {
-                        Some(id) if query.member => conn
+                    let member = match (member, card.as_ref().and_then(|c| c.member)) {
+                        (Some(member), _) => Some(member),
+                        (None, Some(id)) if query.member => conn
                             .find_member(id.0)?
                             .map(MemberRow::into_member)
                             .transpose()?,
                         _ => None,
                     };
-                    let recent = match &query.author {
-                        Some(author) => {
-                            transactions(conn.author_transactions(author, query.limit)?)?
-                        }
-                        None => Vec::new(),
+                    let recent = match (recent, &query.author) {
+                        (Some(recent), _) => Some(recent),
+                        (None, Some(author)) => Some(transactions(
+                            conn.author_transactions(author, query.limit)?,
+                        )?),
+                        (None, None) => None,
                     };
                     Ok::<_, Failure>((card, member, recent))
                 })
             })
             .await?;
-        if let (Some(card), false) = (&card, fresh) {
-            snapshots.put(card.clone(), started, seen);
+        if let (Some(card), false) = (&card, cached_card) {
+            snapshots
+                .cards
+                .put(card.id.as_str().to_owned(), card.clone(), started, seen.0);
+        }
+        if let (Some(member), false) = (&member, cached_member) {
+            snapshots
+                .members
+                .put(member.id.0, member.clone(), started, seen.1);
+        }
+        if let (Some(transactions), false, Some(author)) = (&recent, cached_recent, author) {
+            let list = RecentList {
+                limit,
+                transactions: transactions.clone(),
+            };
+            snapshots.recent.put(author, list, started, seen.2);
         }
         Ok(TillRead {
             card,
             member,
-            recent,
+            recent: recent.unwrap_or_default(),
         })
     }
 

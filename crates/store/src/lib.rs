@@ -46,7 +46,7 @@ pub use import::{ImportRecord, ImportStep, ImportSummary};
 use catalog_cache::CatalogCache;
 use db::{with_conn, Db};
 use error::Failure;
-use snapshots::CardSnapshots;
+use snapshots::Snapshots;
 use sql::Sql;
 use writer::Writer;
 
@@ -63,8 +63,9 @@ pub struct Store {
 
 struct Inner {
     db: Db,
-    /// The cards read for answers (`Ledger::card_snapshot`), forgotten by every card write.
-    cards: Arc<CardSnapshots>,
+    /// The cards, members and recent lists read for answers (`Ledger::card_snapshot`,
+    /// `Ledger::till_read`), revised by every write of theirs.
+    snapshots: Arc<Snapshots>,
     /// The products and categories, forgotten by every catalog write.
     catalog: CatalogCache,
     writer: Writer,
@@ -83,13 +84,13 @@ impl Store {
     /// if missing) and starts the writer. Does not migrate: see [`Store::migrate`].
     pub fn connect(settings: &StoreSettings) -> Result<Store, StoreError> {
         let db = db::open(settings)?;
-        let cards = Arc::new(CardSnapshots::new(settings.card_cache_ttl));
-        let writer = Writer::start(db.clone(), cards.clone())?;
+        let snapshots = Arc::new(Snapshots::new(settings.card_cache_ttl));
+        let writer = Writer::start(db.clone(), snapshots.clone())?;
         tracing::info!(url = %settings.redacted_url(), backend = ?db.backend(), "store opened");
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
-                cards,
+                snapshots,
                 catalog: CatalogCache::new(settings.card_cache_ttl),
                 writer,
             }),
@@ -113,7 +114,7 @@ impl Store {
     /// Reverts every migration, dropping all data: for tests. Blocking.
     pub fn revert_all_migrations(&self) -> Result<usize, StoreError> {
         let reverted = migrations::revert_all(&self.inner.db);
-        self.inner.cards.forget_all();
+        self.inner.snapshots.forget_all();
         self.inner.catalog.forget();
         reverted
     }
@@ -140,7 +141,7 @@ impl Store {
     /// through `Ledger::apply`, which batches concurrent movements by itself.
     pub fn apply_batch(&self, movements: &[Movement]) -> Vec<Result<Receipt, DomainError>> {
         let answers = ledger::apply_batch(&self.inner.db, movements, &[]).0;
-        self.inner.cards.forget(ledger::touched_cards(movements));
+        self.inner.snapshots.after_batch(movements, &answers);
         answers
     }
 
@@ -148,13 +149,13 @@ impl Store {
         &self.inner.catalog
     }
 
-    fn snapshots(&self) -> &CardSnapshots {
-        &self.inner.cards
+    fn snapshots(&self) -> &Snapshots {
+        &self.inner.snapshots
     }
 
-    /// The card snapshots, for a blocking write that must forget the cards it changed.
-    fn snapshots_handle(&self) -> Arc<CardSnapshots> {
-        self.inner.cards.clone()
+    /// The snapshots, for a blocking write that must forget what it changed.
+    fn snapshots_handle(&self) -> Arc<Snapshots> {
+        self.inner.snapshots.clone()
     }
 
     fn writer(&self) -> &Writer {

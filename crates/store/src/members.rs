@@ -105,11 +105,17 @@ impl MemberDirectory for Store {
         profile: Profile,
         at: DateTime<Utc>,
     ) -> Result<bool, DomainError> {
+        let snapshots = self.snapshots_handle();
         self.blocking(move |db| {
-            with_conn!(db, |conn| Ok(conn
-                .update_member(id.0, revision, &ProfileRow::new(profile, at))
-                .map_err(email_conflict)?
-                == 1))
+            with_conn!(db, |conn| {
+                let updated = conn
+                    .update_member(id.0, revision, &ProfileRow::new(profile, at))
+                    .map_err(email_conflict)?
+                    == 1;
+                // Here, not after the await: the write stands even if the caller left.
+                snapshots.members.forget([&id.0]);
+                Ok(updated)
+            })
         })
         .await
     }
@@ -121,7 +127,8 @@ impl MemberDirectory for Store {
             with_conn!(db, |conn| {
                 if conn.link_card(member.0, card.as_str())? == 1 {
                     // Here, not after the await: the write stands even if the caller left.
-                    snapshots.forget([card.as_str()]);
+                    snapshots.cards.forget([card.as_str()]);
+                    snapshots.holders.forget([&member.0]);
                     return Ok(());
                 }
                 explain(conn, member.0, card.as_str(), |row| match row.replaced_by {
@@ -140,7 +147,8 @@ impl MemberDirectory for Store {
             with_conn!(db, |conn| {
                 if conn.unlink_card(member.0, card.as_str())? == 1 {
                     // Here, not after the await: the write stands even if the caller left.
-                    snapshots.forget([card.as_str()]);
+                    snapshots.cards.forget([card.as_str()]);
+                    snapshots.holders.forget([&member.0]);
                     return Ok(());
                 }
                 explain(conn, member.0, card.as_str(), |_| {

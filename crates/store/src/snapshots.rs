@@ -1,56 +1,69 @@
-//! The in-memory snapshots of cards, for reads that only *answer* (a partner's balance or
-//! validity read, a staff card read, the POS `carte/info`): served without a database round
-//! trip when a fresh snapshot is here. Nothing that decides a movement reads them: the
-//! writer's guards stay in SQL, and `Ledger::card` keeps reading the database.
+//! The in-memory snapshots behind the reads that only *answer*: cards (a partner's balance
+//! or validity read, a staff card read, the POS `carte/info`, the till), members (the name the
+//! till shows), each staff member's latest transactions (the till's list) and which cards a
+//! member holds (who pays whom between members). Served without a database round trip when a
+//! fresh snapshot is here. Nothing that decides a movement's money reads them: the writer's
+//! guards stay in SQL, and `Ledger::card` keeps reading the database.
 //!
 //! Freshness (the design of `ardoise_auth`'s session cache):
-//! - Every write of this process that can change a card — the writer's batches, member
-//!   links, anything else on the `cards` table — calls [`CardSnapshots::forget`] with the
-//!   cards it touched *after* its commit and before it answers, which drops them and bumps a
-//!   generation number. A read that started before that write cannot store its (possibly
-//!   stale) answer afterwards: [`CardSnapshots::put`] refuses it when the generation moved.
-//!   So in this process a read that follows an answered write sees that write.
+//! - Every write of this process that can change what a snapshot holds — the writer's
+//!   batches, member links and profiles, anything else on those tables — revises the
+//!   snapshots *after* its commit and before it answers: it drops what it changed (or, for
+//!   the writer, sets what it knows exactly: the balance it wrote, the transaction it
+//!   appended; a transfer's payee, whose balance the receipt does not carry, gets the amount
+//!   added to its snapshot, which holds every balance this process wrote), and bumps a
+//!   generation number. A read that started before that write cannot
+//!   store its (possibly stale) answer afterwards: [`Snapshots::put`] refuses it when the
+//!   generation moved. So in this process a read that follows an answered write sees that
+//!   write.
 //! - Another process on the same database (a second server on PostgreSQL, the CLI) cannot
-//!   reach this memory: a snapshot is trusted for at most the TTL after it was read, so such a
-//!   change shows here within that delay. A zero TTL caches nothing.
-//! - Only cards found are kept (an unknown card is read again each time), at most
-//!   [`MAX_ENTRIES`] of them.
+//!   reach this memory: a snapshot is trusted for at most the TTL after it was *read from the
+//!   database* (a revision by the writer does not make it younger), so such a change shows
+//!   here within that delay. A zero TTL caches nothing.
+//! - Only things found are kept (an unknown card is read again each time), at most
+//!   [`MAX_ENTRIES`] of each kind.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ardoise_domain::Card;
+use ardoise_domain::ports::{Action, Movement, Receipt};
+use ardoise_domain::{Card, DomainError, Member, Transaction};
 
-/// The most cards kept; past it the map is emptied and fills again with the cards in use.
+use crate::ledger::{recorded_transaction, touched_cards, Recorded};
+
+/// The most entries of one kind kept; past it the map is emptied and fills again with those
+/// in use.
 pub(crate) const MAX_ENTRIES: usize = 100_000;
 
-struct Entry {
-    card: Card,
-    /// When the read that produced it started.
+struct Entry<V> {
+    value: V,
+    /// When the database read that produced it started.
     fetched_at: Instant,
 }
 
-/// See the module's documentation.
-pub(crate) struct CardSnapshots {
+/// Snapshots of one kind, by key. See the module's documentation.
+pub(crate) struct SnapshotMap<K, V> {
     ttl: Duration,
     generation: AtomicU64,
-    cards: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<HashMap<K, Entry<V>>>,
 }
 
-/// The generation a database read started in; [`CardSnapshots::put`] stores nothing if it
+/// The generation a database read started in; [`SnapshotMap::put`] stores nothing if it
 /// changed since.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Generation(u64);
 
-impl CardSnapshots {
+impl<K: Eq + Hash, V: Clone> SnapshotMap<K, V> {
     /// Snapshots trusted for `ttl`; a zero `ttl` keeps nothing.
-    pub fn new(ttl: Duration) -> CardSnapshots {
-        CardSnapshots {
+    pub fn new(ttl: Duration) -> SnapshotMap<K, V> {
+        SnapshotMap {
             ttl,
             generation: AtomicU64::new(0),
-            cards: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::new()),
         }
     }
 
@@ -59,9 +72,9 @@ impl CardSnapshots {
         !self.ttl.is_zero()
     }
 
-    fn cards(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+    fn entries(&self) -> MutexGuard<'_, HashMap<K, Entry<V>>> {
         // A panic while holding the lock leaves a plain map behind: still usable.
-        self.cards
+        self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -71,59 +84,248 @@ impl CardSnapshots {
         Generation(self.generation.load(Ordering::Acquire))
     }
 
-    /// The card's snapshot if it was read less than the TTL before `now`.
-    pub fn get(&self, id: &str, now: Instant) -> Option<Card> {
+    /// The snapshot of `key` if it was read from the database less than the TTL before `now`.
+    pub fn get<Q>(&self, key: &Q, now: Instant) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         if !self.enabled() {
             return None;
         }
-        let cards = self.cards();
-        let entry = cards.get(id)?;
-        (now.saturating_duration_since(entry.fetched_at) < self.ttl).then(|| entry.card.clone())
+        let entries = self.entries();
+        let entry = entries.get(key)?;
+        (now.saturating_duration_since(entry.fetched_at) < self.ttl).then(|| entry.value.clone())
     }
 
-    /// Keeps `card`, read by a read that started at `fetched_at` in generation `seen`; refused
-    /// if a write was reported since `seen`.
-    pub fn put(&self, card: Card, fetched_at: Instant, seen: Generation) {
+    /// Keeps `value` under `key`, read by a read that started at `fetched_at` in generation
+    /// `seen`; refused if a write was reported since `seen`.
+    pub fn put(&self, key: K, value: V, fetched_at: Instant, seen: Generation) {
         if !self.enabled() {
             return;
         }
-        let mut cards = self.cards();
+        let mut entries = self.entries();
         if self.generation.load(Ordering::Acquire) != seen.0 {
             return;
         }
-        if cards.len() >= MAX_ENTRIES {
-            cards.clear();
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
         }
-        cards.insert(card.id.as_str().to_owned(), Entry { card, fetched_at });
+        entries.insert(key, Entry { value, fetched_at });
     }
 
-    /// Forgets the cards a committed write touched, and refuses the answers of the reads
-    /// already under way.
-    pub fn forget<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
-        let mut ids = ids.into_iter().peekable();
-        // A batch of session touches only changed no card: the reads under way may keep theirs.
-        if ids.peek().is_none() {
+    /// Forgets what a committed write changed, and refuses the answers of the reads already
+    /// under way.
+    pub fn forget<'a, Q>(&self, keys: impl IntoIterator<Item = &'a Q>)
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized + 'a,
+    {
+        let mut keys = keys.into_iter().peekable();
+        // A write that changed nothing here: the reads under way may keep their answers.
+        if keys.peek().is_none() {
             return;
         }
-        let mut cards = self.cards();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        for id in ids {
-            cards.remove(id);
+        let mut revision = self.revise();
+        for key in keys {
+            revision.remove(key);
         }
     }
 
-    /// Forgets every card (the data was dropped or restored).
+    /// Forgets everything (the data was dropped or restored).
     pub fn forget_all(&self) {
-        let mut cards = self.cards();
+        self.revise().clear();
+    }
+
+    /// The snapshots as a committed write revises them: the reads already under way cannot
+    /// store their answers any more, and the write sets or drops what it changed while it
+    /// holds the returned guard.
+    pub fn revise(&self) -> Revision<'_, K, V> {
+        let entries = self.entries();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        cards.clear();
+        Revision { entries }
+    }
+}
+
+/// The snapshots of one kind under revision by a committed write (see
+/// [`SnapshotMap::revise`]).
+pub(crate) struct Revision<'a, K, V> {
+    entries: MutexGuard<'a, HashMap<K, Entry<V>>>,
+}
+
+impl<K: Eq + Hash, V> Revision<'_, K, V> {
+    /// The snapshot of `key`, to set what the write changed in it (its age is kept: a
+    /// revision knows only what this process wrote).
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        self.entries.get_mut(key).map(|e| &mut e.value)
+    }
+
+    /// Drops the snapshot of `key`.
+    pub fn remove<Q>(&mut self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        self.entries.remove(key);
+    }
+
+    /// Drops every snapshot of this kind.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+/// A staff member's latest transactions, newest first: the first `limit` of the ledger, or
+/// all of them when there are fewer.
+#[derive(Debug, Clone)]
+pub(crate) struct RecentList {
+    pub limit: u32,
+    pub transactions: Vec<Transaction>,
+}
+
+impl RecentList {
+    /// The latest `limit` transactions, if this list holds that many (or all there are).
+    pub fn first(&self, limit: u32) -> Option<Vec<Transaction>> {
+        if limit > self.limit {
+            return None;
+        }
+        let n = usize::try_from(limit).unwrap_or(usize::MAX);
+        Some(self.transactions.iter().take(n).cloned().collect())
+    }
+
+    /// Adds a transaction the author just wrote, in id order, keeping the latest `limit`.
+    fn add(&mut self, tx: Transaction) {
+        let at = self.transactions.partition_point(|t| t.id.0 > tx.id.0);
+        match self.transactions.get_mut(at) {
+            Some(t) if t.id == tx.id => *t = tx,
+            _ => self.transactions.insert(at, tx),
+        }
+        self.transactions
+            .truncate(usize::try_from(self.limit).unwrap_or(usize::MAX));
+    }
+}
+
+/// What a payment between members needs to know of a member who holds cards, besides the
+/// cards themselves (which are in [`Snapshots::cards`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Holder {
+    /// The ids of the member's cards, in id order.
+    pub cards: Vec<String>,
+    /// Whether the member is suspended from the exchange.
+    pub suspended: bool,
+}
+
+/// Every kind of snapshot the store keeps.
+pub(crate) struct Snapshots {
+    /// Cards by id.
+    pub cards: SnapshotMap<String, Card>,
+    /// Members by id.
+    pub members: SnapshotMap<i64, Member>,
+    /// Staff members' latest transactions, by author.
+    pub recent: SnapshotMap<String, RecentList>,
+    /// Members' cards and suspension, by member id (members holding at least one card).
+    pub holders: SnapshotMap<i64, Holder>,
+}
+
+impl Snapshots {
+    /// Snapshots trusted for `ttl`; a zero `ttl` keeps nothing.
+    pub fn new(ttl: Duration) -> Snapshots {
+        Snapshots {
+            cards: SnapshotMap::new(ttl),
+            members: SnapshotMap::new(ttl),
+            recent: SnapshotMap::new(ttl),
+            holders: SnapshotMap::new(ttl),
+        }
+    }
+
+    /// Forgets everything (the data was dropped, restored or imported).
+    pub fn forget_all(&self) {
+        self.cards.forget_all();
+        self.members.forget_all();
+        self.recent.forget_all();
+        self.holders.forget_all();
+    }
+
+    /// Revises the snapshots after a batch of `movements` was committed (or not), with their
+    /// `answers`: a balance the batch wrote is set on its card's snapshot and a transaction
+    /// it appended on its author's list; anything else it may have changed is dropped.
+    pub fn after_batch(&self, movements: &[Movement], answers: &[Result<Receipt, DomainError>]) {
+        if movements.is_empty() {
+            return;
+        }
+        let mut cards = self.cards.revise();
+        for (m, answer) in movements.iter().zip(answers) {
+            match (answer, &m.action) {
+                // These change the balance of their card only.
+                (Ok(r), Action::Post { .. } | Action::Drain | Action::Flip { .. })
+                    if r.card == m.card =>
+                {
+                    if let Some(card) = cards.get_mut(m.card.as_str()) {
+                        card.balance = r.balance_after;
+                    }
+                }
+                (Ok(r), Action::Transfer { to, amount, .. }) if r.card == m.card => {
+                    if let Some(card) = cards.get_mut(m.card.as_str()) {
+                        card.balance = r.balance_after;
+                    }
+                    // The receipt is the payer's: the payee's snapshot holds every balance
+                    // this process wrote on the card, so the amount added is its new one.
+                    let credited = cards.get_mut(to.as_str()).and_then(|card| {
+                        card.balance = card.balance.checked_add(*amount)?;
+                        Some(())
+                    });
+                    if credited.is_none() {
+                        cards.remove(to.as_str());
+                    }
+                }
+                _ => {
+                    for id in touched_cards(std::slice::from_ref(m)) {
+                        cards.remove(id);
+                    }
+                }
+            }
+        }
+        drop(cards);
+        // A replacement gives its member a new card.
+        if movements
+            .iter()
+            .any(|m| matches!(m.action, Action::Replace { .. }))
+        {
+            self.holders.forget_all();
+        }
+        let mut recent = self.recent.revise();
+        for (m, answer) in movements.iter().zip(answers) {
+            match answer {
+                Ok(receipt) => match recorded_transaction(m, receipt) {
+                    Recorded::Nothing => {}
+                    Recorded::One(tx) => {
+                        if let Some(list) = recent.get_mut(m.author.as_str()) {
+                            list.add(tx);
+                        }
+                    }
+                    // Its author's transactions only (a transfer, a replacement).
+                    Recorded::Other => recent.remove(m.author.as_str()),
+                    // A cancel or a redo changes a transaction of any author.
+                    Recorded::Flipped => recent.clear(),
+                },
+                // Whether it was committed is not known.
+                Err(DomainError::StorageUnavailable | DomainError::Internal(_)) => recent.clear(),
+                // Refused: nothing was written.
+                Err(_) => {}
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ardoise_domain::{CardId, CardStatus, Money};
+    use ardoise_domain::ports::Guard;
+    use ardoise_domain::{CardId, CardStatus, Money, TransactionId, TransactionKind};
     use chrono::{TimeZone, Utc};
 
     fn card(id: &str, cents: i64) -> Card {
@@ -143,11 +345,19 @@ mod tests {
     const A: &str = "04A2B3C4D5E6F7";
     const B: &str = "04A2B3C4D5E6F8";
 
+    fn cards(ttl: Duration) -> SnapshotMap<String, Card> {
+        SnapshotMap::new(ttl)
+    }
+
+    fn put(cache: &SnapshotMap<String, Card>, c: Card, at: Instant) {
+        cache.put(c.id.as_str().to_owned(), c, at, cache.generation());
+    }
+
     #[test]
     fn a_snapshot_is_served_for_the_ttl_only() {
-        let cache = CardSnapshots::new(Duration::from_secs(1));
+        let cache = cards(Duration::from_secs(1));
         let t0 = Instant::now();
-        cache.put(card(A, 100), t0, cache.generation());
+        put(&cache, card(A, 100), t0);
         assert_eq!(cache.get(A, t0).unwrap().balance, Money::from_cents(100));
         assert!(cache.get(A, t0 + Duration::from_millis(999)).is_some());
         assert!(cache.get(A, t0 + Duration::from_secs(1)).is_none());
@@ -156,25 +366,25 @@ mod tests {
 
     #[test]
     fn a_read_that_started_before_a_write_cannot_store_its_answer() {
-        let cache = CardSnapshots::new(Duration::from_secs(1));
+        let cache = cards(Duration::from_secs(1));
         let t0 = Instant::now();
         // A read starts, the writer commits a payment on the card and forgets it, then the
         // read (which saw the old balance) tries to store its answer.
         let before = cache.generation();
         cache.forget([A]);
-        cache.put(card(A, 100), t0, before);
+        cache.put(A.to_owned(), card(A, 100), t0, before);
         assert!(cache.get(A, t0).is_none());
         // A read that started after the write stores its answer.
-        cache.put(card(A, 99), t0, cache.generation());
+        put(&cache, card(A, 99), t0);
         assert_eq!(cache.get(A, t0).unwrap().balance, Money::from_cents(99));
     }
 
     #[test]
     fn a_write_forgets_the_cards_it_touched_only() {
-        let cache = CardSnapshots::new(Duration::from_secs(1));
+        let cache = cards(Duration::from_secs(1));
         let t0 = Instant::now();
-        cache.put(card(A, 100), t0, cache.generation());
-        cache.put(card(B, 200), t0, cache.generation());
+        put(&cache, card(A, 100), t0);
+        put(&cache, card(B, 200), t0);
         cache.forget([A]);
         assert!(cache.get(A, t0).is_none());
         assert_eq!(cache.get(B, t0).unwrap().balance, Money::from_cents(200));
@@ -184,21 +394,150 @@ mod tests {
 
     #[test]
     fn a_zero_ttl_keeps_nothing() {
-        let cache = CardSnapshots::new(Duration::ZERO);
+        let cache = cards(Duration::ZERO);
         let t0 = Instant::now();
-        cache.put(card(A, 100), t0, cache.generation());
+        put(&cache, card(A, 100), t0);
         assert!(cache.get(A, t0).is_none());
     }
 
     #[test]
     fn the_map_is_bounded() {
-        let cache = CardSnapshots::new(Duration::from_secs(1));
+        let cache = cards(Duration::from_secs(1));
         let t0 = Instant::now();
         for i in 0..=MAX_ENTRIES {
             let mut c = card(A, 1);
             c.id = CardId::parse(&format!("{i:014X}")).unwrap();
-            cache.put(c, t0, cache.generation());
+            put(&cache, c, t0);
         }
-        assert!(cache.cards().len() <= MAX_ENTRIES);
+        assert!(cache.entries().len() <= MAX_ENTRIES);
+    }
+
+    fn payment(card: &str, author: &str, cents: i64) -> Movement {
+        Movement {
+            card: CardId::parse(card).unwrap(),
+            author: author.to_owned(),
+            at: Utc.with_ymd_and_hms(2026, 12, 7, 20, 0, 0).unwrap(),
+            action: Action::Post {
+                kind: TransactionKind::Payment,
+                amount: Money::from_cents(cents),
+                quantity: 0,
+                product: None,
+                guard: Guard::default(),
+            },
+            idempotency: None,
+            credit: None,
+            service: None,
+        }
+    }
+
+    fn paid(card: &str, id: i64, before: i64, after: i64) -> Result<Receipt, DomainError> {
+        Ok(Receipt {
+            transaction: TransactionId(id),
+            card: CardId::parse(card).unwrap(),
+            balance_before: Money::from_cents(before),
+            balance_after: Money::from_cents(after),
+            amount: Money::from_cents(before - after),
+        })
+    }
+
+    #[test]
+    fn a_batch_sets_the_balances_it_wrote_and_keeps_the_snapshots_age() {
+        let s = Snapshots::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        put(&s.cards, card(A, 100), t0);
+        put(&s.cards, card(B, 200), t0);
+        let before = s.cards.generation();
+        s.after_batch(
+            &[
+                payment(A, "bar", 10),
+                payment(A, "bar", 5),
+                payment(B, "bar", 500),
+            ],
+            &[
+                paid(A, 1, 100, 90),
+                paid(A, 2, 90, 85),
+                Err(DomainError::InsufficientFunds {
+                    balance: Money::from_cents(200),
+                    missing: Money::from_cents(300),
+                }),
+            ],
+        );
+        assert_eq!(s.cards.get(A, t0).unwrap().balance, Money::from_cents(85));
+        // A refused movement is dropped, as any change not known exactly.
+        assert!(s.cards.get(B, t0).is_none());
+        assert!(s.cards.get(A, t0 + Duration::from_secs(1)).is_none());
+        // A read under way during the batch cannot store its answer.
+        s.cards.put(B.to_owned(), card(B, 200), t0, before);
+        assert!(s.cards.get(B, t0).is_none());
+    }
+
+    fn list(ids: &[i64]) -> RecentList {
+        RecentList {
+            limit: 3,
+            transactions: ids
+                .iter()
+                .map(|&id| {
+                    let m = payment(A, "bar", 1);
+                    let Recorded::One(tx) = recorded_transaction(&m, &paid(A, id, 2, 1).unwrap())
+                    else {
+                        panic!("a payment records one transaction");
+                    };
+                    tx
+                })
+                .collect(),
+        }
+    }
+
+    fn ids(l: &[Transaction]) -> Vec<i64> {
+        l.iter().map(|t| t.id.0).collect()
+    }
+
+    #[test]
+    fn a_batch_appends_its_transactions_to_their_authors_lists() {
+        let s = Snapshots::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        s.recent
+            .put("bar".to_owned(), list(&[7, 5]), t0, s.recent.generation());
+        s.after_batch(
+            &[
+                payment(A, "bar", 1),
+                payment(B, "other", 1),
+                payment(A, "bar", 2),
+            ],
+            &[paid(A, 8, 10, 9), paid(B, 9, 10, 9), paid(A, 10, 9, 7)],
+        );
+        let got = s.recent.get("bar", t0).unwrap();
+        assert_eq!(ids(&got.transactions), vec![10, 8, 7]);
+        assert_eq!(got.transactions[0].amount, Money::from_cents(2));
+        assert_eq!(got.transactions[0].author, "bar");
+        assert_eq!(ids(&got.first(2).unwrap()), vec![10, 8]);
+        assert!(got.first(4).is_none());
+        // Nobody asked for the other author's list: nothing is kept for it.
+        assert!(s.recent.get("other", t0).is_none());
+    }
+
+    #[test]
+    fn a_cancel_or_an_unsure_commit_drops_every_list() {
+        let s = Snapshots::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        s.recent
+            .put("bar".to_owned(), list(&[7]), t0, s.recent.generation());
+        let mut cancel = payment(A, "other", 0);
+        cancel.action = Action::Flip {
+            transaction: TransactionId(7),
+            valid_after: false,
+            delta: Money::from_cents(1),
+            guard: Guard::default(),
+        };
+        s.after_batch(&[cancel], &[paid(A, 7, 1, 2)]);
+        assert!(s.recent.get("bar", t0).is_none());
+
+        s.recent
+            .put("bar".to_owned(), list(&[7]), t0, s.recent.generation());
+        s.after_batch(
+            &[payment(A, "other", 1)],
+            &[Err(DomainError::StorageUnavailable)],
+        );
+        assert!(s.recent.get("bar", t0).is_none());
     }
 }

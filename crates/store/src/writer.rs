@@ -17,8 +17,8 @@ use tokio::sync::oneshot;
 
 use crate::db::Db;
 use crate::error::{Failure, StoreError};
-use crate::ledger::{apply_batch, touched_cards};
-use crate::snapshots::CardSnapshots;
+use crate::ledger::apply_batch;
+use crate::snapshots::Snapshots;
 
 /// The most movements in one database transaction.
 pub(crate) const MAX_BATCH: usize = 512;
@@ -58,12 +58,13 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread; after each batch it makes `cards` forget the cards of the batch.
-    pub fn start(db: Db, cards: Arc<CardSnapshots>) -> Result<Writer, StoreError> {
+    /// Starts the thread; after each batch it revises the `snapshots` with what the batch
+    /// wrote.
+    pub fn start(db: Db, snapshots: Arc<Snapshots>) -> Result<Writer, StoreError> {
         let (jobs, queue) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("ardoise-writer".into())
-            .spawn(move || run(&db, &queue, &cards))
+            .spawn(move || run(&db, &queue, &snapshots))
             .map_err(|e| StoreError::Connect(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer {
             jobs: Some(jobs),
@@ -124,7 +125,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(db: &Db, queue: &mpsc::Receiver<Job>, cards: &CardSnapshots) {
+fn run(db: &Db, queue: &mpsc::Receiver<Job>, snapshots: &Snapshots) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -159,9 +160,9 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>, cards: &CardSnapshots) {
                     let answers = movements.iter().map(|_| Err(error.clone())).collect();
                     (answers, Err(error))
                 });
-        // Committed (or not at all): before anyone hears of it, no snapshot of these cards
-        // may be served any more.
-        cards.forget(touched_cards(&movements));
+        // Committed (or not at all): before anyone hears of it, the snapshots show it (the
+        // balances written, the transactions appended) or forget what it may have changed.
+        snapshots.after_batch(&movements, &answers);
         for (reply, answer) in replies.into_iter().zip(answers) {
             // The caller may have gone away; the movement stands either way.
             let _ = reply.send(answer);

@@ -237,3 +237,189 @@ async fn reads_racing_payments_never_keep_a_stale_balance() {
         assert_eq!(snapshot(&store, "CAFE0001").await.balance, cents(9_960));
     }
 }
+
+/// What the till and a payment between members read from memory (`Ledger::till_read`,
+/// `ExchangeStore::parties`) is, after every write of this store, what the database says: the
+/// same reads through a second store that keeps nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_till_and_the_parties_read_from_memory_what_the_database_holds() {
+    use ardoise_domain::exchange::ExchangeStore;
+    use ardoise_domain::ports::{Guard, TillQuery, TransferRecord};
+    use ardoise_domain::{MemberId, TransactionKind};
+
+    async fn same(s: &ardoise_store::Store, truth: &ardoise_store::Store, step: &str) {
+        for author in ["barman", "other"] {
+            for id in ["CAFE0001", "CAFE0002", "CAFE0003"] {
+                let query = TillQuery {
+                    card: Some(card(id)),
+                    member: true,
+                    author: Some(author.to_owned()),
+                    limit: 3,
+                };
+                let (got, want) = (
+                    s.till_read(query.clone()).await.unwrap(),
+                    truth.till_read(query).await.unwrap(),
+                );
+                assert_eq!(got.card, want.card, "{step}: card {id}");
+                assert_eq!(got.member, want.member, "{step}: member of {id}");
+                assert_eq!(got.recent, want.recent, "{step}: {author}'s list");
+            }
+        }
+        for (a, b) in [(1, 2), (2, 1), (1, 3)] {
+            let (a, b) = (MemberId(a), MemberId(b));
+            assert_eq!(
+                s.parties(a, b).await.unwrap(),
+                truth.parties(a, b).await.unwrap(),
+                "{step}: parties {a:?}, {b:?}"
+            );
+        }
+    }
+
+    fn by(author: &str, mut m: Movement) -> Movement {
+        m.author = author.to_owned();
+        m
+    }
+
+    for backend in backends() {
+        // A TTL far longer than the test: only the writes can change what is served.
+        let db = TestDb::with(backend, |s| s.card_cache_ttl = Duration::from_secs(600));
+        let s = &db.store;
+        let mut settings = db.settings.clone();
+        settings.card_cache_ttl = Duration::ZERO;
+        let truth = ardoise_store::Store::connect(&settings).unwrap();
+        let mut members = Vec::new();
+        for (i, id) in ["CAFE0001", "CAFE0002", "CAFE0003"].into_iter().enumerate() {
+            s.apply(open(id, 1000, 0)).await.unwrap();
+            let member = s
+                .add_member(
+                    Profile {
+                        last_name: Some(format!("Member {i}")),
+                        ..Profile::default()
+                    },
+                    at(1),
+                )
+                .await
+                .unwrap();
+            if i < 2 {
+                s.link_card(member.id, &card(id)).await.unwrap();
+            }
+            members.push(member);
+        }
+        same(s, &truth, "opened").await;
+
+        let first = s.apply(pay("CAFE0001", 10)).await.unwrap();
+        s.apply(pay("CAFE0001", 20)).await.unwrap();
+        same(s, &truth, "two payments").await;
+        // Another staff member's payment and top-up on the same card.
+        s.apply(by("other", pay("CAFE0001", 5))).await.unwrap();
+        s.apply(by("other", top_up("CAFE0001", 300))).await.unwrap();
+        same(s, &truth, "another staff member").await;
+        // Another staff member cancels the first payment, then redoes it.
+        s.apply(by("other", flip("CAFE0001", first.transaction, false, -10)))
+            .await
+            .unwrap();
+        same(s, &truth, "cancelled").await;
+        s.apply(by("other", flip("CAFE0001", first.transaction, true, -10)))
+            .await
+            .unwrap();
+        same(s, &truth, "redone").await;
+        // A refused payment, then more than the list holds.
+        assert!(s.apply(pay("CAFE0002", 5000)).await.is_err());
+        for _ in 0..4 {
+            s.apply(pay("CAFE0002", 1)).await.unwrap();
+        }
+        same(s, &truth, "refused, then four more").await;
+        // Products and quantities, as the till's order lines.
+        let mut line = pay("CAFE0002", 360);
+        if let Action::Post {
+            quantity, product, ..
+        } = &mut line.action
+        {
+            *quantity = 2;
+            *product = Some("biere".into());
+        }
+        s.apply(line).await.unwrap();
+        same(s, &truth, "an order line").await;
+        // A member renamed.
+        let m = &members[0];
+        let renamed = Profile {
+            display_name: Some("Renamed".into()),
+            ..m.profile.clone()
+        };
+        assert!(s
+            .update_member(m.id, m.revision, renamed, at(2))
+            .await
+            .unwrap());
+        same(s, &truth, "renamed").await;
+        // Transfers between members, both ways.
+        for (from, to, payer, payee) in [
+            ("CAFE0001", "CAFE0002", &members[0], &members[1]),
+            ("CAFE0002", "CAFE0001", &members[1], &members[0]),
+        ] {
+            let mut t = by(&format!("member:{}", payer.id.0), pay(from, 0));
+            t.action = Action::Transfer {
+                to: card(to),
+                amount: cents(7),
+                payer: Guard {
+                    floor: true,
+                    usable: true,
+                    ceiling: false,
+                },
+                payee: Guard {
+                    floor: false,
+                    usable: true,
+                    ceiling: true,
+                },
+                record: Box::new(TransferRecord {
+                    from_member: payer.id,
+                    to_member: payee.id,
+                    offer: None,
+                    note: None,
+                }),
+            };
+            s.apply(t).await.unwrap();
+            same(s, &truth, "transfer").await;
+        }
+        // A suspension, a card linked, a card blocked, a drain.
+        s.set_suspended(members[1].id, true, "moderator".into(), at(3))
+            .await
+            .unwrap();
+        same(s, &truth, "suspended").await;
+        s.link_card(members[2].id, &card("CAFE0003")).await.unwrap();
+        same(s, &truth, "linked").await;
+        s.apply(lifecycle(
+            "CAFE0003",
+            Action::SetStatus {
+                status: CardStatus::Blocked,
+            },
+        ))
+        .await
+        .unwrap();
+        same(s, &truth, "blocked").await;
+        s.apply(drain("CAFE0002")).await.unwrap();
+        same(s, &truth, "drained").await;
+        s.apply(lifecycle(
+            "CAFE0002",
+            Action::Replace {
+                new_card: card("CAFE0004"),
+            },
+        ))
+        .await
+        .unwrap();
+        same(s, &truth, "replaced").await;
+        let kinds: Vec<TransactionKind> = truth
+            .till_read(TillQuery {
+                card: None,
+                member: false,
+                author: Some("barman".into()),
+                limit: 3,
+            })
+            .await
+            .unwrap()
+            .recent
+            .iter()
+            .map(|t| t.kind)
+            .collect();
+        assert_eq!(kinds.len(), 3, "{backend:?}");
+    }
+}
