@@ -199,7 +199,7 @@ pub struct OutboxFigures {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Outbox: Send + Sync {
-    /// Queues a message in its own transaction (the routes; a cause that writes other rows
+    /// Queues a message, durably once it answers (the routes; a cause that writes other rows
     /// queues its messages in its own transaction, see the store). With an idempotency key
     /// already used by the same origin: the message it queued when the request hash is the
     /// same, else `IdempotencyKeyReused`. `UnknownMember`, `UnknownPartner`.

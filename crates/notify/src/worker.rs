@@ -8,7 +8,12 @@
 //! - **Several processes.** Claims are atomic in the store (`FOR UPDATE SKIP LOCKED` on
 //!   PostgreSQL), and an outcome is recorded only by the attempt that holds the message.
 //! - **Bounded.** At most `per_channel` attempts run at once on each channel, and at most
-//!   `per_channel` messages per configured channel are claimed ahead.
+//!   [`CLAIM_AHEAD`] × `per_channel` messages per configured channel are claimed ahead (their
+//!   outcomes not yet recorded).
+//! - **Batched.** Claims and outcomes are writes of the store, which commits all those waiting
+//!   at once (with the messages the routes queue): the worker claims a channel's worth of
+//!   messages at a time, and the messages claimed ahead keep the channels busy while claims
+//!   and outcomes wait for their commit.
 //! - **Rate-limited per provider.** A partner's messages beyond `sends_per_minute` in the last
 //!   minute are postponed (not counted as attempts) until the minute allows them.
 //! - **Retries** follow the [`RetryPolicy`]: exponential backoff with jitter for 24 h, then
@@ -28,6 +33,11 @@ use tokio::task::JoinSet;
 
 /// The reason recorded for a message on a channel the server does not configure.
 pub const CHANNEL_NOT_CONFIGURED: &str = "channel_not_configured";
+
+/// How many times `per_channel` messages each configured channel may have claimed, sent or
+/// waiting: a claim and an outcome each wait for a commit of the store, during which the
+/// messages claimed ahead are being sent.
+pub const CLAIM_AHEAD: usize = 4;
 
 /// How the worker runs.
 #[derive(Debug, Clone)]
@@ -116,9 +126,10 @@ impl Worker {
         self.waker.clone()
     }
 
-    /// The most messages claimed ahead: `per_channel` for each configured channel.
+    /// The most messages claimed ahead: [`CLAIM_AHEAD`] × `per_channel` for each configured
+    /// channel.
     fn capacity(&self) -> usize {
-        self.settings.per_channel.max(1) * self.senders.len().max(1)
+        CLAIM_AHEAD * self.settings.per_channel.max(1) * self.senders.len().max(1)
     }
 
     /// Delivers until `stop` completes, then lets the attempts under way finish (their
@@ -130,8 +141,11 @@ impl Worker {
         );
         let slots = Arc::new(Semaphore::new(self.capacity()));
         let mut attempts = JoinSet::new();
+        // When the outbox has more due than the worker holds, the next claim waits for this
+        // many free slots: one claim, one commit, for a channel's worth of messages.
+        let batch = self.settings.per_channel.max(1);
         tokio::pin!(stop);
-        loop {
+        'claiming: loop {
             // Reap the finished attempts (their errors were logged by the attempt itself).
             while attempts.try_join_next().is_some() {}
             let free = slots.available_permits();
@@ -162,10 +176,16 @@ impl Worker {
                 });
             }
             if full {
-                // More may be due: claim again as soon as a slot frees.
-                tokio::select! {
-                    _ = &mut stop => break,
-                    _ = attempts.join_next() => {}
+                // More may be due: claim again once `batch` slots are free, or nothing is
+                // under way any more.
+                loop {
+                    tokio::select! {
+                        _ = &mut stop => break 'claiming,
+                        done = attempts.join_next() => if done.is_none() { break },
+                    }
+                    if slots.available_permits() >= batch {
+                        break;
+                    }
                 }
                 continue;
             }

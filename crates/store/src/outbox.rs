@@ -1,12 +1,17 @@
 //! The notifications' outbox and the partners' webhooks (services.md) on both backends.
 //!
-//! A message is a row of `outbox` committed with its cause: the routes queue theirs in a
-//! transaction of their own ([`Outbox::queue`]); a write that has a cause of its own (a
-//! payment crossing a low-balance threshold, in the writer's batch) queues them in its own
-//! transaction with [`queue_in`]. The worker claims due rows with a lease (`sending` until
-//! `next_attempt_at`): a claim is one guarded statement per row inside a write transaction,
-//! `FOR UPDATE SKIP LOCKED` on PostgreSQL so that several processes claim different rows, and a
-//! row whose lease ran out (its process died) is claimed again.
+//! A message is a row of `outbox` committed with its cause: the routes queue theirs through
+//! the writer thread ([`Outbox::queue`], committed with the other outbox writes waiting); a
+//! write that has a cause of its own (a payment crossing a low-balance threshold, in the
+//! writer's batch) queues them in its own transaction with [`queue_in`]. The worker claims due
+//! rows with a lease (`sending` until `next_attempt_at`): a claim is one guarded update inside
+//! a write transaction, `FOR UPDATE SKIP LOCKED` on PostgreSQL so that several processes claim
+//! different rows, and a row whose lease ran out (its process died) is claimed again.
+//!
+//! Every write of [`Outbox`] (queue, claim, record) is an [`OutboxJob`] handed to the store's
+//! writer thread, which applies all the jobs waiting in one transaction
+//! ([`apply_outbox_batch`]): one commit (one fsync on SQLite) for many messages and outcomes,
+//! and no connection of the pool waiting for SQLite's write lock.
 
 use ardoise_domain::ids::MemberId;
 use ardoise_domain::notify::{Channel, Delivery};
@@ -22,7 +27,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 use diesel::sqlite::SqliteConnection;
 
-use crate::db::with_conn;
+use crate::db::{with_conn, Db};
 use crate::error::Failure;
 use crate::rows::{millis, time};
 use crate::schema::{outbox, partner_webhooks, partners};
@@ -195,8 +200,8 @@ pub(crate) trait OutboxSql: Dialect + DueLock + Sized {
     /// The rows `ids` with their picture and their webhook's URL and secret.
     fn claimed_rows(&mut self, ids: &[String]) -> QueryResult<Vec<ClaimedRow>>;
     /// Sets the outcome of attempt `attempt` of `id` if that attempt still holds it and, when
-    /// the outcome is final, blanks the link of a [`SECRET_LINK_EVENTS`] message in the same
-    /// transaction.
+    /// the outcome is final, blanks the link of a [`SECRET_LINK_EVENTS`] message; inside the
+    /// caller's transaction, which holds both writes.
     fn finish(&mut self, id: &str, attempt: i32, outcome: &Outcome, at: i64) -> QueryResult<bool>;
     /// `finish`'s guarded update of the status alone.
     fn record_outcome(
@@ -338,20 +343,18 @@ macro_rules! impl_outbox_sql {
                 outcome: &Outcome,
                 at: i64,
             ) -> QueryResult<bool> {
-                self.transaction(|conn| {
-                    let changed = conn.record_outcome(id, attempt, outcome, at)?;
-                    if changed && outcome.is_final() {
-                        // The one-time link must not outlive the message's delivery.
-                        diesel::update(
-                            outbox::table
-                                .find(id)
-                                .filter(outbox::event.eq_any(SECRET_LINK_EVENTS)),
-                        )
-                        .set(outbox::link.eq(None::<String>))
-                        .execute(conn)?;
-                    }
-                    Ok(changed)
-                })
+                let changed = self.record_outcome(id, attempt, outcome, at)?;
+                if changed && outcome.is_final() {
+                    // The one-time link must not outlive the message's delivery.
+                    diesel::update(
+                        outbox::table
+                            .find(id)
+                            .filter(outbox::event.eq_any(SECRET_LINK_EVENTS)),
+                    )
+                    .set(outbox::link.eq(None::<String>))
+                    .execute(self)?;
+                }
+                Ok(changed)
             }
 
             fn record_outcome(
@@ -481,13 +484,151 @@ fn replay(row: MessageRow, hash: &str) -> Result<Queued, Failure> {
     })
 }
 
+/// An outbox write handed to the writer thread, which applies every one waiting in one
+/// transaction (group commit, as for money movements): on SQLite each commit is an fsync and
+/// the write lock is one, so the partners' messages, the worker's claims and its outcomes
+/// share commits instead of queueing for the lock one by one.
+#[derive(Debug)]
+pub(crate) enum OutboxJob {
+    /// [`Outbox::queue`].
+    Queue {
+        message: Box<NewMessage>,
+        at: DateTime<Utc>,
+    },
+    /// [`Outbox::claim`].
+    Claim {
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    },
+    /// [`Outbox::record`].
+    Record {
+        id: String,
+        attempt: i32,
+        outcome: Outcome,
+        at: DateTime<Utc>,
+    },
+}
+
+/// The answer to an [`OutboxJob`], of its kind.
+#[derive(Debug)]
+pub(crate) enum OutboxAnswer {
+    Queued(Box<Queued>),
+    Claimed(Vec<Claimed>),
+    Recorded(bool),
+}
+
+/// Applies `jobs` in one write transaction and answers each, in order, once it committed:
+/// the outcomes first, then the messages queued, then the claims (which may take messages
+/// queued in the same transaction). A refusal (a reused idempotency key, an unknown member
+/// or partner) stays with its message, undone by its savepoint; any other error rolls the
+/// whole transaction back, and the jobs are then applied one transaction each, so that the
+/// error stays with its job (unless the database is unavailable: then every job gets it).
+pub(crate) fn apply_outbox_batch(
+    db: &Db,
+    jobs: &[OutboxJob],
+) -> Vec<Result<OutboxAnswer, DomainError>> {
+    if jobs.is_empty() {
+        return Vec::new();
+    }
+    let mut attempt = 0;
+    let grouped = loop {
+        let grouped = with_conn!(db, |conn| conn.write_transaction(|conn| {
+            let mut answers: Vec<Option<Result<OutboxAnswer, DomainError>>> =
+                jobs.iter().map(|_| None).collect();
+            // Outcomes, then messages, then claims.
+            for pass in 0..3 {
+                for (job, answer) in jobs.iter().zip(answers.iter_mut()) {
+                    let rank = match job {
+                        OutboxJob::Record { .. } => 0,
+                        OutboxJob::Queue { .. } => 1,
+                        OutboxJob::Claim { .. } => 2,
+                    };
+                    if rank == pass {
+                        *answer = Some(apply_job(conn, job)?);
+                    }
+                }
+            }
+            Ok::<_, Failure>(answers)
+        }));
+        match grouped {
+            // PostgreSQL: another process's outbox writes locked the same rows in the other
+            // order; nothing was committed, so the batch is applied again.
+            Err(failure) if failure.is_conflict() && attempt < CONFLICT_RETRIES => {
+                attempt += 1;
+                tracing::debug!(
+                    attempt,
+                    "outbox batch conflicted with another writer, retrying"
+                );
+            }
+            grouped => break grouped,
+        }
+    };
+    match grouped {
+        Ok(answers) => answers
+            .into_iter()
+            .map(|a| {
+                a.unwrap_or_else(|| {
+                    Err(Failure::Lost("an outbox job was skipped".into()).into_domain())
+                })
+            })
+            .collect(),
+        Err(failure) if jobs.len() > 1 && !failure.is_batch_fatal() => {
+            tracing::warn!(error = ?failure, "an outbox write failed unexpectedly: applying its batch one transaction each");
+            jobs.iter()
+                .map(|job| {
+                    with_conn!(db, |conn| conn
+                        .write_transaction(|conn| apply_job(conn, job)))
+                    .unwrap_or_else(|failure| Err(failure.into_domain()))
+                })
+                .collect()
+        }
+        Err(failure) => {
+            let error = failure.into_domain();
+            jobs.iter().map(|_| Err(error.clone())).collect()
+        }
+    }
+}
+
+/// One job inside the batch's transaction: `Ok(answer)` (a refusal included), or the
+/// unexpected failure that rolls the transaction back.
+fn apply_job<C: OutboxSql>(
+    conn: &mut C,
+    job: &OutboxJob,
+) -> Result<Result<OutboxAnswer, DomainError>, Failure> {
+    let answer = match job {
+        OutboxJob::Queue { message, at } => {
+            queue(conn, message, *at).map(|q| OutboxAnswer::Queued(Box::new(q)))
+        }
+        OutboxJob::Claim { now, lease, limit } => {
+            claim(conn, *now, *lease, *limit).map(OutboxAnswer::Claimed)
+        }
+        OutboxJob::Record {
+            id,
+            attempt,
+            outcome,
+            at,
+        } => conn
+            .finish(id, *attempt, outcome, millis(*at))
+            .map(OutboxAnswer::Recorded)
+            .map_err(Failure::from),
+    };
+    match answer {
+        Ok(answer) => Ok(Ok(answer)),
+        Err(Failure::Refused(e)) => Ok(Err(e)),
+        Err(failure) => Err(failure),
+    }
+}
+
+/// Queues a message inside the caller's write transaction, under a savepoint of its own (a
+/// refusal undoes it alone).
 fn queue<C: OutboxSql>(
     conn: &mut C,
     message: &NewMessage,
     at: DateTime<Utc>,
 ) -> Result<Queued, Failure> {
     let sender = message.origin.to_text();
-    let inserted = conn.write_transaction(|conn| {
+    let inserted = conn.transaction(|conn| {
         if let Some((key, hash)) = &message.idempotency {
             if let Some(row) = conn.keyed_message(&sender, key)? {
                 return replay(row, hash).map(Err);
@@ -531,6 +672,7 @@ fn queue<C: OutboxSql>(
     })
 }
 
+/// Claims due messages inside the caller's write transaction.
 fn claim<C: OutboxSql>(
     conn: &mut C,
     now: DateTime<Utc>,
@@ -540,14 +682,12 @@ fn claim<C: OutboxSql>(
     let now_ms = millis(now);
     let lease_end = millis(now + lease);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = conn.write_transaction(|conn| {
-        let ids = conn.due_ids(now_ms, limit)?;
-        if ids.is_empty() {
-            return Ok::<_, Failure>(Vec::new());
-        }
-        conn.take(&ids, now_ms, lease_end)?;
-        Ok(conn.claimed_rows(&ids)?)
-    })?;
+    let ids = conn.due_ids(now_ms, limit)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.take(&ids, now_ms, lease_end)?;
+    let rows = conn.claimed_rows(&ids)?;
     let mut claimed = Vec::with_capacity(rows.len());
     for (row, picture, url, secret) in rows {
         let channel = row.channel()?;
@@ -579,11 +719,25 @@ fn claim<C: OutboxSql>(
     Ok(claimed)
 }
 
+/// How many times an outbox batch that conflicted with another process's is applied again.
+const CONFLICT_RETRIES: usize = 5;
+
+/// The writer answered a job with an answer of another kind (a bug).
+fn mismatch(answer: &OutboxAnswer) -> DomainError {
+    Failure::Lost(format!("the writer answered an outbox job with {answer:?}")).into_domain()
+}
+
 #[async_trait]
 impl Outbox for Store {
     async fn queue(&self, message: NewMessage, at: DateTime<Utc>) -> Result<Queued, DomainError> {
-        self.blocking(move |db| with_conn!(db, |conn| queue(conn, &message, at)))
-            .await
+        let job = OutboxJob::Queue {
+            message: Box::new(message),
+            at,
+        };
+        match self.writer().outbox(job).await? {
+            OutboxAnswer::Queued(queued) => Ok(*queued),
+            other => Err(mismatch(&other)),
+        }
     }
 
     async fn message(&self, id: &str) -> Result<Option<Message>, DomainError> {
@@ -627,8 +781,14 @@ impl Outbox for Store {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        self.blocking(move |db| with_conn!(db, |conn| claim(conn, now, lease, limit)))
-            .await
+        match self
+            .writer()
+            .outbox(OutboxJob::Claim { now, lease, limit })
+            .await?
+        {
+            OutboxAnswer::Claimed(claimed) => Ok(claimed),
+            other => Err(mismatch(&other)),
+        }
     }
 
     async fn record(
@@ -638,15 +798,18 @@ impl Outbox for Store {
         outcome: Outcome,
         at: DateTime<Utc>,
     ) -> Result<bool, DomainError> {
-        let id = id.to_owned();
         let attempt = i32::try_from(attempt)
             .map_err(|_| DomainError::malformed("field `attempt` is too large"))?;
-        self.blocking(move |db| {
-            with_conn!(db, |conn| conn
-                .finish(&id, attempt, &outcome, millis(at))
-                .map_err(Failure::from))
-        })
-        .await
+        let job = OutboxJob::Record {
+            id: id.to_owned(),
+            attempt,
+            outcome,
+            at,
+        };
+        match self.writer().outbox(job).await? {
+            OutboxAnswer::Recorded(recorded) => Ok(recorded),
+            other => Err(mismatch(&other)),
+        }
     }
 
     async fn figures(&self) -> Result<OutboxFigures, DomainError> {

@@ -5,7 +5,8 @@
 //! answers each caller only after that transaction committed. While a batch commits, the next
 //! one fills up, so the batch size follows the load with no added delay. On SQLite there can
 //! be only one writer anyway; on PostgreSQL one writer per process keeps batches from locking
-//! each other.
+//! each other. The outbox's writes (messages queued, the worker's claims and outcomes) are
+//! batched the same way, in a transaction of their own after the movements'.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc};
@@ -18,6 +19,7 @@ use tokio::sync::oneshot;
 use crate::db::Db;
 use crate::error::{Failure, StoreError};
 use crate::ledger::apply_batch;
+use crate::outbox::{apply_outbox_batch, OutboxAnswer, OutboxJob};
 use crate::snapshots::Snapshots;
 
 /// The most movements in one database transaction.
@@ -36,6 +38,12 @@ enum Job {
     Touch {
         touch: Touch,
         reply: oneshot::Sender<Result<(), DomainError>>,
+    },
+    /// An outbox write (a message queued, a claim, an attempt's outcome), applied with the
+    /// others waiting in one transaction after the movements' (see [`apply_outbox_batch`]).
+    Outbox {
+        job: OutboxJob,
+        reply: oneshot::Sender<Result<OutboxAnswer, DomainError>>,
     },
     /// A readiness probe: a small write committed after the batch, on the writer's own path.
     Probe {
@@ -94,6 +102,17 @@ impl Writer {
         })
     }
 
+    /// Applies an outbox write (batched with concurrent ones); answers once it is committed.
+    pub async fn outbox(&self, job: OutboxJob) -> Result<OutboxAnswer, DomainError> {
+        let (reply, answer) = oneshot::channel();
+        if !self.send(Job::Outbox { job, reply }) {
+            return Err(Failure::Lost("the writer thread has stopped".into()).into_domain());
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(Failure::Lost("the writer thread dropped an outbox write".into()).into_domain())
+        })
+    }
+
     /// Commits a small write after the movements already queued (see [`probe_write`]):
     /// whether the write path works now.
     pub async fn probe(&self) -> Result<(), DomainError> {
@@ -139,6 +158,8 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>, snapshots: &Snapshots) {
         let mut touches = Vec::new();
         let mut touched = Vec::new();
         let mut probes = Vec::new();
+        let mut outbox_jobs = Vec::new();
+        let mut outbox_replies = Vec::new();
         for job in jobs {
             match job {
                 Job::Move { movement, reply } => {
@@ -148,6 +169,10 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>, snapshots: &Snapshots) {
                 Job::Touch { touch, reply } => {
                     touches.push(touch);
                     touched.push(reply);
+                }
+                Job::Outbox { job, reply } => {
+                    outbox_jobs.push(job);
+                    outbox_replies.push(reply);
                 }
                 Job::Probe { reply } => probes.push(reply),
             }
@@ -169,6 +194,17 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>, snapshots: &Snapshots) {
         }
         for reply in touched {
             let _ = reply.send(touch_answer.clone());
+        }
+        if !outbox_jobs.is_empty() {
+            let answers = catch_unwind(AssertUnwindSafe(|| apply_outbox_batch(db, &outbox_jobs)))
+                .unwrap_or_else(|_| {
+                    let error =
+                        Failure::Lost("applying an outbox batch panicked".into()).into_domain();
+                    outbox_jobs.iter().map(|_| Err(error.clone())).collect()
+                });
+            for (reply, answer) in outbox_replies.into_iter().zip(answers) {
+                let _ = reply.send(answer);
+            }
         }
         if !probes.is_empty() {
             let outcome = catch_unwind(AssertUnwindSafe(|| probe_write(db)))

@@ -519,3 +519,135 @@ async fn a_one_time_link_is_blanked_when_its_message_is_done_with() {
         );
     }
 }
+
+/// The writer applies every outbox write waiting in one transaction: messages queued, claims
+/// and outcomes from many tasks at once. Each keeps its own answer: a refused message (an
+/// unknown member) does not undo its batch mates, a key used twice queues once, every message
+/// is claimed once, and only the attempt holding a message records its outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outbox_writes_at_once_share_transactions_and_keep_their_own_answers() {
+    use ardoise_domain::ports::MemberDirectory;
+    use ardoise_domain::{MemberId, Profile};
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        let profile = Profile {
+            last_name: Some("Roux".into()),
+            ..Profile::default()
+        };
+        let member = s.add_member(profile, at(0)).await.unwrap().id;
+        let to = |member: MemberId, i: usize| NewMessage {
+            member: Some(member),
+            ..message(Origin::Ardoise, &format!("m{i}@example.org"))
+        };
+        let keyed = || NewMessage {
+            idempotency: Some(("k1".into(), "h".into())),
+            ..message(Origin::Partner("p".into()), "k@example.org")
+        };
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let s = s.clone();
+                let m = match i % 8 {
+                    0 => to(MemberId(member.0 + 1_000), i),
+                    1 => keyed(),
+                    _ => to(member, i),
+                };
+                tokio::spawn(async move { (i % 8, s.queue(m, at(1)).await) })
+            })
+            .collect();
+        let mut queued = HashSet::new();
+        let mut keyed_ids = HashSet::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                (0, answer) => assert_eq!(
+                    answer.map(|q| q.message.id),
+                    Err(DomainError::UnknownMember),
+                    "{backend:?}"
+                ),
+                (1, answer) => {
+                    keyed_ids.insert(answer.unwrap().message.id);
+                }
+                (_, answer) => {
+                    let q = answer.unwrap();
+                    assert!(!q.replayed);
+                    assert_eq!(q.message.status, Status::Queued);
+                    queued.insert(q.message.id);
+                }
+            }
+        }
+        assert_eq!(queued.len(), 48, "{backend:?}");
+        assert_eq!(keyed_ids.len(), 1, "{backend:?}: one message per key");
+        queued.extend(keyed_ids);
+        assert_eq!(db.count("outbox"), 49, "{backend:?}");
+
+        // Claims at once: each message once.
+        let claimers: Vec<_> = (0..6)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    loop {
+                        let got = s.claim(at(2), Duration::seconds(30), 5).await.unwrap();
+                        if got.is_empty() {
+                            return mine;
+                        }
+                        mine.extend(got);
+                    }
+                })
+            })
+            .collect();
+        let mut claimed = Vec::new();
+        for t in claimers {
+            claimed.extend(t.await.unwrap());
+        }
+        let distinct: HashSet<_> = claimed.iter().map(|c| c.delivery.id.clone()).collect();
+        assert_eq!(claimed.len(), 49, "{backend:?}");
+        assert_eq!(distinct, queued);
+
+        // Outcomes at once, each with a late answer of an attempt that does not hold its
+        // message, and a message queued meanwhile.
+        let mut recorders = Vec::new();
+        for (i, c) in claimed.iter().enumerate() {
+            let (id, attempt) = (c.delivery.id.clone(), c.delivery.attempt);
+            let outcome = if i % 2 == 0 {
+                Outcome::Sent
+            } else {
+                Outcome::Retry {
+                    at: at(100),
+                    error: "503".into(),
+                }
+            };
+            let s1 = s.clone();
+            let stale = id.clone();
+            recorders.push(tokio::spawn(async move {
+                s1.record(&stale, attempt + 1, Outcome::Sent, at(3)).await
+            }));
+            let s2 = s.clone();
+            recorders.push(tokio::spawn(async move {
+                s2.record(&id, attempt, outcome, at(3)).await
+            }));
+        }
+        let late = s.clone();
+        let meanwhile = tokio::spawn(async move { late.queue(to(member, 99), at(3)).await });
+        for (i, t) in recorders.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap(), Ok(i % 2 == 1), "{backend:?}: answer {i}");
+        }
+        meanwhile.await.unwrap().unwrap();
+        for (i, c) in claimed.iter().enumerate() {
+            let m = s.message(&c.delivery.id).await.unwrap().unwrap();
+            let expected = if i % 2 == 0 {
+                Status::Sent
+            } else {
+                Status::Queued
+            };
+            assert_eq!(m.status, expected, "{backend:?}");
+            assert_eq!(m.attempts, 1);
+        }
+        assert_eq!(db.count("outbox WHERE status = 'sent'"), 25, "{backend:?}");
+        assert_eq!(
+            db.count("outbox WHERE status = 'queued'"),
+            25,
+            "{backend:?}"
+        );
+    }
+}
