@@ -156,7 +156,7 @@ static EN: Words = Words {
     sms: "SMS",
     push: "Push",
     receipts: "Receipts",
-    receipts_hint: "A receipt for every payment.",
+    receipts_hint: "A receipt for every top-up, at the bar or online.",
     advertisements: "Advertisements",
     advertisements_hint: "Offers from the association and its partners: only if you tick it, \
                           and you can untick it at any time.",
@@ -231,7 +231,7 @@ static FR: Words = Words {
     sms: "SMS",
     push: "Notifications",
     receipts: "Reçus",
-    receipts_hint: "Un reçu pour chaque paiement.",
+    receipts_hint: "Un reçu pour chaque rechargement, au bar ou en ligne.",
     advertisements: "Publicités",
     advertisements_hint: "Offres de l'association et de ses partenaires : seulement si vous \
                           cochez, et vous pouvez décocher à tout moment.",
