@@ -414,15 +414,7 @@ async fn malformed_requests_are_counted_and_logged_once_in_a_while() {
         .count();
     assert_eq!(reports, 1, "{log:#?}");
     assert!(log.iter().any(|l| l.contains("count=")), "{log:#?}");
-    let metrics = s
-        .client
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics
             .lines()

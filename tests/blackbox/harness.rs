@@ -244,6 +244,18 @@ impl Server {
         resp.json().await.unwrap()
     }
 
+    /// The text of `GET /metrics` (the HTTP status must be 200).
+    pub async fn metrics(&self) -> String {
+        let resp = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "GET /metrics");
+        resp.text().await.unwrap()
+    }
+
     /// Logs in by password and returns the token.
     pub async fn login(&self, login: &str) -> String {
         let v = self

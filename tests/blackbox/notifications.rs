@@ -573,15 +573,7 @@ async fn a_provider_notifies_a_member_by_webhook_and_follows_each_message() {
         for sent in [&advert, &seeded, &poster] {
             assert_eq!(settled(&s, &pt, sent, "sent").await["status"], "sent");
         }
-        let metrics = s
-            .client
-            .get(format!("{}/metrics", s.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = s.metrics().await;
         for line in [
             "ardoise_notifications_sent 5",
             "ardoise_notifications_skipped 1",
@@ -686,15 +678,7 @@ async fn a_thousand_queued_messages_survive_a_kill_9_of_the_server() {
         // Every message ends `sent`.
         let mut sent = 0;
         for _ in 0..100 {
-            let metrics = s
-                .client
-                .get(format!("{}/metrics", s.base))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let metrics = s.metrics().await;
             sent = metrics
                 .lines()
                 .find_map(|l| l.strip_prefix("ardoise_notifications_sent "))
@@ -763,15 +747,7 @@ async fn a_message_on_a_channel_the_server_no_longer_configures_is_skipped_at_on
             ),
             "{backend:?}: {m}"
         );
-        let metrics = s
-            .client
-            .get(format!("{}/metrics", s.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = s.metrics().await;
         for line in [
             "ardoise_notifications_skipped 1",
             "ardoise_notifications_queued 0",

@@ -131,14 +131,7 @@ async fn health_ready_metrics_and_request_ids() {
     )
     .await;
 
-    let resp = s
-        .client
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let text = resp.text().await.unwrap();
+    let text = s.metrics().await;
     let samples = parse_prometheus(&text);
     let get = |name: &str, labels: &[(&str, &str)]| -> f64 {
         samples

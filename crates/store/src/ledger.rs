@@ -826,21 +826,13 @@ fn guarded_add_to<C: Sql>(
     delta: Money,
     guard: &Guard,
 ) -> Result<Money, Failure> {
-    let card = card.as_str();
     for _ in 0..CHANGED_CARD_RETRIES {
-        if let Some(after) = conn.guarded_add(card, delta.cents(), guard, millis(m.at))? {
+        let written = conn.guarded_add(card.as_str(), delta.cents(), guard, millis(m.at))?;
+        if let Some(after) = written {
             return Ok(Money::from_cents(after));
         }
-        let current = conn
-            .find_card(card)?
-            .ok_or(DomainError::UnknownCard)?
-            .into_card()?;
-        if !guard_allows(&current, delta, guard, m.at) {
-            return Err(explain_refusal(&current, delta, guard, m.at).into());
-        }
-        if current.balance.checked_add(delta).is_none() {
-            return Err(overflow());
-        }
+        // No row matched: say why, or try again if the card passes now (it changed between).
+        check_guard(conn, m, card, delta, guard)?;
     }
     Err(Failure::Lost(format!(
         "card {card} kept changing during a guarded update"

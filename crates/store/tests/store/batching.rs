@@ -1,6 +1,6 @@
 //! Several movements in one database transaction: a refused one is undone alone.
 
-use ardoise_domain::ports::{Action, Guard, IdempotencyKey, Ledger, Movement, TransferRecord};
+use ardoise_domain::ports::{IdempotencyKey, Ledger, Movement};
 use ardoise_domain::{DomainError, MemberId, TransactionId};
 
 use crate::common::*;
@@ -165,31 +165,6 @@ fn keyed(mut m: Movement, key: &str) -> Movement {
     m
 }
 
-fn transfer(from: &str, to: &str, amount: i64) -> Movement {
-    let mut m = pay(from, amount);
-    m.action = Action::Transfer {
-        to: card(to),
-        amount: cents(amount),
-        payer: Guard {
-            floor: true,
-            usable: true,
-            ceiling: false,
-        },
-        payee: Guard {
-            floor: false,
-            usable: true,
-            ceiling: true,
-        },
-        record: Box::new(TransferRecord {
-            from_member: MemberId(1),
-            to_member: MemberId(2),
-            offer: None,
-            note: None,
-        }),
-    };
-    m
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyed_payments_and_transfers_without_savepoints_move_money_with_their_records_or_not_at_all(
 ) {
@@ -220,9 +195,9 @@ async fn keyed_payments_and_transfers_without_savepoints_move_money_with_their_r
         let results = s.apply_batch(&[
             keyed(pay("CAFE0001", 100), "k1"),
             keyed(pay("CAFE0001", 100), "k1"), // the same key again, in the same batch
-            transfer("CAFE0002", "CAFE0001", 2000), // the payer's floor refuses
-            transfer("CAFE0002", "CAFE0003", 200), // the payee's ceiling refuses
-            transfer("CAFE0002", "CAFE0003", 100),
+            transfer("CAFE0002", "CAFE0001", 2000, MemberId(1), MemberId(2)), // the payer's floor refuses
+            transfer("CAFE0002", "CAFE0003", 200, MemberId(1), MemberId(2)), // the payee's ceiling refuses
+            transfer("CAFE0002", "CAFE0003", 100, MemberId(1), MemberId(2)),
             keyed(pay("CAFE0002", 50), "k2"),
         ]);
         assert!(results[0].is_ok(), "{backend:?} {results:?}");

@@ -244,7 +244,7 @@ async fn reads_racing_payments_never_keep_a_stale_balance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_till_and_the_parties_read_from_memory_what_the_database_holds() {
     use ardoise_domain::exchange::ExchangeStore;
-    use ardoise_domain::ports::{Guard, TillQuery, TransferRecord};
+    use ardoise_domain::ports::TillQuery;
     use ardoise_domain::{MemberId, TransactionKind};
 
     async fn same(s: &ardoise_store::Store, truth: &ardoise_store::Store, step: &str) {
@@ -356,27 +356,10 @@ async fn the_till_and_the_parties_read_from_memory_what_the_database_holds() {
             ("CAFE0001", "CAFE0002", &members[0], &members[1]),
             ("CAFE0002", "CAFE0001", &members[1], &members[0]),
         ] {
-            let mut t = by(&format!("member:{}", payer.id.0), pay(from, 0));
-            t.action = Action::Transfer {
-                to: card(to),
-                amount: cents(7),
-                payer: Guard {
-                    floor: true,
-                    usable: true,
-                    ceiling: false,
-                },
-                payee: Guard {
-                    floor: false,
-                    usable: true,
-                    ceiling: true,
-                },
-                record: Box::new(TransferRecord {
-                    from_member: payer.id,
-                    to_member: payee.id,
-                    offer: None,
-                    note: None,
-                }),
-            };
+            let t = by(
+                &format!("member:{}", payer.id.0),
+                transfer(from, to, 7, payer.id, payee.id),
+            );
             s.apply(t).await.unwrap();
             same(s, &truth, "transfer").await;
         }

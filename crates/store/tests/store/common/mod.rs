@@ -6,8 +6,8 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
-use ardoise_domain::ports::{Action, Guard, Movement};
-use ardoise_domain::{CardId, Money, TransactionId, TransactionKind};
+use ardoise_domain::ports::{Action, Guard, Movement, TransferRecord};
+use ardoise_domain::{CardId, MemberId, Money, TransactionId, TransactionKind};
 use ardoise_store::{Backend, Store, StoreSettings};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::connection::SimpleConnection;
@@ -288,6 +288,33 @@ pub fn pay(card_id: &str, amount: i64) -> Movement {
             ceiling: false,
         },
     )
+}
+
+/// A transfer from member `payer`'s card `from` to member `payee`'s card `to`, guarded as the
+/// exchange guards it: the payer's floor, the payee's ceiling, both cards usable.
+pub fn transfer(from: &str, to: &str, amount: i64, payer: MemberId, payee: MemberId) -> Movement {
+    let mut m = pay(from, amount);
+    m.action = Action::Transfer {
+        to: card(to),
+        amount: cents(amount),
+        payer: Guard {
+            floor: true,
+            usable: true,
+            ceiling: false,
+        },
+        payee: Guard {
+            floor: false,
+            usable: true,
+            ceiling: true,
+        },
+        record: Box::new(TransferRecord {
+            from_member: payer,
+            to_member: payee,
+            offer: None,
+            note: None,
+        }),
+    };
+    m
 }
 
 /// A top-up as the bar makes it: ceiling and usability guarded.
