@@ -333,6 +333,56 @@ macro_rules! with_conn {
 }
 pub(crate) use with_conn;
 
+/// The writer thread's way to the database. On SQLite it keeps one pooled connection from
+/// one batch to the next: only that connection writes, so SQLite never has to drop its page
+/// cache between batches (a connection drops it when another one committed since its last
+/// transaction), and the cards and index pages a batch touches are already in memory. After
+/// any failure the connection goes back to the pool (dropped if it is broken) and the next
+/// batch checks one out again. On PostgreSQL each batch checks one out as any other query
+/// does, so that a link lost during an outage is never kept.
+pub(crate) struct WriterDb {
+    pub(crate) db: Db,
+    pub(crate) held: Option<r2d2::PooledConnection<Manager<SqliteConnection>>>,
+}
+
+impl WriterDb {
+    pub fn new(db: Db) -> WriterDb {
+        WriterDb { db, held: None }
+    }
+}
+
+/// As [`with_conn!`], on the writer's connection (`$writer`: a `&mut WriterDb`).
+macro_rules! with_writer_conn {
+    ($writer:expr, |$conn:ident| $body:expr) => {{
+        let $crate::db::WriterDb { db, held } = $writer;
+        match &*db {
+            $crate::db::Db::Sqlite(pool) => match held.take().map_or_else(|| pool.checkout(), Ok) {
+                Ok(mut pooled) => {
+                    let $conn: &mut ::diesel::sqlite::SqliteConnection = &mut pooled;
+                    let outcome = $body;
+                    if outcome.is_ok() {
+                        *held = Some(pooled);
+                    } else {
+                        $crate::db::release(pool, pooled, &outcome);
+                    }
+                    outcome
+                }
+                Err(e) => Err($crate::error::Failure::from(e)),
+            },
+            $crate::db::Db::Postgres(pool) => match pool.checkout() {
+                Ok(mut pooled) => {
+                    let $conn: &mut ::diesel::pg::PgConnection = &mut pooled;
+                    let outcome = $body;
+                    $crate::db::release(pool, pooled, &outcome);
+                    outcome
+                }
+                Err(e) => Err($crate::error::Failure::from(e)),
+            },
+        }
+    }};
+}
+pub(crate) use with_writer_conn;
+
 /// WAL frames after which a committing connection copies the WAL back into the database
 /// file (SQLite's default is 1,000). A checkpoint writes each page once however many times
 /// it changed since the last one, and the hot pages of a payment load (the cards, the end of

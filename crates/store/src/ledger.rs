@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use diesel::Connection;
 use std::time::Instant;
 
-use crate::db::{with_conn, Db};
+use crate::db::{with_conn, with_writer_conn, WriterDb};
 use crate::error::Failure;
 use crate::member_events::{queue_events, watches_of};
 use crate::outbox::OutboxSql;
@@ -51,7 +51,11 @@ pub(crate) type BatchAnswers = (Vec<Result<Receipt, DomainError>>, Result<(), Do
 /// cannot commit, every movement gets the error and nothing is written. The sessions'
 /// `touches` are written in the same transaction, under one savepoint of their own: a
 /// failed touch never undoes a movement.
-pub(crate) fn apply_batch(db: &Db, movements: &[Movement], touches: &[Touch]) -> BatchAnswers {
+pub(crate) fn apply_batch(
+    db: &mut WriterDb,
+    movements: &[Movement],
+    touches: &[Touch],
+) -> BatchAnswers {
     if movements.is_empty() && touches.is_empty() {
         return (Vec::new(), Ok(()));
     }
@@ -59,7 +63,7 @@ pub(crate) fn apply_batch(db: &Db, movements: &[Movement], touches: &[Touch]) ->
     let mut attempt = 0;
     loop {
         let mut unexpected = false;
-        match with_conn!(db, |conn| apply_batch_on(
+        match with_writer_conn!(&mut *db, |conn| apply_batch_on(
             conn,
             movements,
             touches,
@@ -129,7 +133,8 @@ enum Mode {
 /// conflict only if another process inserted the same key meanwhile (PostgreSQL; never on
 /// SQLite, whose write transaction excludes every other writer): that is an unexpected
 /// failure, and the batch is applied again one savepoint each. A transfer needs none either:
-/// [`apply_one`] checks both cards' guards before its first write (see [`check_transfer`]).
+/// when the payee's guard refuses after the payer's debit, [`apply_action`] gives the payer
+/// its balance back before it answers the refusal, and nothing else was written yet.
 fn needs_savepoint(m: &Movement) -> bool {
     let single_guarded_write = matches!(
         m.action,
@@ -399,21 +404,7 @@ fn apply_one<C: Sql + ServiceSql>(
     if let Some(record) = &m.service {
         check_record(conn, m, record)?;
     }
-    let receipt = match (undo, &m.action) {
-        (Undo::Nothing, Action::Transfer { .. }) => {
-            check_transfer(conn, m)?;
-            // Checked in this transaction, which holds both cards (their row locks on
-            // PostgreSQL, the write lock on SQLite): a refusal now would come after the
-            // payer's debit, which nothing would undo.
-            apply_action(conn, m).map_err(|failure| match failure {
-                Failure::Refused(e) => {
-                    Failure::Lost(format!("a transfer checked beforehand was refused: {e}"))
-                }
-                other => other,
-            })?
-        }
-        _ => apply_action(conn, m)?,
-    };
+    let receipt = apply_action(conn, m)?;
     if let Some(credit) = &m.credit {
         record_credit(conn, m, credit, &receipt)?;
     }
@@ -648,10 +639,20 @@ fn apply_action<C: Sql>(conn: &mut C, m: &Movement) -> Result<Receipt, Failure> 
             payee,
             record,
         } => {
-            // Under the movement's savepoint, the payee's refusal undoes the payer's debit;
-            // without one, both were checked before (`check_transfer`).
             let after = guarded_add(conn, m, amount.negated(), payer)?;
-            guarded_add_to(conn, m, to, *amount, payee)?;
+            if let Err(refusal) = guarded_add_to(conn, m, to, *amount, payee) {
+                // The payee's card refuses (blocked, expired, full): the payer gets its
+                // balance back here, in the batch's transaction, which holds both cards (their
+                // row locks on PostgreSQL, the write lock on SQLite), so the transfer is
+                // refused having changed nothing, even without a savepoint of its own.
+                let before = after.cents() + amount.cents();
+                if !conn.replace_balance(card, after.cents(), before)? {
+                    return Err(Failure::Lost(format!(
+                        "the balance of locked card {card} changed during a refused transfer"
+                    )));
+                }
+                return Err(refusal);
+            }
             let out = conn.insert_transaction(&new_transaction(
                 m,
                 TransactionKind::TransferOut,
@@ -837,24 +838,6 @@ fn guarded_add_to<C: Sql>(
     Err(Failure::Lost(format!(
         "card {card} kept changing during a guarded update"
     )))
-}
-
-/// Refuses a transfer, before it writes anything, for what its guarded updates would refuse:
-/// the payer's card under its guard (its floor), then the payee's (its ceiling and state).
-/// So a transfer needs no savepoint of its own in a grouped batch.
-fn check_transfer<C: Sql>(conn: &mut C, m: &Movement) -> Result<(), Failure> {
-    let Action::Transfer {
-        to,
-        amount,
-        payer,
-        payee,
-        ..
-    } = &m.action
-    else {
-        return Ok(());
-    };
-    check_guard(conn, m, &m.card, amount.negated(), payer)?;
-    check_guard(conn, m, to, *amount, payee)
 }
 
 /// What [`guarded_add_to`] would refuse of adding `delta` to `card` under `guard`, read

@@ -44,7 +44,7 @@ pub use error::StoreError;
 pub use import::{ImportRecord, ImportStep, ImportSummary};
 
 use catalog_cache::CatalogCache;
-use db::{with_conn, Db};
+use db::{with_conn, Db, WriterDb};
 use error::Failure;
 use snapshots::Snapshots;
 use sql::Sql;
@@ -140,7 +140,8 @@ impl Store {
     /// every movement gets the error). Blocking: the writer thread calls it; async code goes
     /// through `Ledger::apply`, which batches concurrent movements by itself.
     pub fn apply_batch(&self, movements: &[Movement]) -> Vec<Result<Receipt, DomainError>> {
-        let answers = ledger::apply_batch(&self.inner.db, movements, &[]).0;
+        let mut db = WriterDb::new(self.inner.db.clone());
+        let answers = ledger::apply_batch(&mut db, movements, &[]).0;
         self.inner.snapshots.after_batch(movements, &answers);
         answers
     }

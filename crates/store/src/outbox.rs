@@ -27,7 +27,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 use diesel::sqlite::SqliteConnection;
 
-use crate::db::{with_conn, Db};
+use crate::db::{with_conn, with_writer_conn, WriterDb};
 use crate::error::Failure;
 use crate::rows::{millis, time};
 use crate::schema::{outbox, partner_webhooks, partners};
@@ -525,7 +525,7 @@ pub(crate) enum OutboxAnswer {
 /// whole transaction back, and the jobs are then applied one transaction each, so that the
 /// error stays with its job (unless the database is unavailable: then every job gets it).
 pub(crate) fn apply_outbox_batch(
-    db: &Db,
+    db: &mut WriterDb,
     jobs: &[OutboxJob],
 ) -> Vec<Result<OutboxAnswer, DomainError>> {
     if jobs.is_empty() {
@@ -533,7 +533,7 @@ pub(crate) fn apply_outbox_batch(
     }
     let mut attempt = 0;
     let grouped = loop {
-        let grouped = with_conn!(db, |conn| conn.write_transaction(|conn| {
+        let grouped = with_writer_conn!(&mut *db, |conn| conn.write_transaction(|conn| {
             let mut answers: Vec<Option<Result<OutboxAnswer, DomainError>>> =
                 jobs.iter().map(|_| None).collect();
             // Outcomes, then messages, then claims.
@@ -577,7 +577,7 @@ pub(crate) fn apply_outbox_batch(
             tracing::warn!(error = ?failure, "an outbox write failed unexpectedly: applying its batch one transaction each");
             jobs.iter()
                 .map(|job| {
-                    with_conn!(db, |conn| conn
+                    with_writer_conn!(&mut *db, |conn| conn
                         .write_transaction(|conn| apply_job(conn, job)))
                     .unwrap_or_else(|failure| Err(failure.into_domain()))
                 })

@@ -11,11 +11,13 @@
 //!   snapshots *after* its commit and before it answers: it drops what it changed (or, for
 //!   the writer, sets what it knows exactly: the balance it wrote, the transaction it
 //!   appended; a transfer's payee, whose balance the receipt does not carry, gets the amount
-//!   added to its snapshot, which holds every balance this process wrote), and bumps a
-//!   generation number. A read that started before that write cannot
-//!   store its (possibly stale) answer afterwards: [`Snapshots::put`] refuses it when the
-//!   generation moved. So in this process a read that follows an answered write sees that
-//!   write.
+//!   added to its snapshot, which holds every balance this process wrote), bumps a generation
+//!   number and stamps what it set or dropped with it. A read that started before that write
+//!   cannot store its (possibly stale) answer of a key the write revised:
+//!   [`SnapshotMap::put`] refuses it when the key was revised (or the whole kind dropped)
+//!   since the read started. The answers of other keys are kept: a batch of payments does
+//!   not spoil the reads of the cards it did not touch. So in this process a read that
+//!   follows an answered write sees that write.
 //! - Another process on the same database (a second server on PostgreSQL, the CLI) cannot
 //!   reach this memory: a snapshot is trusted for at most the TTL after it was *read from the
 //!   database* (a revision by the writer does not make it younger), so such a change shows
@@ -40,20 +42,30 @@ use crate::ledger::{recorded_transaction, touched_cards, Recorded};
 pub(crate) const MAX_ENTRIES: usize = 100_000;
 
 struct Entry<V> {
-    value: V,
+    /// The snapshot, or `None` once a write dropped it (kept to refuse the reads that
+    /// started before that write).
+    value: Option<V>,
     /// When the database read that produced it started.
     fetched_at: Instant,
+    /// The generation of the last write that set or dropped it (0: none since it was read).
+    revised: u64,
+}
+
+/// The entries of one kind, and the generation of the last write that dropped them all.
+struct Entries<K, V> {
+    map: HashMap<K, Entry<V>>,
+    cleared: u64,
 }
 
 /// Snapshots of one kind, by key. See the module's documentation.
 pub(crate) struct SnapshotMap<K, V> {
     ttl: Duration,
     generation: AtomicU64,
-    entries: Mutex<HashMap<K, Entry<V>>>,
+    entries: Mutex<Entries<K, V>>,
 }
 
-/// The generation a database read started in; [`SnapshotMap::put`] stores nothing if it
-/// changed since.
+/// The generation a database read started in; [`SnapshotMap::put`] stores nothing if a write
+/// revised the key since.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Generation(u64);
 
@@ -63,7 +75,10 @@ impl<K: Eq + Hash, V: Clone> SnapshotMap<K, V> {
         SnapshotMap {
             ttl,
             generation: AtomicU64::new(0),
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries {
+                map: HashMap::new(),
+                cleared: 0,
+            }),
         }
     }
 
@@ -72,7 +87,7 @@ impl<K: Eq + Hash, V: Clone> SnapshotMap<K, V> {
         !self.ttl.is_zero()
     }
 
-    fn entries(&self) -> MutexGuard<'_, HashMap<K, Entry<V>>> {
+    fn entries(&self) -> MutexGuard<'_, Entries<K, V>> {
         // A panic while holding the lock leaves a plain map behind: still usable.
         self.entries
             .lock()
@@ -94,24 +109,40 @@ impl<K: Eq + Hash, V: Clone> SnapshotMap<K, V> {
             return None;
         }
         let entries = self.entries();
-        let entry = entries.get(key)?;
-        (now.saturating_duration_since(entry.fetched_at) < self.ttl).then(|| entry.value.clone())
+        let entry = entries.map.get(key)?;
+        if now.saturating_duration_since(entry.fetched_at) >= self.ttl {
+            return None;
+        }
+        entry.value.clone()
     }
 
     /// Keeps `value` under `key`, read by a read that started at `fetched_at` in generation
-    /// `seen`; refused if a write was reported since `seen`.
+    /// `seen`; refused if a write revised `key` (or dropped every snapshot) since `seen`.
     pub fn put(&self, key: K, value: V, fetched_at: Instant, seen: Generation) {
         if !self.enabled() {
             return;
         }
         let mut entries = self.entries();
-        if self.generation.load(Ordering::Acquire) != seen.0 {
+        if entries.cleared > seen.0 {
             return;
         }
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
+        if entries.map.get(&key).is_some_and(|e| e.revised > seen.0) {
+            return;
         }
-        entries.insert(key, Entry { value, fetched_at });
+        if entries.map.len() >= MAX_ENTRIES {
+            // Dropping the marks of revised keys too: refuse every read under way.
+            entries.map.clear();
+            entries.cleared = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+            return;
+        }
+        entries.map.insert(
+            key,
+            Entry {
+                value: Some(value),
+                fetched_at,
+                revised: 0,
+            },
+        );
     }
 
     /// Forgets what a committed write changed, and refuses the answers of the reads already
@@ -119,7 +150,7 @@ impl<K: Eq + Hash, V: Clone> SnapshotMap<K, V> {
     pub fn forget<'a, Q>(&self, keys: impl IntoIterator<Item = &'a Q>)
     where
         K: Borrow<Q>,
-        Q: Eq + Hash + ?Sized + 'a,
+        Q: Eq + Hash + ?Sized + ToOwned<Owned = K> + 'a,
     {
         let mut keys = keys.into_iter().peekable();
         // A write that changed nothing here: the reads under way may keep their answers.
@@ -138,44 +169,80 @@ impl<K: Eq + Hash, V: Clone> SnapshotMap<K, V> {
     }
 
     /// The snapshots as a committed write revises them: the reads already under way cannot
-    /// store their answers any more, and the write sets or drops what it changed while it
+    /// store their answers of what it revises, and the write sets or drops what it changed while it
     /// holds the returned guard.
     pub fn revise(&self) -> Revision<'_, K, V> {
         let entries = self.entries();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        Revision { entries }
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        Revision {
+            entries,
+            generation,
+        }
     }
 }
 
 /// The snapshots of one kind under revision by a committed write (see
 /// [`SnapshotMap::revise`]).
 pub(crate) struct Revision<'a, K, V> {
-    entries: MutexGuard<'a, HashMap<K, Entry<V>>>,
+    entries: MutexGuard<'a, Entries<K, V>>,
+    /// The write's generation, stamped on what it sets or drops.
+    generation: u64,
 }
 
 impl<K: Eq + Hash, V> Revision<'_, K, V> {
     /// The snapshot of `key`, to set what the write changed in it (its age is kept: a
-    /// revision knows only what this process wrote).
+    /// revision knows only what this process wrote). Whether or not there is one, the reads
+    /// of `key` under way will not store their answers.
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
-        Q: Eq + Hash + ?Sized,
+        Q: Eq + Hash + ?Sized + ToOwned<Owned = K>,
     {
-        self.entries.get_mut(key).map(|e| &mut e.value)
+        if !self.entries.map.contains_key(key) {
+            // No snapshot: the mark alone, so that a read under way cannot store what it
+            // read before this write.
+            self.remove(key);
+            return None;
+        }
+        let entry = self.entries.map.get_mut(key)?;
+        entry.revised = self.generation;
+        entry.value.as_mut()
     }
 
-    /// Drops the snapshot of `key`.
+    /// Drops the snapshot of `key`; the reads of `key` under way will not store their
+    /// answers.
     pub fn remove<Q>(&mut self, key: &Q)
     where
         K: Borrow<Q>,
-        Q: Eq + Hash + ?Sized,
+        Q: Eq + Hash + ?Sized + ToOwned<Owned = K>,
     {
-        self.entries.remove(key);
+        let generation = self.generation;
+        match self.entries.map.get_mut(key) {
+            Some(entry) => {
+                entry.value = None;
+                entry.revised = generation;
+            }
+            None => {
+                if self.entries.map.len() >= MAX_ENTRIES {
+                    self.clear();
+                    return;
+                }
+                self.entries.map.insert(
+                    key.to_owned(),
+                    Entry {
+                        value: None,
+                        fetched_at: Instant::now(),
+                        revised: generation,
+                    },
+                );
+            }
+        }
     }
 
-    /// Drops every snapshot of this kind.
+    /// Drops every snapshot of this kind; no read under way will store its answer.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.entries.map.clear();
+        self.entries.cleared = self.generation;
     }
 }
 
@@ -344,6 +411,7 @@ mod tests {
 
     const A: &str = "04A2B3C4D5E6F7";
     const B: &str = "04A2B3C4D5E6F8";
+    const C: &str = "04A2B3C4D5E6F9";
 
     fn cards(ttl: Duration) -> SnapshotMap<String, Card> {
         SnapshotMap::new(ttl)
@@ -380,6 +448,36 @@ mod tests {
     }
 
     #[test]
+    fn a_write_spoils_the_reads_of_what_it_revised_only() {
+        let snapshots = Snapshots::new(Duration::from_secs(1));
+        let cache = &snapshots.cards;
+        let t0 = Instant::now();
+        put(cache, card(A, 100), t0);
+        // Three reads start: of A (cached), of B and of C (neither cached).
+        let before = cache.generation();
+        // A batch pays on A and on B (B's read saw the balance before it), nothing on C.
+        snapshots.after_batch(
+            &[payment(A, "bar", 10), payment(B, "bar", 10)],
+            &[paid(A, 1, 100, 90), paid(B, 2, 200, 190)],
+        );
+        cache.put(A.to_owned(), card(A, 100), t0, before);
+        cache.put(B.to_owned(), card(B, 200), t0, before);
+        cache.put(C.to_owned(), card(C, 300), t0, before);
+        // A keeps the balance the writer set, B stores nothing stale, C's answer is kept.
+        assert_eq!(cache.get(A, t0).unwrap().balance, Money::from_cents(90));
+        assert!(cache.get(B, t0).is_none());
+        assert_eq!(cache.get(C, t0).unwrap().balance, Money::from_cents(300));
+        // A read of B that started after the batch stores its answer.
+        put(cache, card(B, 190), t0);
+        assert_eq!(cache.get(B, t0).unwrap().balance, Money::from_cents(190));
+        // Dropping every snapshot spoils every read under way.
+        let before = cache.generation();
+        cache.forget_all();
+        cache.put(C.to_owned(), card(C, 300), t0, before);
+        assert!(cache.get(C, t0).is_none());
+    }
+
+    #[test]
     fn a_write_forgets_the_cards_it_touched_only() {
         let cache = cards(Duration::from_secs(1));
         let t0 = Instant::now();
@@ -409,7 +507,7 @@ mod tests {
             c.id = CardId::parse(&format!("{i:014X}")).unwrap();
             put(&cache, c, t0);
         }
-        assert!(cache.entries().len() <= MAX_ENTRIES);
+        assert!(cache.entries().map.len() <= MAX_ENTRIES);
     }
 
     fn payment(card: &str, author: &str, cents: i64) -> Movement {

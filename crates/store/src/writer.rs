@@ -16,7 +16,7 @@ use ardoise_domain::ports::{Movement, Receipt};
 use ardoise_domain::DomainError;
 use tokio::sync::oneshot;
 
-use crate::db::Db;
+use crate::db::{Db, WriterDb};
 use crate::error::{Failure, StoreError};
 use crate::ledger::apply_batch;
 use crate::outbox::{apply_outbox_batch, OutboxAnswer, OutboxJob};
@@ -145,6 +145,7 @@ impl Drop for Writer {
 }
 
 fn run(db: &Db, queue: &mpsc::Receiver<Job>, snapshots: &Snapshots) {
+    let mut writer_db = WriterDb::new(db.clone());
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -178,13 +179,14 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>, snapshots: &Snapshots) {
             }
         }
         // A bug must not stop every later payment: answer this batch with an error and go on.
-        let (answers, touch_answer) =
-            catch_unwind(AssertUnwindSafe(|| apply_batch(db, &movements, &touches)))
-                .unwrap_or_else(|_| {
-                    let error = Failure::Lost("applying a batch panicked".into()).into_domain();
-                    let answers = movements.iter().map(|_| Err(error.clone())).collect();
-                    (answers, Err(error))
-                });
+        let (answers, touch_answer) = catch_unwind(AssertUnwindSafe(|| {
+            apply_batch(&mut writer_db, &movements, &touches)
+        }))
+        .unwrap_or_else(|_| {
+            let error = Failure::Lost("applying a batch panicked".into()).into_domain();
+            let answers = movements.iter().map(|_| Err(error.clone())).collect();
+            (answers, Err(error))
+        });
         // Committed (or not at all): before anyone hears of it, the snapshots show it (the
         // balances written, the transactions appended) or forget what it may have changed.
         snapshots.after_batch(&movements, &answers);
@@ -196,12 +198,13 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>, snapshots: &Snapshots) {
             let _ = reply.send(touch_answer.clone());
         }
         if !outbox_jobs.is_empty() {
-            let answers = catch_unwind(AssertUnwindSafe(|| apply_outbox_batch(db, &outbox_jobs)))
-                .unwrap_or_else(|_| {
-                    let error =
-                        Failure::Lost("applying an outbox batch panicked".into()).into_domain();
-                    outbox_jobs.iter().map(|_| Err(error.clone())).collect()
-                });
+            let answers = catch_unwind(AssertUnwindSafe(|| {
+                apply_outbox_batch(&mut writer_db, &outbox_jobs)
+            }))
+            .unwrap_or_else(|_| {
+                let error = Failure::Lost("applying an outbox batch panicked".into()).into_domain();
+                outbox_jobs.iter().map(|_| Err(error.clone())).collect()
+            });
             for (reply, answer) in outbox_replies.into_iter().zip(answers) {
                 let _ = reply.send(answer);
             }

@@ -493,6 +493,13 @@ async fn pay_order(
     })
 }
 
+/// `21:05`: a transaction's local time on the till (written directly: the till's list
+/// renders ten of them per answer, and a `strftime` pattern is parsed on each use).
+fn hour_minute(at: chrono::DateTime<chrono_tz::Tz>) -> String {
+    use chrono::Timelike;
+    format!("{:02}:{:02}", at.hour(), at.minute())
+}
+
 /// Order lines as the alert names them: `2 × biere, 1 × chips`.
 fn lines(order: &[(String, u32)]) -> String {
     order
@@ -760,7 +767,7 @@ impl Till {
                                             span.what { (tx.quantity) " × " (product) }
                                         }
                                         span.amount { (lang.money(tx.amount)) }
-                                        span.when { (tx.created_at.with_timezone(&self.time_zone).format("%H:%M")) }
+                                        span.when { (hour_minute(tx.created_at.with_timezone(&self.time_zone))) }
                                         @if !tx.valid { span.badge { (t.cancelled) } }
                                         @if let Some(valid_after) = self.correction(actor, tx, now) {
                                             form.inline method="post" action="/till" data-enhance="pay" {
@@ -875,6 +882,17 @@ mod tests {
             group(&items),
             vec![("chips".to_owned(), 2), ("biere".to_owned(), 1)]
         );
+    }
+
+    #[test]
+    fn a_transaction_shows_its_local_hour_and_minute() {
+        use chrono::TimeZone;
+        let at = chrono::Utc.with_ymd_and_hms(2026, 7, 14, 19, 5, 0).unwrap();
+        assert_eq!(
+            hour_minute(at.with_timezone(&chrono_tz::Europe::Paris)),
+            "21:05"
+        );
+        assert_eq!(hour_minute(at.with_timezone(&chrono_tz::UTC)), "19:05");
     }
 
     #[test]

@@ -168,8 +168,9 @@ fn keyed(mut m: Movement, key: &str) -> Movement {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyed_payments_and_transfers_without_savepoints_move_money_with_their_records_or_not_at_all(
 ) {
-    // Keyed payments and transfers run without a savepoint in a batch: their refusals are
-    // decided before their first write (the key looked up, both cards' guards checked). A key
+    // Keyed payments and transfers run without a savepoint in a batch: a known key is refused
+    // before the first write, and a transfer refused by its payee's card gives the payer's
+    // debit back before it answers (CAFE0002 ends at 850 below only if it did). A key
     // that cannot be recorded after its payment (here a trigger drops its row, as another
     // process's insert of the same key would) must undo that payment and nothing else.
     for backend in backends() {
