@@ -369,15 +369,7 @@ macro_rules! with_writer_conn {
                 }
                 Err(e) => Err($crate::error::Failure::from(e)),
             },
-            $crate::db::Db::Postgres(pool) => match pool.checkout() {
-                Ok(mut pooled) => {
-                    let $conn: &mut ::diesel::pg::PgConnection = &mut pooled;
-                    let outcome = $body;
-                    $crate::db::release(pool, pooled, &outcome);
-                    outcome
-                }
-                Err(e) => Err($crate::error::Failure::from(e)),
-            },
+            postgres => $crate::db::with_conn!(postgres, |$conn| $body),
         }
     }};
 }
