@@ -293,7 +293,7 @@ pub trait Ledger: Send + Sync {
     /// [`Ledger::card_snapshot`] answers it), its member when asked, and the latest
     /// transactions of an author (as [`Ledger::author_transactions`]). The default makes the
     /// reads one after the other and reads no member ([`TillRead::member`] stays `None`);
-    /// the store makes them all in one round trip.
+    /// the store answers from its snapshots, and reads what is missing in one blocking task.
     async fn till_read(&self, query: TillQuery) -> Result<TillRead, DomainError> {
         let card = match &query.card {
             Some(id) => self.card_snapshot(id).await?,
