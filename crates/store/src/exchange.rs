@@ -790,7 +790,7 @@ impl ExchangeStore for Store {
     ) -> Result<(Option<Party>, Option<Party>), DomainError> {
         // From the snapshots when both members and all their cards are there: a payment
         // between members then reads nothing before the writer.
-        let snapshots = self.snapshots_handle();
+        let snapshots = self.snapshots();
         let started = Instant::now();
         let remembered = |m: MemberId| -> Option<Party> {
             let holder = snapshots.holders.get(&m.0, started)?;

@@ -904,7 +904,7 @@ impl Ledger for Store {
         // As `card_snapshot`, and the member and the recent list from their snapshots too
         // (the writer keeps a card's balance and an author's list up to date as it commits):
         // what is not in memory is read in one blocking task on one connection.
-        let snapshots = self.snapshots_handle();
+        let snapshots = self.snapshots();
         let started = Instant::now();
         let card = query
             .card
