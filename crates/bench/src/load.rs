@@ -304,11 +304,15 @@ async fn client(
     let till_headers = format!(
         "Content-Type: application/x-www-form-urlencoded\r\nCookie: ardoise_session={token}\r\n"
     );
+    // Each answer is the whole till page, with the one-time key of the next payment: sent
+    // back as a browser would (the bench's own key only if a page held none).
     let mut csrf = String::new();
+    let mut till_key = String::new();
     if scenario == Scenario::Till {
         let cookie = format!("Cookie: ardoise_session={token}\r\n");
         if let Ok(200) = conn.send(&Request::get("/till", &cookie)).await {
             csrf = hidden_field(conn.body(), "csrf").unwrap_or_default();
+            till_key = hidden_field(conn.body(), "key").unwrap_or_default();
         }
     }
     let mut till_count: u64 = 0;
@@ -362,10 +366,15 @@ async fn client(
                 till_count += 1;
                 body.push_str("csrf=");
                 body.push_str(&csrf);
-                body.push_str("&key=bench-");
-                body.push_str(&index.to_string());
-                body.push('-');
-                body.push_str(&till_count.to_string());
+                body.push_str("&key=");
+                if till_key.is_empty() {
+                    body.push_str("bench-");
+                    body.push_str(&index.to_string());
+                    body.push('-');
+                    body.push_str(&till_count.to_string());
+                } else {
+                    body.push_str(&till_key);
+                }
                 body.push_str("&card=");
                 body.push_str(&fx.cards[card]);
                 body.push_str("&amount=");
@@ -437,10 +446,15 @@ async fn client(
                 if stats.error_samples.len() < 3 {
                     stats.error_samples.push(format!("{}: {e}", kind(op)));
                 }
+                // The lost payment's key stays with it: the next one takes a key of its own.
+                till_key.clear();
                 continue;
             }
         };
         let answer = conn.body();
+        if let Op::TillPay(_) = op {
+            till_key = hidden_field(answer, "key").unwrap_or_default();
+        }
         let accepted = match op {
             Op::Read(_) => (200..300).contains(&status),
             Op::TillPay(_) => status == 200 && find(answer, b"role=\"status\">Paid").is_some(),

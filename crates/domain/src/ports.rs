@@ -276,15 +276,16 @@ pub trait Ledger: Send + Sync {
     /// A card's transactions, oldest first.
     async fn card_transactions(&self, card: &CardId) -> Result<Vec<Transaction>, DomainError>;
     /// The latest transactions written by `author` (a staff login), newest first, at most
-    /// `limit`: the till's own list. The default reads the whole ledger; the store overrides
-    /// it with an indexed query.
+    /// `limit`: the till's own list. A member's transactions (author `member:<id>`) are
+    /// never listed. The default reads the whole ledger; the store overrides it with an
+    /// indexed query.
     async fn author_transactions(
         &self,
         author: &str,
         limit: u32,
     ) -> Result<Vec<Transaction>, DomainError> {
         let mut all = self.transactions(None, None).await?;
-        all.retain(|t| t.author == author);
+        all.retain(|t| t.author == author && !t.author.starts_with("member:"));
         all.reverse();
         all.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(all)

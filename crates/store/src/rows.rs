@@ -476,9 +476,12 @@ impl PreferencesRow {
     }
 }
 
-/// A member-to-member transfer's record, beside its two ledger rows.
+/// A member-to-member transfer's record, beside its two ledger rows. A `None` is inserted as
+/// `NULL` (not left to the column's default), so that the insert's SQL is the same for every
+/// transfer and diesel keeps it prepared.
 #[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = crate::schema::exchange_transfers)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct TransferRow {
     pub transaction_id: i64,
     pub incoming_id: i64,

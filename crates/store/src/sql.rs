@@ -264,8 +264,9 @@ pub(crate) trait Sql: Dialect + Sized {
     fn all_cards(&mut self) -> QueryResult<Vec<CardRow>>;
     fn find_transaction(&mut self, id: i64) -> QueryResult<Option<TransactionRow>>;
     fn card_transactions(&mut self, card: &str) -> QueryResult<Vec<TransactionRow>>;
-    /// The latest transactions of one author, newest first, at most `limit` (index
-    /// `transactions_author`).
+    /// The latest transactions of one staff member (`author`, a login), newest first, at
+    /// most `limit` (index `transactions_author`, which leaves out the members' transactions:
+    /// see [`STAFF_AUTHOR`]).
     fn author_transactions(&mut self, author: &str, limit: u32)
         -> QueryResult<Vec<TransactionRow>>;
     fn transactions_after(
@@ -401,6 +402,12 @@ const TOTALS_SQL: &str = "SELECT \
      CAST(COALESCE(SUM(CASE WHEN balance_cents > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
          AS positive_cards \
      FROM cards";
+/// The condition of the partial index `transactions_author` (migration
+/// `2026-12-07-000001_write_paths`), written literally into the query that uses it: SQLite
+/// and PostgreSQL use a partial index only when the query holds its condition as written.
+/// A staff login never holds a colon, so it never starts with `member:`.
+const STAFF_AUTHOR: &str = "substr(transactions.author, 1, 7) <> 'member:'";
+
 const BY_AUTHOR_SQL: &str = "SELECT author, CAST(SUM(amount_cents) AS BIGINT) AS total \
      FROM transactions WHERE valid = TRUE GROUP BY author";
 const CONSUMED_SQL: &str = "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) AS consumed \
@@ -713,6 +720,7 @@ macro_rules! impl_sql {
                 LiteralLimit {
                     query: transactions::table
                         .filter(transactions::author.eq(author))
+                        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(STAFF_AUTHOR))
                         .order(transactions::id.desc())
                         .select(TransactionRow::as_select()),
                     limit,
@@ -1126,3 +1134,62 @@ fn active_user(
 
 impl_sql!(SqliteConnection);
 impl_sql!(PgConnection);
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    use super::STAFF_AUTHOR;
+    use crate::db::{open, Db};
+    use crate::StoreSettings;
+
+    #[derive(QueryableByName)]
+    struct PlanStep {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    /// SQLite reads a partial index only for a query that holds the index's condition as the
+    /// migration wrote it: the till's list (`author_transactions`, which adds
+    /// [`STAFF_AUTHOR`]) must search `transactions_author`, not scan the ledger.
+    #[test]
+    fn the_tills_list_searches_the_author_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = StoreSettings {
+            url: dir.path().join("plan.db").display().to_string(),
+            ..StoreSettings::default()
+        };
+        let db = open(&settings).unwrap();
+        crate::migrations::run_pending(&db).unwrap();
+        let Db::Sqlite(pool) = &db else {
+            panic!("not SQLite")
+        };
+        let mut conn = pool.get().unwrap();
+        let mut plan = |condition: &str| -> String {
+            let steps: Vec<PlanStep> = diesel::sql_query(format!(
+                "EXPLAIN QUERY PLAN SELECT id FROM transactions \
+                 WHERE transactions.author = ? AND {condition} ORDER BY id DESC LIMIT 8"
+            ))
+            .bind::<Text, _>("barman")
+            .load(&mut *conn)
+            .unwrap();
+            steps
+                .into_iter()
+                .map(|s| s.detail)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let with = plan(STAFF_AUTHOR);
+        assert!(
+            with.contains("INDEX transactions_author (author=?)"),
+            "the till's list: {with}"
+        );
+        // The check can fail: without the condition, the partial index is out of reach.
+        let without = plan("1 = 1");
+        assert!(
+            !without.contains("transactions_author"),
+            "without the condition: {without}"
+        );
+    }
+}

@@ -30,9 +30,14 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 /// How many of the staff member's latest transactions the till lists.
 const RECENT: u32 = 8;
 
-/// A fresh one-time key for a money form.
+/// A fresh one-time key for a money form: when it was issued (milliseconds since 1970, 11
+/// hexadecimal digits), then 16 random letters and digits. Keys issued later sort after the
+/// earlier ones, so the store adds each new key at the end of its index rather than at a
+/// random place (a batch of till payments writes one page of keys, not one per payment); the
+/// random part keeps every key unique and unguessable.
 pub(crate) fn one_time_key() -> String {
-    OsTokens.alphanumeric(24)
+    let millis = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    format!("{millis:011x}{}", OsTokens.alphanumeric(16))
 }
 
 /// The outcome line above the card: a success (`status`) or a refusal (`alert`).
@@ -882,6 +887,17 @@ mod tests {
             group(&items),
             vec![("chips".to_owned(), 2), ("biere".to_owned(), 1)]
         );
+    }
+
+    #[test]
+    fn one_time_keys_sort_in_the_order_they_were_issued() {
+        let first = one_time_key();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = one_time_key();
+        assert_eq!(first.len(), 27);
+        assert!(first.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert!(first < second, "{first} then {second}");
+        assert_ne!(first[11..], second[11..], "the random parts differ");
     }
 
     #[test]

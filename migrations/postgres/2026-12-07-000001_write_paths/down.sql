@@ -1,0 +1,2 @@
+DROP INDEX transactions_author;
+CREATE INDEX transactions_author ON transactions (author, id);
