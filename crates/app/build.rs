@@ -8,6 +8,7 @@ fn main() {
         build.include(include);
     }
     build.file("csrc/allocator.c").compile("ardoise_allocator");
-    // Nothing in Rust calls the constructor: keep its object in the link anyway.
-    println!("cargo:rustc-link-arg=-Wl,--undefined=ardoise_allocator_options");
+    // Nothing in Rust calls the constructor: keep its object in the binary's link anyway.
+    // (The binary only: a test target does not link mimalloc.)
+    println!("cargo:rustc-link-arg-bins=-Wl,--undefined=ardoise_allocator_options");
 }
