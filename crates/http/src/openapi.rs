@@ -8,6 +8,7 @@
 //! route cannot be served without its description, nor described without being served; the
 //! tests compare the document with what the server answers.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use actix_web::http::{header, Method};
@@ -567,13 +568,32 @@ fn tell_the_truth(doc: &mut serde_json::Value) {
             }
         }
     }
+    // A body two operations take is completed once (an edit's `minProperties` holds for both).
+    let mut once: BTreeMap<String, (bool, bool)> = BTreeMap::new();
     for (name, patch, closed) in bodies {
+        let (any_patch, any_closed) = once.entry(name).or_default();
+        *any_patch |= patch;
+        *any_closed |= closed;
+    }
+    for (name, (patch, closed)) in once {
         if let Some(schema) = doc
             .get_mut("components")
             .and_then(|c| c.get_mut("schemas"))
             .and_then(|s| s.get_mut(&name))
         {
             complete_body(schema, &name, patch, closed, false);
+        }
+    }
+    // The parts of `POST /Services`'s body that serde reads: only their fields' rules.
+    for name in ["QrCodeParameters", "MicroPaymentParameters"] {
+        let properties = doc
+            .get_mut("components")
+            .and_then(|c| c.get_mut("schemas"))
+            .and_then(|s| s.get_mut(name))
+            .and_then(|s| s.get_mut("properties"))
+            .and_then(Value::as_object_mut);
+        for (field, value) in properties.into_iter().flat_map(|p| p.iter_mut()) {
+            add_field_rules(value, name, field, false);
         }
     }
 }
@@ -592,34 +612,7 @@ fn complete_body(
     let required: Vec<Value> = schema["required"].as_array().cloned().unwrap_or_default();
     let properties = schema.get_mut("properties").and_then(Value::as_object_mut);
     for (field, value) in properties.into_iter().flat_map(|p| p.iter_mut()) {
-        if let (Some(extra), Some(value)) = (body_field_schema(name, field), value.as_object_mut())
-        {
-            // Keywords beside a `$ref` are not read by every tool (nor kept by `utoipa`):
-            // the reference and the keywords both hold, through `allOf`.
-            match value.remove("$ref") {
-                // A choice of schemas replaces the field's own.
-                _ if extra.contains_key("anyOf") => {
-                    let description = value.remove("description");
-                    *value = extra;
-                    // A form has no null.
-                    if let (true, Some(choices)) =
-                        (form, value.get_mut("anyOf").and_then(Value::as_array_mut))
-                    {
-                        choices.retain(|c| c["type"] != "null");
-                    }
-                    if let Some(description) = description {
-                        value.insert("description".into(), description);
-                    }
-                }
-                Some(reference) => {
-                    value.insert(
-                        "allOf".into(),
-                        serde_json::json!([{ "$ref": reference }, extra]),
-                    );
-                }
-                None => value.extend(extra),
-            }
-        }
+        add_field_rules(value, name, field, form);
         // `Params::get`: an empty text is a field left out — for a text (or an amount) in
         // JSON, for any field in a form.
         let text = matches!(&value["type"], Value::String(t) if t == "string")
@@ -655,6 +648,38 @@ fn complete_body(
                 serde_json::json!({ "type": "string", "maxLength": 0 })
             };
             *value = serde_json::json!({ "anyOf": [original, left_out] });
+        }
+    }
+}
+
+/// The rules of [`body_field_schema`] on `value`, the schema of field `field` of body `name`.
+fn add_field_rules(value: &mut serde_json::Value, name: &str, field: &str, form: bool) {
+    use serde_json::Value;
+    if let (Some(extra), Some(value)) = (body_field_schema(name, field), value.as_object_mut()) {
+        // Keywords beside a `$ref` are not read by every tool (nor kept by `utoipa`):
+        // the reference and the keywords both hold, through `allOf`.
+        match value.remove("$ref") {
+            // A choice of schemas replaces the field's own.
+            _ if extra.contains_key("anyOf") => {
+                let description = value.remove("description");
+                *value = extra;
+                // A form has no null.
+                if let (true, Some(choices)) =
+                    (form, value.get_mut("anyOf").and_then(Value::as_array_mut))
+                {
+                    choices.retain(|c| c["type"] != "null");
+                }
+                if let Some(description) = description {
+                    value.insert("description".into(), description);
+                }
+            }
+            Some(reference) => {
+                value.insert(
+                    "allOf".into(),
+                    serde_json::json!([{ "$ref": reference }, extra]),
+                );
+            }
+            None => value.extend(extra),
         }
     }
 }
@@ -781,8 +806,17 @@ fn body_field_schema(
         }),
         // `money.max_operation` (default 1000.00) bounds what one operation moves.
         ("OpenCardRequest", "balance")
-        | ("AmountRequest" | "PaymentRequest" | "TransferBody", "amount")
-        | ("VoucherRequestBody", "value") => json!({
+        | (
+            "AmountRequest"
+            | "PaymentRequest"
+            | "TransferBody"
+            | "CreditRequest"
+            | "DebitRequest"
+            | "MicroPaymentParameters",
+            "amount",
+        )
+        | ("VoucherRequestBody" | "QrCodeParameters", "value")
+        | ("MandateRequest", "cap_operation") => json!({
             "maximum": 1000,
             "pattern": r"^0*([0-9]{1,3}(\.[0-9]{1,2})?|1000(\.00?)?)$",
         }),
@@ -1343,6 +1377,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every amount a body takes declares `money.max_operation` as its maximum (the server
+    /// refuses more with 400), but for the caps and prices, which no operation moves at once.
+    #[test]
+    fn every_amount_a_body_moves_is_bounded() {
+        const UNBOUNDED: &[&str] = &["cap_day", "credit_cap_day", "credit_cap_operation", "price"];
+        let doc = document();
+        // The bodies: inline in an operation, or a component that one names.
+        let mut bodies = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if let Some(content) = op.pointer("/requestBody/content") {
+                    for (kind, body) in content.as_object().unwrap() {
+                        bodies.push((format!("{method} {path} {kind}"), &body["schema"]));
+                    }
+                }
+            }
+        }
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            bodies.push((name.clone(), schema));
+        }
+        let (mut unbounded, mut amounts) = (Vec::new(), 0);
+        for (body, schema) in bodies {
+            let Some(fields) = schema["properties"].as_object() else {
+                continue;
+            };
+            for (field, schema) in fields {
+                let text = schema.to_string();
+                if !text.contains("/AmountInput\"") {
+                    continue;
+                }
+                amounts += 1;
+                if !text.contains("\"maximum\"") && !UNBOUNDED.contains(&field.as_str()) {
+                    unbounded.push(format!("{body}: {field}"));
+                }
+            }
+        }
+        assert!(
+            amounts >= 20,
+            "only {amounts} amounts found: the search is wrong"
+        );
+        assert_eq!(unbounded, Vec::<String>::new());
     }
 
     #[actix_web::test]
