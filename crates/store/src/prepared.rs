@@ -3,9 +3,14 @@
 //!
 //! Diesel never caches an `UPDATE` built with its DSL (`UpdateStatement::walk_ast` marks it
 //! unsafe to cache), nor an `INSERT` with optional values, nor `sql_query`: SQLite then parses
-//! the guarded update and the ledger insert again for every payment. These fragments have no
-//! static query id but are safe to cache, so diesel's statement cache keys them by their SQL
-//! text: one prepared statement per guard combination, reused for every movement.
+//! the guarded update and the ledger insert again for every payment. Each of these two has
+//! one SQL text (the guard's parts are bound as booleans), so a static query id: diesel finds
+//! its prepared statement by type, without writing the SQL out again for every movement.
+//!
+//! On PostgreSQL both end in `RETURNING` (one round trip). SQLite runs `RETURNING` through an
+//! ephemeral table and a statement journal (it implements it as a trigger), which cost more
+//! than asking afterwards: there the update and the insert return nothing, and the writer
+//! reads the new balance, or `last_insert_rowid()`, in the same transaction (see `sql.rs`).
 
 use ardoise_domain::ports::Guard;
 use diesel::backend::Backend;
@@ -15,10 +20,12 @@ use diesel::result::QueryResult;
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, SmallInt, Text};
 use diesel::sqlite::Sqlite;
-use diesel::RunQueryDsl;
+use diesel::{
+    ExpressionMethods, OptionalExtension, PgConnection, QueryDsl, RunQueryDsl, SqliteConnection,
+};
 
 use crate::rows::NewTransaction;
-use crate::sql::MAX_BALANCE_CENTS;
+use crate::schema::cards;
 
 /// `UPDATE cards SET balance_cents = balance_cents + delta WHERE id = card AND <guard>
 /// RETURNING balance_cents`: the guard in the `WHERE` clause, never a read-modify-write.
@@ -36,14 +43,20 @@ pub(crate) struct InsertTransaction<'a> {
     pub row: &'a NewTransaction<'a>,
 }
 
+/// The query id of [`GuardedAdd`]: one SQL text per backend.
+pub(crate) struct GuardedAddId;
+
+/// The query id of [`InsertTransaction`]: one SQL text per backend.
+pub(crate) struct InsertTransactionId;
+
 impl QueryId for GuardedAdd<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+    type QueryId = GuardedAddId;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
 impl QueryId for InsertTransaction<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+    type QueryId = InsertTransactionId;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
 impl Query for GuardedAdd<'_> {
@@ -58,25 +71,32 @@ impl<Conn> RunQueryDsl<Conn> for GuardedAdd<'_> {}
 impl<Conn> RunQueryDsl<Conn> for InsertTransaction<'_> {}
 
 macro_rules! impl_fragments {
-    ($db:ty) => {
+    ($db:ty, $returning:expr) => {
         impl QueryFragment<$db> for GuardedAdd<'_> {
             fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, $db>) -> QueryResult<()> {
-                guarded_add_sql::<$db>(self, out)
+                guarded_add_sql::<$db>(self, out, $returning)
             }
         }
 
         impl QueryFragment<$db> for InsertTransaction<'_> {
             fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, $db>) -> QueryResult<()> {
-                insert_transaction_sql::<$db>(self, out)
+                insert_transaction_sql::<$db>(self, out, $returning)
             }
         }
     };
 }
 
-impl_fragments!(Sqlite);
-impl_fragments!(Pg);
+impl_fragments!(Sqlite, false);
+impl_fragments!(Pg, true);
 
-fn guarded_add_sql<'b, DB>(q: &'b GuardedAdd<'_>, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+/// `" BETWEEN -MAX AND MAX"` for `sql::MAX_BALANCE_CENTS`, written out (a test checks it).
+const BALANCE_RANGE: &str = " BETWEEN -1000000000000000 AND 1000000000000000";
+
+fn guarded_add_sql<'b, DB>(
+    q: &'b GuardedAdd<'_>,
+    mut out: AstPass<'_, 'b, DB>,
+    returning: bool,
+) -> QueryResult<()>
 where
     DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<SmallInt> + HasSqlType<Bool>,
     i64: ToSql<BigInt, DB>,
@@ -90,34 +110,35 @@ where
     out.push_bind_param::<Text, _>(q.card)?;
     out.push_sql(" AND balance_cents + ");
     out.push_bind_param::<BigInt, _>(&q.delta)?;
-    out.push_sql(&format!(
-        " BETWEEN {} AND {MAX_BALANCE_CENTS}",
-        -MAX_BALANCE_CENTS
-    ));
+    out.push_sql(BALANCE_RANGE);
     // A replaced card's balance moved to its successor: it never changes again.
     out.push_sql(" AND replaced_by IS NULL");
-    if q.guard.floor {
-        out.push_sql(" AND balance_cents + ");
-        out.push_bind_param::<BigInt, _>(&q.delta)?;
-        out.push_sql(" + overdraft_limit_cents >= 0");
+    // Each part of the guard holds, or is not asked for.
+    out.push_sql(" AND (NOT ");
+    out.push_bind_param::<Bool, _>(&q.guard.floor)?;
+    out.push_sql(" OR balance_cents + ");
+    out.push_bind_param::<BigInt, _>(&q.delta)?;
+    out.push_sql(" + overdraft_limit_cents >= 0)");
+    out.push_sql(" AND (NOT ");
+    out.push_bind_param::<Bool, _>(&q.guard.ceiling)?;
+    out.push_sql(" OR max_balance_cents IS NULL OR balance_cents + ");
+    out.push_bind_param::<BigInt, _>(&q.delta)?;
+    out.push_sql(" <= max_balance_cents)");
+    out.push_sql(" AND (NOT ");
+    out.push_bind_param::<Bool, _>(&q.guard.usable)?;
+    out.push_sql(" OR (status = 'active' AND (valid_until IS NULL OR valid_until > ");
+    out.push_bind_param::<BigInt, _>(&q.at_ms)?;
+    out.push_sql(")))");
+    if returning {
+        out.push_sql(" RETURNING balance_cents");
     }
-    if q.guard.ceiling {
-        out.push_sql(" AND (max_balance_cents IS NULL OR balance_cents + ");
-        out.push_bind_param::<BigInt, _>(&q.delta)?;
-        out.push_sql(" <= max_balance_cents)");
-    }
-    if q.guard.usable {
-        out.push_sql(" AND status = 'active' AND (valid_until IS NULL OR valid_until > ");
-        out.push_bind_param::<BigInt, _>(&q.at_ms)?;
-        out.push_sql(")");
-    }
-    out.push_sql(" RETURNING balance_cents");
     Ok(())
 }
 
 fn insert_transaction_sql<'b, DB>(
     q: &'b InsertTransaction<'_>,
     mut out: AstPass<'_, 'b, DB>,
+    returning: bool,
 ) -> QueryResult<()>
 where
     DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<SmallInt> + HasSqlType<Bool>,
@@ -139,19 +160,60 @@ where
     out.push_sql(", ");
     out.push_bind_param::<BigInt, _>(&row.quantity)?;
     out.push_sql(", ");
-    // NULL is written in the SQL itself, so that the bind types stay the same.
-    match row.product {
-        Some(product) => out.push_bind_param::<Text, _>(product)?,
-        None => out.push_sql("NULL"),
-    }
+    out.push_bind_param::<Nullable<Text>, _>(&row.product)?;
     out.push_sql(", ");
     out.push_bind_param::<Bool, _>(&row.valid)?;
     out.push_sql(", ");
     out.push_bind_param::<Text, _>(row.author)?;
     out.push_sql(", ");
     out.push_bind_param::<BigInt, _>(&row.created_at)?;
-    out.push_sql(") RETURNING id");
+    out.push_sql(")");
+    if returning {
+        out.push_sql(" RETURNING id");
+    }
     Ok(())
+}
+
+/// The two hot writes, as each backend runs them best.
+pub(crate) trait HotWrites {
+    /// [`GuardedAdd`]: the new balance, or `None` if no row matched.
+    fn guarded_add(&mut self, q: GuardedAdd<'_>) -> QueryResult<Option<i64>>;
+    /// [`InsertTransaction`]: the new transaction's id.
+    fn insert_transaction(&mut self, q: InsertTransaction<'_>) -> QueryResult<i64>;
+}
+
+diesel::define_sql_function! {
+    /// SQLite's rowid of the last row this connection inserted.
+    fn last_insert_rowid() -> BigInt;
+}
+
+impl HotWrites for SqliteConnection {
+    fn guarded_add(&mut self, q: GuardedAdd<'_>) -> QueryResult<Option<i64>> {
+        if q.execute(self)? == 0 {
+            return Ok(None);
+        }
+        // The writer's transaction holds the database: nothing changed the card since.
+        cards::table
+            .filter(cards::id.eq(q.card))
+            .select(cards::balance_cents)
+            .get_result(self)
+            .optional()
+    }
+
+    fn insert_transaction(&mut self, q: InsertTransaction<'_>) -> QueryResult<i64> {
+        q.execute(self)?;
+        diesel::select(last_insert_rowid()).get_result(self)
+    }
+}
+
+impl HotWrites for PgConnection {
+    fn guarded_add(&mut self, q: GuardedAdd<'_>) -> QueryResult<Option<i64>> {
+        q.get_result(self).optional()
+    }
+
+    fn insert_transaction(&mut self, q: InsertTransaction<'_>) -> QueryResult<i64> {
+        q.get_result(self)
+    }
 }
 
 /// A query with its `LIMIT` written into the SQL text: diesel binds `.limit(n)` as a
@@ -254,5 +316,18 @@ where
         }
         out.push_sql(")");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::MAX_BALANCE_CENTS;
+
+    #[test]
+    fn the_balance_range_is_the_schemas() {
+        assert_eq!(
+            super::BALANCE_RANGE,
+            format!(" BETWEEN {} AND {MAX_BALANCE_CENTS}", -MAX_BALANCE_CENTS)
+        );
     }
 }

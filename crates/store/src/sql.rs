@@ -13,7 +13,7 @@ use diesel::result::{Error as DieselError, QueryResult};
 use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 
-use crate::prepared::{LiteralLimit, WatchesOf};
+use crate::prepared::{HotWrites, LiteralLimit, WatchesOf};
 use crate::rows::{
     BundleRow, CardRow, CreditRow, IdempotencyRow, LinkRow, MemberRow, NewCard, NewChange,
     NewStaff, NewTransaction, PreferencesRow, ProductRow, ProfileRow, ReplacementCard, SessionRow,
@@ -426,7 +426,7 @@ macro_rules! impl_sql {
 
             fn insert_transaction(&mut self, row: &NewTransaction<'_>) -> QueryResult<i64> {
                 // Hand-written so that it stays prepared (see `prepared.rs`).
-                crate::prepared::InsertTransaction { row }.get_result(self)
+                HotWrites::insert_transaction(self, crate::prepared::InsertTransaction { row })
             }
 
             fn guarded_add(
@@ -437,14 +437,13 @@ macro_rules! impl_sql {
                 at_ms: i64,
             ) -> QueryResult<Option<i64>> {
                 // Hand-written so that it stays prepared (see `prepared.rs`).
-                crate::prepared::GuardedAdd {
+                let update = crate::prepared::GuardedAdd {
                     card,
                     delta,
                     guard,
                     at_ms,
-                }
-                .get_result(self)
-                .optional()
+                };
+                HotWrites::guarded_add(self, update)
             }
 
             fn replace_balance(
