@@ -10,7 +10,8 @@
 //! On PostgreSQL both end in `RETURNING` (one round trip). SQLite runs `RETURNING` through an
 //! ephemeral table and a statement journal (it implements it as a trigger), which cost more
 //! than asking afterwards: there the update and the insert return nothing, and the writer
-//! reads the new balance, or `last_insert_rowid()`, in the same transaction (see `sql.rs`).
+//! reads the new balance, or `last_insert_rowid()`, in the same transaction
+//! (`Dialect::run_guarded_add` and `Dialect::run_insert_transaction` in `sql.rs`).
 
 use ardoise_domain::ports::Guard;
 use diesel::backend::Backend;
@@ -20,15 +21,13 @@ use diesel::result::QueryResult;
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, SmallInt, Text};
 use diesel::sqlite::Sqlite;
-use diesel::{
-    ExpressionMethods, OptionalExtension, PgConnection, QueryDsl, RunQueryDsl, SqliteConnection,
-};
+use diesel::RunQueryDsl;
 
 use crate::rows::NewTransaction;
-use crate::schema::cards;
 
-/// `UPDATE cards SET balance_cents = balance_cents + delta WHERE id = card AND <guard>
-/// RETURNING balance_cents`: the guard in the `WHERE` clause, never a read-modify-write.
+/// `UPDATE cards SET balance_cents = balance_cents + delta WHERE id = card AND <guard>`
+/// (`RETURNING balance_cents` on PostgreSQL): the guard in the `WHERE` clause, never a
+/// read-modify-write.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GuardedAdd<'a> {
     pub card: &'a str,
@@ -37,7 +36,7 @@ pub(crate) struct GuardedAdd<'a> {
     pub at_ms: i64,
 }
 
-/// `INSERT INTO transactions (…) VALUES (…) RETURNING id`.
+/// `INSERT INTO transactions (…) VALUES (…)` (`RETURNING id` on PostgreSQL).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct InsertTransaction<'a> {
     pub row: &'a NewTransaction<'a>,
@@ -113,22 +112,34 @@ where
     out.push_sql(BALANCE_RANGE);
     // A replaced card's balance moved to its successor: it never changes again.
     out.push_sql(" AND replaced_by IS NULL");
-    // Each part of the guard holds, or is not asked for.
-    out.push_sql(" AND (NOT ");
-    out.push_bind_param::<Bool, _>(&q.guard.floor)?;
-    out.push_sql(" OR balance_cents + ");
-    out.push_bind_param::<BigInt, _>(&q.delta)?;
-    out.push_sql(" + overdraft_limit_cents >= 0)");
-    out.push_sql(" AND (NOT ");
-    out.push_bind_param::<Bool, _>(&q.guard.ceiling)?;
-    out.push_sql(" OR max_balance_cents IS NULL OR balance_cents + ");
-    out.push_bind_param::<BigInt, _>(&q.delta)?;
-    out.push_sql(" <= max_balance_cents)");
-    out.push_sql(" AND (NOT ");
-    out.push_bind_param::<Bool, _>(&q.guard.usable)?;
-    out.push_sql(" OR (status = 'active' AND (valid_until IS NULL OR valid_until > ");
-    out.push_bind_param::<BigInt, _>(&q.at_ms)?;
-    out.push_sql(")))");
+    // Each part of the guard holds, or is not asked for: `AND (NOT <asked> OR <part>)`.
+    let parts = [
+        (
+            &q.guard.floor,
+            " OR balance_cents + ",
+            &q.delta,
+            " + overdraft_limit_cents >= 0)",
+        ),
+        (
+            &q.guard.ceiling,
+            " OR max_balance_cents IS NULL OR balance_cents + ",
+            &q.delta,
+            " <= max_balance_cents)",
+        ),
+        (
+            &q.guard.usable,
+            " OR (status = 'active' AND (valid_until IS NULL OR valid_until > ",
+            &q.at_ms,
+            ")))",
+        ),
+    ];
+    for (asked, before, value, after) in parts {
+        out.push_sql(" AND (NOT ");
+        out.push_bind_param::<Bool, _>(asked)?;
+        out.push_sql(before);
+        out.push_bind_param::<BigInt, _>(value)?;
+        out.push_sql(after);
+    }
     if returning {
         out.push_sql(" RETURNING balance_cents");
     }
@@ -172,48 +183,6 @@ where
         out.push_sql(" RETURNING id");
     }
     Ok(())
-}
-
-/// The two hot writes, as each backend runs them best.
-pub(crate) trait HotWrites {
-    /// [`GuardedAdd`]: the new balance, or `None` if no row matched.
-    fn guarded_add(&mut self, q: GuardedAdd<'_>) -> QueryResult<Option<i64>>;
-    /// [`InsertTransaction`]: the new transaction's id.
-    fn insert_transaction(&mut self, q: InsertTransaction<'_>) -> QueryResult<i64>;
-}
-
-diesel::define_sql_function! {
-    /// SQLite's rowid of the last row this connection inserted.
-    fn last_insert_rowid() -> BigInt;
-}
-
-impl HotWrites for SqliteConnection {
-    fn guarded_add(&mut self, q: GuardedAdd<'_>) -> QueryResult<Option<i64>> {
-        if q.execute(self)? == 0 {
-            return Ok(None);
-        }
-        // The writer's transaction holds the database: nothing changed the card since.
-        cards::table
-            .filter(cards::id.eq(q.card))
-            .select(cards::balance_cents)
-            .get_result(self)
-            .optional()
-    }
-
-    fn insert_transaction(&mut self, q: InsertTransaction<'_>) -> QueryResult<i64> {
-        q.execute(self)?;
-        diesel::select(last_insert_rowid()).get_result(self)
-    }
-}
-
-impl HotWrites for PgConnection {
-    fn guarded_add(&mut self, q: GuardedAdd<'_>) -> QueryResult<Option<i64>> {
-        q.get_result(self).optional()
-    }
-
-    fn insert_transaction(&mut self, q: InsertTransaction<'_>) -> QueryResult<i64> {
-        q.get_result(self)
-    }
 }
 
 /// A query with its `LIMIT` written into the SQL text: diesel binds `.limit(n)` as a

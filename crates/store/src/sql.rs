@@ -13,7 +13,7 @@ use diesel::result::{Error as DieselError, QueryResult};
 use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 
-use crate::prepared::{HotWrites, LiteralLimit, WatchesOf};
+use crate::prepared::{GuardedAdd, InsertTransaction, LiteralLimit, WatchesOf};
 use crate::rows::{
     BundleRow, CardRow, CreditRow, IdempotencyRow, LinkRow, MemberRow, NewCard, NewChange,
     NewStaff, NewTransaction, PreferencesRow, ProductRow, ProfileRow, ReplacementCard, SessionRow,
@@ -80,6 +80,21 @@ pub(crate) trait Dialect: Connection<TransactionManager = AnsiTransactionManager
     /// transaction (PostgreSQL), so that two writes that each take one away see each other.
     /// A plain read on SQLite, where a write transaction locks everything.
     fn lock_presidents(&mut self) -> QueryResult<Vec<String>>;
+
+    /// Runs the guarded update: the new balance, or `None` if no row matched. PostgreSQL
+    /// answers it with `RETURNING` (one round trip); SQLite, which runs `RETURNING` through an
+    /// ephemeral table and a statement journal, reads it back by primary key in the same
+    /// write transaction (see `prepared.rs`).
+    fn run_guarded_add(&mut self, q: GuardedAdd<'_>) -> QueryResult<Option<i64>>;
+
+    /// Runs the ledger insert: the new transaction's id (`RETURNING` on PostgreSQL,
+    /// `last_insert_rowid()` on SQLite).
+    fn run_insert_transaction(&mut self, q: InsertTransaction<'_>) -> QueryResult<i64>;
+}
+
+diesel::define_sql_function! {
+    /// SQLite's rowid of the last row this connection inserted.
+    fn last_insert_rowid() -> BigInt;
 }
 
 impl Dialect for SqliteConnection {
@@ -106,6 +121,23 @@ impl Dialect for SqliteConnection {
 
     fn lock_presidents(&mut self) -> QueryResult<Vec<String>> {
         presidents().load(self)
+    }
+
+    fn run_guarded_add(&mut self, q: GuardedAdd<'_>) -> QueryResult<Option<i64>> {
+        if q.execute(self)? == 0 {
+            return Ok(None);
+        }
+        // The write transaction excludes every other writer: nothing changed the card since.
+        cards::table
+            .filter(cards::id.eq(q.card))
+            .select(cards::balance_cents)
+            .get_result(self)
+            .optional()
+    }
+
+    fn run_insert_transaction(&mut self, q: InsertTransaction<'_>) -> QueryResult<i64> {
+        q.execute(self)?;
+        diesel::select(last_insert_rowid()).get_result(self)
     }
 }
 
@@ -153,6 +185,14 @@ impl Dialect for PgConnection {
         // READ COMMITTED re-checks a locked row that changed meanwhile: a president demoted
         // by the transaction this one waited for drops out of the list.
         presidents().for_update().load(self)
+    }
+
+    fn run_guarded_add(&mut self, q: GuardedAdd<'_>) -> QueryResult<Option<i64>> {
+        q.get_result(self).optional()
+    }
+
+    fn run_insert_transaction(&mut self, q: InsertTransaction<'_>) -> QueryResult<i64> {
+        q.get_result(self)
     }
 }
 
@@ -426,7 +466,7 @@ macro_rules! impl_sql {
 
             fn insert_transaction(&mut self, row: &NewTransaction<'_>) -> QueryResult<i64> {
                 // Hand-written so that it stays prepared (see `prepared.rs`).
-                HotWrites::insert_transaction(self, crate::prepared::InsertTransaction { row })
+                self.run_insert_transaction(InsertTransaction { row })
             }
 
             fn guarded_add(
@@ -437,13 +477,12 @@ macro_rules! impl_sql {
                 at_ms: i64,
             ) -> QueryResult<Option<i64>> {
                 // Hand-written so that it stays prepared (see `prepared.rs`).
-                let update = crate::prepared::GuardedAdd {
+                self.run_guarded_add(GuardedAdd {
                     card,
                     delta,
                     guard,
                     at_ms,
-                };
-                HotWrites::guarded_add(self, update)
+                })
             }
 
             fn replace_balance(
