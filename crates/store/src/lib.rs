@@ -141,8 +141,11 @@ impl Store {
     /// through `Ledger::apply`, which batches concurrent movements by itself.
     pub fn apply_batch(&self, movements: &[Movement]) -> Vec<Result<Receipt, DomainError>> {
         let mut db = WriterDb::new(self.inner.db.clone());
+        let before = self.inner.snapshots.before_batch(movements);
         let answers = ledger::apply_batch(&mut db, movements, &[]).0;
-        self.inner.snapshots.after_batch(movements, &answers);
+        self.inner
+            .snapshots
+            .after_batch(movements, &answers, &before);
         answers
     }
 

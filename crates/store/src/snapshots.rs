@@ -10,14 +10,17 @@
 //!   batches, member links and profiles, anything else on those tables — revises the
 //!   snapshots *after* its commit and before it answers: it drops what it changed (or, for
 //!   the writer, sets what it knows exactly: the balance it wrote, the transaction it
-//!   appended; a transfer's payee, whose balance the receipt does not carry, gets the amount
-//!   added to its snapshot, which holds every balance this process wrote), bumps a generation
-//!   number and stamps what it set or dropped with it. A read that started before that write
-//!   cannot store its (possibly stale) answer of a key the write revised:
-//!   [`SnapshotMap::put`] refuses it when the key was revised (or the whole kind dropped)
-//!   since the read started. The answers of other keys are kept: a batch of payments does
-//!   not spoil the reads of the cards it did not touch. So in this process a read that
-//!   follows an answered write sees that write.
+//!   appended), bumps a generation number and stamps what it set or dropped with it. A read
+//!   that started before that write cannot store its (possibly stale) answer of a key the
+//!   write revised: [`SnapshotMap::put`] refuses it when the key was revised (or the whole
+//!   kind dropped) since the read started, even if a newer read stored its answer in
+//!   between. The answers of other keys are kept: a batch of payments does not spoil the
+//!   reads of the cards it did not touch. So in this process a read that follows an answered
+//!   write sees that write.
+//! - A transfer's receipt is the payer's: the payee's snapshot, which holds every balance
+//!   this process wrote on the card, gets the amount added. Only if no read replaced that
+//!   snapshot while the batch ran ([`Snapshots::before_batch`]): such a read may have seen
+//!   the batch's commit already. Otherwise the payee's snapshot is dropped.
 //! - Another process on the same database (a second server on PostgreSQL, the CLI) cannot
 //!   reach this memory: a snapshot is trusted for at most the TTL after it was *read from the
 //!   database* (a revision by the writer does not make it younger), so such a change shows
@@ -47,14 +50,20 @@ struct Entry<V> {
     value: Option<V>,
     /// When the database read that produced it started.
     fetched_at: Instant,
-    /// The generation of the last write that set or dropped it (0: none since it was read).
+    /// The generation of the last write that set or dropped it (0: none yet). A read that
+    /// replaces the value keeps it, so that a read older than that write still cannot.
     revised: u64,
+    /// Which [`SnapshotMap::put`] stored the value (a count of the puts), so that a batch can
+    /// tell whether a read replaced the value while it ran (see [`Snapshots::before_batch`]).
+    stored_by: u64,
 }
 
 /// The entries of one kind, and the generation of the last write that dropped them all.
 struct Entries<K, V> {
     map: HashMap<K, Entry<V>>,
     cleared: u64,
+    /// How many values [`SnapshotMap::put`] stored.
+    puts: u64,
 }
 
 /// Snapshots of one kind, by key. See the module's documentation.
@@ -78,6 +87,7 @@ impl<K: Eq + Hash, V: Clone> SnapshotMap<K, V> {
             entries: Mutex::new(Entries {
                 map: HashMap::new(),
                 cleared: 0,
+                puts: 0,
             }),
         }
     }
@@ -126,21 +136,27 @@ impl<K: Eq + Hash, V: Clone> SnapshotMap<K, V> {
         if entries.cleared > seen.0 {
             return;
         }
-        if entries.map.get(&key).is_some_and(|e| e.revised > seen.0) {
+        // The mark of the last write stays: a read that started before it, and ends after
+        // this one, must still be refused.
+        let revised = entries.map.get(&key).map_or(0, |e| e.revised);
+        if revised > seen.0 {
             return;
         }
-        if entries.map.len() >= MAX_ENTRIES {
+        if entries.map.len() >= MAX_ENTRIES && !entries.map.contains_key(&key) {
             // Dropping the marks of revised keys too: refuse every read under way.
             entries.map.clear();
             entries.cleared = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
             return;
         }
+        entries.puts += 1;
+        let stored_by = entries.puts;
         entries.map.insert(
             key,
             Entry {
                 value: Some(value),
                 fetched_at,
-                revised: 0,
+                revised,
+                stored_by,
             },
         );
     }
@@ -209,6 +225,16 @@ impl<K: Eq + Hash, V> Revision<'_, K, V> {
         entry.value.as_mut()
     }
 
+    /// Which put stored the value of `key`, if there is one (see [`Entry::stored_by`]).
+    fn stored_by<Q>(&self, key: &Q) -> Option<u64>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        let entry = self.entries.map.get(key)?;
+        entry.value.as_ref().map(|_| entry.stored_by)
+    }
+
     /// Drops the snapshot of `key`; the reads of `key` under way will not store their
     /// answers.
     pub fn remove<Q>(&mut self, key: &Q)
@@ -233,6 +259,7 @@ impl<K: Eq + Hash, V> Revision<'_, K, V> {
                         value: None,
                         fetched_at: Instant::now(),
                         revised: generation,
+                        stored_by: 0,
                     },
                 );
             }
@@ -286,6 +313,14 @@ pub(crate) struct Holder {
     pub suspended: bool,
 }
 
+/// Which reads stored the snapshots of the cards a batch's transfers credit, before the
+/// batch was applied (see [`Snapshots::before_batch`]).
+#[derive(Debug, Default)]
+pub(crate) struct BeforeBatch {
+    /// The [`Entry::stored_by`] of each payee's snapshot, by card id (none: no snapshot).
+    stored_by: HashMap<String, u64>,
+}
+
 /// Every kind of snapshot the store keeps.
 pub(crate) struct Snapshots {
     /// Cards by id.
@@ -317,10 +352,38 @@ impl Snapshots {
         self.holders.forget_all();
     }
 
+    /// To be called before a batch of `movements` is applied: which reads stored the
+    /// snapshots of the cards its transfers credit (see [`Snapshots::after_batch`]).
+    pub fn before_batch(&self, movements: &[Movement]) -> BeforeBatch {
+        let mut payees = movements.iter().filter_map(|m| match &m.action {
+            Action::Transfer { to, .. } => Some(to.as_str()),
+            _ => None,
+        });
+        let Some(first) = payees.next() else {
+            return BeforeBatch::default();
+        };
+        let entries = self.cards.entries();
+        let stored_by = std::iter::once(first)
+            .chain(payees)
+            .filter_map(|id| {
+                let entry = entries.map.get(id)?;
+                entry.value.as_ref()?;
+                Some((id.to_owned(), entry.stored_by))
+            })
+            .collect();
+        BeforeBatch { stored_by }
+    }
+
     /// Revises the snapshots after a batch of `movements` was committed (or not), with their
     /// `answers`: a balance the batch wrote is set on its card's snapshot and a transaction
     /// it appended on its author's list; anything else it may have changed is dropped.
-    pub fn after_batch(&self, movements: &[Movement], answers: &[Result<Receipt, DomainError>]) {
+    /// `before` is what [`Snapshots::before_batch`] answered before the batch was applied.
+    pub fn after_batch(
+        &self,
+        movements: &[Movement],
+        answers: &[Result<Receipt, DomainError>],
+        before: &BeforeBatch,
+    ) {
         if movements.is_empty() {
             return;
         }
@@ -339,12 +402,20 @@ impl Snapshots {
                     if let Some(card) = cards.get_mut(m.card.as_str()) {
                         card.balance = r.balance_after;
                     }
-                    // The receipt is the payer's: the payee's snapshot holds every balance
-                    // this process wrote on the card, so the amount added is its new one.
-                    let credited = cards.get_mut(to.as_str()).and_then(|card| {
-                        card.balance = card.balance.checked_add(*amount)?;
-                        Some(())
-                    });
+                    // The receipt is the payer's. The payee's snapshot holds every balance
+                    // this process wrote on the card, so the amount added is its new one —
+                    // unless a read replaced it while the batch ran: that read may have seen
+                    // the batch's commit already, so it is dropped.
+                    let stored_by = cards.stored_by(to.as_str());
+                    let unread = stored_by.is_some()
+                        && stored_by == before.stored_by.get(to.as_str()).copied();
+                    let credited = match cards.get_mut(to.as_str()) {
+                        Some(card) if unread => card
+                            .balance
+                            .checked_add(*amount)
+                            .map(|balance| card.balance = balance),
+                        _ => None,
+                    };
                     if credited.is_none() {
                         cards.remove(to.as_str());
                     }
@@ -456,7 +527,8 @@ mod tests {
         // Three reads start: of A (cached), of B and of C (neither cached).
         let before = cache.generation();
         // A batch pays on A and on B (B's read saw the balance before it), nothing on C.
-        snapshots.after_batch(
+        batch(
+            &snapshots,
             &[payment(A, "bar", 10), payment(B, "bar", 10)],
             &[paid(A, 1, 100, 90), paid(B, 2, 200, 190)],
         );
@@ -528,6 +600,74 @@ mod tests {
         }
     }
 
+    /// A batch applied between the two calls the writer makes around it.
+    fn batch(s: &Snapshots, movements: &[Movement], answers: &[Result<Receipt, DomainError>]) {
+        let before = s.before_batch(movements);
+        s.after_batch(movements, answers, &before);
+    }
+
+    fn transfer(from: &str, to: &str, cents: i64) -> Movement {
+        let mut m = payment(from, "member:1", 0);
+        m.action = Action::Transfer {
+            to: CardId::parse(to).unwrap(),
+            amount: Money::from_cents(cents),
+            payer: Guard::default(),
+            payee: Guard::default(),
+            record: Box::new(ardoise_domain::ports::TransferRecord {
+                from_member: ardoise_domain::MemberId(1),
+                to_member: ardoise_domain::MemberId(2),
+                offer: None,
+                note: None,
+            }),
+        };
+        m
+    }
+
+    #[test]
+    fn a_read_older_than_a_write_stays_refused_after_a_newer_read() {
+        let cache = cards(Duration::from_secs(1));
+        let t0 = Instant::now();
+        // A slow read of A starts and sees 100; a write pays 1 on A; a read that started
+        // after the write stores 99; then the slow read tries to store its 100.
+        let slow = cache.generation();
+        cache.forget([A]);
+        put(&cache, card(A, 99), t0);
+        cache.put(A.to_owned(), card(A, 100), t0, slow);
+        assert_eq!(cache.get(A, t0).unwrap().balance, Money::from_cents(99));
+    }
+
+    #[test]
+    fn a_transfer_credits_the_payees_snapshot_unless_a_read_replaced_it_meanwhile() {
+        let s = Snapshots::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        put(&s.cards, card(A, 100), t0);
+        put(&s.cards, card(B, 200), t0);
+        let paid_out = |id, before, after| {
+            let mut r = paid(A, id, before, after);
+            if let Ok(r) = &mut r {
+                r.amount = Money::from_cents(30);
+            }
+            r
+        };
+        batch(&s, &[transfer(A, B, 30)], &[paid_out(1, 100, 70)]);
+        assert_eq!(s.cards.get(A, t0).unwrap().balance, Money::from_cents(70));
+        assert_eq!(s.cards.get(B, t0).unwrap().balance, Money::from_cents(230));
+        // A read of B runs while the next transfer commits: it sees 260 and stores it before
+        // the writer revises the snapshots. Adding 30 again would show 290.
+        let movements = [transfer(A, B, 30)];
+        let before = s.before_batch(&movements);
+        put(&s.cards, card(B, 260), t0);
+        s.after_batch(&movements, &[paid_out(2, 70, 40)], &before);
+        assert_eq!(s.cards.get(A, t0).unwrap().balance, Money::from_cents(40));
+        assert!(s.cards.get(B, t0).is_none());
+        // A payee with no snapshot before the batch keeps none.
+        let movements = [transfer(A, C, 10)];
+        let before = s.before_batch(&movements);
+        put(&s.cards, card(C, 310), t0);
+        s.after_batch(&movements, &[paid_out(3, 40, 30)], &before);
+        assert!(s.cards.get(C, t0).is_none());
+    }
+
     fn paid(card: &str, id: i64, before: i64, after: i64) -> Result<Receipt, DomainError> {
         Ok(Receipt {
             transaction: TransactionId(id),
@@ -545,7 +685,8 @@ mod tests {
         put(&s.cards, card(A, 100), t0);
         put(&s.cards, card(B, 200), t0);
         let before = s.cards.generation();
-        s.after_batch(
+        batch(
+            &s,
             &[
                 payment(A, "bar", 10),
                 payment(A, "bar", 5),
@@ -596,7 +737,8 @@ mod tests {
         let t0 = Instant::now();
         s.recent
             .put("bar".to_owned(), list(&[7, 5]), t0, s.recent.generation());
-        s.after_batch(
+        batch(
+            &s,
             &[
                 payment(A, "bar", 1),
                 payment(B, "other", 1),
@@ -627,12 +769,13 @@ mod tests {
             delta: Money::from_cents(1),
             guard: Guard::default(),
         };
-        s.after_batch(&[cancel], &[paid(A, 7, 1, 2)]);
+        batch(&s, &[cancel], &[paid(A, 7, 1, 2)]);
         assert!(s.recent.get("bar", t0).is_none());
 
         s.recent
             .put("bar".to_owned(), list(&[7]), t0, s.recent.generation());
-        s.after_batch(
+        batch(
+            &s,
             &[payment(A, "other", 1)],
             &[Err(DomainError::StorageUnavailable)],
         );

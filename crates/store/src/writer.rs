@@ -178,6 +178,7 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>, snapshots: &Snapshots) {
                 Job::Probe { reply } => probes.push(reply),
             }
         }
+        let before = snapshots.before_batch(&movements);
         // A bug must not stop every later payment: answer this batch with an error and go on.
         let (answers, touch_answer) = catch_unwind(AssertUnwindSafe(|| {
             apply_batch(&mut writer_db, &movements, &touches)
@@ -189,7 +190,7 @@ fn run(db: &Db, queue: &mpsc::Receiver<Job>, snapshots: &Snapshots) {
         });
         // Committed (or not at all): before anyone hears of it, the snapshots show it (the
         // balances written, the transactions appended) or forget what it may have changed.
-        snapshots.after_batch(&movements, &answers);
+        snapshots.after_batch(&movements, &answers, &before);
         for (reply, answer) in replies.into_iter().zip(answers) {
             // The caller may have gone away; the movement stands either way.
             let _ = reply.send(answer);
