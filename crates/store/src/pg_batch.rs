@@ -24,6 +24,13 @@
 //! movement that statement refused through the one-by-one statements above, which explain
 //! it. A card many times in a row (pay-hot) gives segments of one: one by one, in order.
 //!
+//! A run of member-to-member transfers is one call of `ardoise_transfer_batch` (migrations
+//! `2026-12-06-000004_exchange` and `2026-12-07-000002_transfer_segments`), cut the same way
+//! ([`transfer_segment_ends`]: no card twice in a segment, on either side, and a transfer with
+//! an idempotency key alone): a segment of several transfers is one guarded `UPDATE` of both
+//! sides of each (a side is applied only if the other card's guard allows the other side: both
+//! or neither), one `INSERT` of their ledger rows and one of their `exchange_transfers` rows.
+//!
 //! A batch made only of plain posts (no session touch either), the usual batch under
 //! payment load, is that one call outside any transaction block: the function first locks
 //! the batch's cards in id order, and PostgreSQL commits the statement on its own. One round
@@ -385,6 +392,37 @@ fn segment_ends(posts: &[Movement]) -> Result<Vec<i32>, Failure> {
     Ok(ends)
 }
 
+/// The segments of a run of transfers, as [`segment_ends`]: no card twice in a segment, as
+/// payer or payee. A transfer with an idempotency key (the function records it one transfer
+/// at a time) or from a card to itself is a segment of its own.
+fn transfer_segment_ends(transfers: &[Movement]) -> Result<Vec<i32>, Failure> {
+    let mut ends = Vec::new();
+    let mut cards: HashSet<&str> = HashSet::new();
+    // Whether the segment under way holds a transfer that must stay alone.
+    let mut alone_before = false;
+    for (i, m) in transfers.iter().enumerate() {
+        let Action::Transfer { to, .. } = &m.action else {
+            return Err(Failure::Lost(
+                "a run of transfers holds another movement".into(),
+            ));
+        };
+        let (from, to) = (m.card.as_str(), to.as_str());
+        let alone = m.idempotency.is_some() || from == to;
+        let fits = !alone && !alone_before && !cards.contains(from) && !cards.contains(to);
+        if i > 0 && !fits {
+            ends.push(position(i)?);
+            cards.clear();
+        }
+        cards.insert(from);
+        cards.insert(to);
+        alone_before = alone;
+    }
+    if !transfers.is_empty() {
+        ends.push(position(transfers.len())?);
+    }
+    Ok(ends)
+}
+
 fn position(i: usize) -> Result<i32, Failure> {
     i32::try_from(i).map_err(|_| Failure::Lost(format!("a run of {i} posts")))
 }
@@ -651,11 +689,12 @@ fn transfer_answer(m: &Movement, row: TransferAnswerRow) -> Answer {
     Err(Failure::Lost(format!("card {card} refused a transfer its guard allows")).into_domain())
 }
 
-/// `SELECT … FROM ardoise_transfer_batch($1, …, $19)`: one array per column, one element per
+/// `SELECT … FROM ardoise_transfer_batch($1, …, $20)`: one array per column, one element per
 /// transfer. Written by hand so that diesel keeps it prepared.
 #[derive(Debug)]
 struct TransferCall<'a> {
     lock: Vec<&'a str>,
+    ends: Vec<i32>,
     from: Vec<&'a str>,
     to: Vec<&'a str>,
     amounts: Vec<i64>,
@@ -677,6 +716,7 @@ impl<'a> TransferCall<'a> {
         let n = transfers.len();
         let mut call = TransferCall {
             lock,
+            ends: transfer_segment_ends(transfers)?,
             from: Vec::with_capacity(n),
             to: Vec::with_capacity(n),
             amounts: Vec::with_capacity(n),
@@ -767,6 +807,8 @@ impl QueryFragment<Pg> for TransferCall<'_> {
         );
         out.push_bind_param::<Array<Text>, _>(&self.lock)?;
         out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.ends)?;
+        out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.from)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.to)?;
@@ -836,6 +878,58 @@ mod tests {
         assert_eq!(
             ends(&["CAFE0001", "CAFE0002", "CAFE0001", "CAFE0003", "CAFE0002", "CAFE0002"]),
             [2, 5, 6]
+        );
+    }
+
+    fn transfer(from: &str, to: &str, keyed: bool) -> Movement {
+        let mut m = pay(from);
+        m.action = Action::Transfer {
+            to: CardId::parse(to).unwrap_or_else(|e| panic!("{e:?}")),
+            amount: Money::from_cents(1),
+            payer: Guard::default(),
+            payee: Guard::default(),
+            record: Box::new(ardoise_domain::ports::TransferRecord {
+                from_member: ardoise_domain::MemberId(1),
+                to_member: ardoise_domain::MemberId(2),
+                offer: None,
+                note: None,
+            }),
+        };
+        m.idempotency = keyed.then(|| {
+            Box::new(ardoise_domain::ports::IdempotencyKey {
+                owner: "member:1".into(),
+                key: "k".into(),
+                request_hash: "h".into(),
+            })
+        });
+        m
+    }
+
+    #[test]
+    fn transfer_segments_hold_each_card_once_on_either_side_and_keys_alone() {
+        let ends = |transfers: &[(&str, &str, bool)]| {
+            let run: Vec<Movement> = transfers
+                .iter()
+                .map(|&(from, to, keyed)| transfer(from, to, keyed))
+                .collect();
+            transfer_segment_ends(&run).unwrap_or_else(|e| panic!("{e:?}"))
+        };
+        let (a, b, c, d) = ("CAFE0001", "CAFE0002", "CAFE0003", "CAFE0004");
+        assert_eq!(ends(&[]), Vec::<i32>::new());
+        assert_eq!(ends(&[(a, b, false), (c, d, false)]), [2]);
+        // A card paid then paying (or paying twice) starts a new segment.
+        assert_eq!(ends(&[(a, b, false), (b, c, false), (d, a, false)]), [1, 3]);
+        assert_eq!(ends(&[(a, b, false), (a, c, false)]), [1, 2]);
+        // A keyed transfer, and a card paying itself, are alone.
+        assert_eq!(
+            ends(&[
+                (a, b, false),
+                (c, d, true),
+                (a, b, false),
+                (c, c, false),
+                (d, a, false)
+            ]),
+            [1, 2, 3, 4, 5]
         );
     }
 }

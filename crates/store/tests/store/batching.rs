@@ -237,3 +237,84 @@ async fn keyed_payments_and_transfers_without_savepoints_move_money_with_their_r
         db.assert_invariants();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_transfers_on_distinct_cards_applies_each_both_or_neither() {
+    // Six transfers, no card twice: on PostgreSQL one set-based statement applies them, and
+    // the four its guards refuse (the payee's ceiling, the payee blocked, the payer's floor,
+    // an unknown payee) are explained one by one, having changed nothing.
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let s = &db.store;
+        for i in 1..=11 {
+            s.apply(open(&format!("CAFE00{i:02}"), 1000, 0))
+                .await
+                .unwrap();
+        }
+        db.exec("UPDATE cards SET max_balance_cents = 1100 WHERE id = 'CAFE0004'");
+        db.exec("UPDATE cards SET status = 'blocked' WHERE id = 'CAFE0006'");
+        let (a, b) = (MemberId(1), MemberId(2));
+        let results = s.apply_batch(&[
+            transfer("CAFE0001", "CAFE0002", 300, a, b),
+            transfer("CAFE0003", "CAFE0004", 200, a, b),
+            transfer("CAFE0005", "CAFE0006", 100, a, b),
+            transfer("CAFE0007", "CAFE0008", 2000, a, b),
+            transfer("CAFE0009", "CAFE0099", 100, a, b),
+            transfer("CAFE0010", "CAFE0011", 50, a, b),
+        ]);
+        let first = results[0].as_ref().unwrap();
+        assert_eq!(
+            (first.balance_before, first.balance_after),
+            (cents(1000), cents(700))
+        );
+        assert_eq!(
+            results[1],
+            Err(DomainError::BalanceCeiling {
+                balance: cents(1000),
+                max: cents(1100)
+            }),
+            "{backend:?}"
+        );
+        assert_eq!(
+            results[2],
+            Err(DomainError::CardNotUsable(
+                ardoise_domain::CardState::Blocked
+            )),
+            "{backend:?}"
+        );
+        assert!(
+            matches!(results[3], Err(DomainError::InsufficientFunds { .. })),
+            "{backend:?} {results:?}"
+        );
+        assert_eq!(results[4], Err(DomainError::UnknownCard), "{backend:?}");
+        let last = results[5].as_ref().unwrap();
+        assert_eq!(last.balance_after, cents(950));
+        let expected = [
+            700, 1300, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 950, 1050,
+        ];
+        for (i, cents) in expected.into_iter().enumerate() {
+            let id = format!("CAFE00{:02}", i + 1);
+            assert_eq!(db.balance(&id), cents, "{backend:?} {id}");
+        }
+        // Each applied transfer: its transfer-out, then its transfer-in, in batch order.
+        assert_eq!(db.count("exchange_transfers"), 2, "{backend:?}");
+        for (receipt, (from, to)) in [
+            (first, ("CAFE0001", "CAFE0002")),
+            (last, ("CAFE0010", "CAFE0011")),
+        ] {
+            let out = receipt.transaction.0;
+            let filter = format!(
+                "exchange_transfers WHERE transaction_id = {out} AND from_card = '{from}' \
+                 AND to_card = '{to}' AND incoming_id = {out} + 1"
+            );
+            assert_eq!(db.count(&filter), 1, "{backend:?} {out}");
+            let rows = format!(
+                "transactions WHERE (id = {out} AND kind = 5 AND card_id = '{from}') \
+                 OR (id = {out} + 1 AND kind = 6 AND card_id = '{to}')"
+            );
+            assert_eq!(db.count(&rows), 2, "{backend:?} {out}");
+        }
+        assert!(first.transaction.0 < last.transaction.0);
+        db.assert_invariants();
+    }
+}

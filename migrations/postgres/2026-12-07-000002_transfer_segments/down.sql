@@ -1,0 +1,178 @@
+-- The function as migration 2026-12-06-000004_exchange created it: one transfer at a time.
+DROP FUNCTION ardoise_transfer_batch(TEXT[], INTEGER[], TEXT[], TEXT[], BIGINT[], BOOLEAN[],
+    BOOLEAN[], BOOLEAN[], BOOLEAN[], BOOLEAN[], BOOLEAN[], TEXT[], BIGINT[], BIGINT[], BIGINT[],
+    BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[]);
+DROP FUNCTION ardoise_card_allows(BIGINT, BIGINT, BIGINT, TEXT, BIGINT, TEXT, BIGINT, BOOLEAN,
+    BOOLEAN, BOOLEAN, BIGINT);
+-- The writer's member-to-member transfers in one round trip per batch
+-- (crates/store/src/pg_batch.rs), as `ardoise_post_batch` does for payments.
+--
+-- First locks the cards of `p_lock` in id order (empty when the caller's transaction already
+-- holds the batch's locks). Then, for each transfer in array order: its idempotency key, if
+-- any, is taken first (refused: `refused = 'key'`, nothing written); the payer's guarded
+-- UPDATE (the guard in its WHERE clause); the payee's guarded UPDATE, and if that one is
+-- refused the payer's UPDATE is undone (both or neither) — a refused card answers its state,
+-- read under its row lock, and `refused = 'payer'` or `'payee'`, its key row removed; then
+-- the two ledger rows (transfer-out, transfer-in), the `exchange_transfers` row and the key's
+-- answer. A guarded UPDATE refused on a card that was not locked yet (created meanwhile by
+-- another process) is tried once more after the read, as in `ardoise_post_batch`. Any
+-- database error aborts the whole call (the caller applies the batch again the slow way).
+-- One row per transfer, `ord` = its 1-based position.
+CREATE FUNCTION ardoise_transfer_batch(
+    p_lock TEXT[],
+    p_from TEXT[],
+    p_to TEXT[],
+    p_amounts BIGINT[],
+    p_payer_floor BOOLEAN[],
+    p_payer_ceiling BOOLEAN[],
+    p_payer_usable BOOLEAN[],
+    p_payee_floor BOOLEAN[],
+    p_payee_ceiling BOOLEAN[],
+    p_payee_usable BOOLEAN[],
+    p_authors TEXT[],
+    p_at BIGINT[],
+    p_from_members BIGINT[],
+    p_to_members BIGINT[],
+    p_offers BIGINT[],
+    p_notes TEXT[],
+    p_key_owners TEXT[],
+    p_keys TEXT[],
+    p_key_hashes TEXT[]
+) RETURNS TABLE (
+    ord INTEGER,
+    transaction_id BIGINT,
+    balance BIGINT,
+    refused TEXT,
+    card_found BOOLEAN,
+    card_balance BIGINT,
+    overdraft_limit BIGINT,
+    max_balance BIGINT,
+    card_status TEXT,
+    card_valid_until BIGINT,
+    card_member_id BIGINT,
+    card_created_at BIGINT,
+    card_replaced_by TEXT
+) LANGUAGE plpgsql AS $$
+DECLARE
+    v_after BIGINT;
+    v_done BOOLEAN;
+    v_in BIGINT;
+    v_out BIGINT;
+    v_payer BIGINT;
+    v_card TEXT;
+    v_delta BIGINT;
+    v_fl BOOLEAN;
+    v_ce BOOLEAN;
+    v_us BOOLEAN;
+BEGIN
+    PERFORM 1 FROM cards AS c WHERE c.id = ANY (p_lock) ORDER BY c.id FOR UPDATE;
+    FOR i IN 1 .. COALESCE(array_length(p_from, 1), 0) LOOP
+        ord := i;
+        transaction_id := NULL;
+        balance := NULL;
+        refused := NULL;
+        card_found := TRUE;
+        card_balance := NULL;
+        overdraft_limit := NULL;
+        max_balance := NULL;
+        card_status := NULL;
+        card_valid_until := NULL;
+        card_member_id := NULL;
+        card_created_at := NULL;
+        card_replaced_by := NULL;
+        IF p_keys[i] IS NOT NULL THEN
+            INSERT INTO idempotency_keys
+                (owner, idempotency_key, request_hash, transaction_id, card_id, amount_cents,
+                 balance_before_cents, balance_after_cents, created_at)
+            VALUES (p_key_owners[i], p_keys[i], p_key_hashes[i], 0, p_from[i], p_amounts[i], 0,
+                    0, p_at[i])
+            ON CONFLICT DO NOTHING;
+            IF NOT FOUND THEN
+                refused := 'key';
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+        END IF;
+        -- The payer (side 1), then the payee (side 2).
+        FOR side IN 1 .. 2 LOOP
+            IF side = 1 THEN
+                v_card := p_from[i];
+                v_delta := -p_amounts[i];
+                v_fl := p_payer_floor[i];
+                v_ce := p_payer_ceiling[i];
+                v_us := p_payer_usable[i];
+            ELSE
+                v_card := p_to[i];
+                v_delta := p_amounts[i];
+                v_fl := p_payee_floor[i];
+                v_ce := p_payee_ceiling[i];
+                v_us := p_payee_usable[i];
+            END IF;
+            v_done := FALSE;
+            FOR attempt IN 1 .. 2 LOOP
+                UPDATE cards AS c SET balance_cents = c.balance_cents + v_delta
+                WHERE c.id = v_card
+                  AND c.balance_cents + v_delta BETWEEN -1000000000000000 AND 1000000000000000
+                  AND c.replaced_by IS NULL
+                  AND (NOT v_fl OR c.balance_cents + v_delta + c.overdraft_limit_cents >= 0)
+                  AND (NOT v_ce OR c.max_balance_cents IS NULL
+                       OR c.balance_cents + v_delta <= c.max_balance_cents)
+                  AND (NOT v_us OR (c.status = 'active'
+                       AND (c.valid_until IS NULL OR c.valid_until > p_at[i])))
+                RETURNING c.balance_cents INTO v_after;
+                v_done := FOUND;
+                EXIT WHEN v_done OR attempt = 2;
+                SELECT c.balance_cents, c.overdraft_limit_cents, c.max_balance_cents, c.status,
+                       c.valid_until, c.member_id, c.created_at, c.replaced_by
+                INTO card_balance, overdraft_limit, max_balance, card_status, card_valid_until,
+                     card_member_id, card_created_at, card_replaced_by
+                FROM cards AS c WHERE c.id = v_card FOR UPDATE;
+                card_found := FOUND;
+                EXIT WHEN NOT card_found;
+            END LOOP;
+            IF NOT v_done THEN
+                refused := CASE WHEN side = 1 THEN 'payer' ELSE 'payee' END;
+                IF side = 2 THEN
+                    UPDATE cards SET balance_cents = balance_cents + p_amounts[i]
+                    WHERE id = p_from[i];
+                END IF;
+                IF p_keys[i] IS NOT NULL THEN
+                    DELETE FROM idempotency_keys
+                    WHERE owner = p_key_owners[i] AND idempotency_key = p_keys[i];
+                END IF;
+                EXIT;
+            END IF;
+            IF side = 1 THEN
+                v_payer := v_after;
+            END IF;
+        END LOOP;
+        IF refused IS NOT NULL THEN
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        INSERT INTO transactions
+            (kind, card_id, amount_cents, quantity, product, valid, author, created_at)
+        VALUES (5, p_from[i], p_amounts[i], 0, NULL, TRUE, p_authors[i], p_at[i])
+        RETURNING id INTO v_out;
+        INSERT INTO transactions
+            (kind, card_id, amount_cents, quantity, product, valid, author, created_at)
+        VALUES (6, p_to[i], p_amounts[i], 0, NULL, TRUE, p_authors[i], p_at[i])
+        RETURNING id INTO v_in;
+        INSERT INTO exchange_transfers
+            (transaction_id, incoming_id, from_card, to_card, from_member, to_member,
+             amount_cents, offer_id, note, created_at)
+        VALUES (v_out, v_in, p_from[i], p_to[i], p_from_members[i], p_to_members[i],
+                p_amounts[i], p_offers[i], p_notes[i], p_at[i]);
+        IF p_keys[i] IS NOT NULL THEN
+            UPDATE idempotency_keys
+            SET transaction_id = v_out,
+                balance_before_cents = v_payer + p_amounts[i],
+                balance_after_cents = v_payer
+            WHERE owner = p_key_owners[i] AND idempotency_key = p_keys[i];
+        END IF;
+        transaction_id := v_out;
+        balance := v_payer;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
