@@ -2,12 +2,16 @@
 //!
 //! On PostgreSQL the writer waits on the network, not on the CPU: the guarded `UPDATE` and
 //! the ledger `INSERT` of every movement were one round trip each. Here a run of consecutive
-//! plain posts (payments, top-ups: [`Action::Post`] without a partner's credit or an
-//! idempotency key) is sent as one call of the function `ardoise_post_batch` (migration
-//! `2026-11-26-000007_post_batch`), which runs, for each movement in order, the very same
-//! guarded `UPDATE … RETURNING` and ledger `INSERT … RETURNING id`:
+//! plain posts (payments, top-ups: [`Action::Post`] without a partner's credit or a
+//! service's record) is sent as one call of the function `ardoise_post_batch` (migrations
+//! `2026-11-26-000007_post_batch` and `2026-12-07-000002_batch_functions`), which runs, for
+//! each movement in order, the very same guarded `UPDATE … RETURNING` and ledger `INSERT …
+//! RETURNING id`:
 //!
 //! - each guard is decided by the database in the `UPDATE`'s `WHERE` clause, as before;
+//! - a movement's idempotency key (a till payment's one-time key) is inserted first, as a
+//!   placeholder that a known key refuses (`key_reused`: nothing written), then completed
+//!   with the receipt, or removed if the guard refuses;
 //! - a refused movement writes nothing, and the function answers its card as it was at that
 //!   moment, so the refusal is explained from the same state as the one-by-one path would
 //!   have read (the same error); its batch mates go on;
@@ -17,15 +21,15 @@
 //!   savepoint per movement, by the one-by-one path.
 //!
 //! To spare PostgreSQL's CPU (executing two statements per movement in PL/pgSQL costs more
-//! than the work itself), the run is cut into segments in which no card appears twice
-//! ([`segment_ends`]); the function applies a segment of several movements as one set-based
-//! statement (the same guarded `UPDATE`, `FROM` the segment's rows, then one `INSERT` of
+//! than the work itself), the run is cut into segments in which no card appears twice, and a
+//! keyed post is alone ([`segment_ends`]); the function applies a segment of several
+//! movements as one set-based statement (the same guarded `UPDATE`, `FROM` the segment's rows, then one `INSERT` of
 //! their ledger rows in order), since none of them can depend on another, and sends any
 //! movement that statement refused through the one-by-one statements above, which explain
 //! it. A card many times in a row (pay-hot) gives segments of one: one by one, in order.
 //!
 //! A run of member-to-member transfers is one call of `ardoise_transfer_batch` (migrations
-//! `2026-12-06-000004_exchange` and `2026-12-07-000002_transfer_segments`), cut the same way
+//! `2026-12-06-000004_exchange` and `2026-12-07-000002_batch_functions`), cut the same way
 //! ([`transfer_segment_ends`]: no card twice in a segment, on either side, and a transfer with
 //! an idempotency key alone): a segment of several transfers is one guarded `UPDATE` of both
 //! sides of each (a side is applied only if the other card's guard allows the other side: both
@@ -61,12 +65,10 @@ use crate::rows::{millis, CardRow};
 pub(crate) type Answer = Result<Receipt, DomainError>;
 
 /// Whether a movement can go through [`PostBatch::post_run`]: a post with nothing recorded
-/// beside it, so that a refusal comes before its first write.
+/// beside it but its idempotency key, if any (the function records it), so that a refusal
+/// comes before its first write.
 pub(crate) fn is_plain_post(m: &Movement) -> bool {
-    m.credit.is_none()
-        && m.idempotency.is_none()
-        && m.service.is_none()
-        && matches!(m.action, Action::Post { .. })
+    m.credit.is_none() && m.service.is_none() && matches!(m.action, Action::Post { .. })
 }
 
 /// How many movements at the start of `movements` are plain posts.
@@ -173,9 +175,10 @@ impl PostBatch for PgConnection {
 }
 
 /// (ord, transaction id, card found, balance, overdraft limit, max balance, status, valid
-/// until, member, created at, replaced by): the function's row for one movement. A
-/// transaction id means applied, `balance` then being the balance after; otherwise the card
-/// as it was, under its row lock, when the guard refused.
+/// until, member, created at, replaced by, key reused): the function's row for one movement.
+/// A transaction id means applied, `balance` then being the balance after; a reused key,
+/// refused before anything was written; otherwise the card as it was, under its row lock,
+/// when the guard refused.
 type Row = (
     i32,
     Option<i64>,
@@ -188,6 +191,7 @@ type Row = (
     Option<i64>,
     Option<i64>,
     Option<String>,
+    bool,
 );
 
 /// Each movement's answer from `ardoise_post_batch`'s rows (see [`answers_by_ord`]).
@@ -254,8 +258,23 @@ fn answer(m: &Movement, row: Row) -> Answer {
         return Err(Failure::Lost("a run of posts holds another movement".into()).into_domain());
     };
     let delta = kind.signed(*amount);
-    let (_, transaction, found, balance, overdraft, max, status, valid_until, member, created, by) =
-        row;
+    let (
+        _,
+        transaction,
+        found,
+        balance,
+        overdraft,
+        max,
+        status,
+        valid_until,
+        member,
+        created,
+        by,
+        key_reused,
+    ) = row;
+    if key_reused {
+        return Err(DomainError::IdempotencyKeyReused);
+    }
     if let (Some(id), Some(after)) = (transaction, balance) {
         return Ok(Receipt {
             transaction: TransactionId(id),
@@ -316,6 +335,9 @@ struct Call<'a> {
     products: Vec<Option<&'a str>>,
     authors: Vec<&'a str>,
     at: Vec<i64>,
+    key_owners: Vec<Option<&'a str>>,
+    keys: Vec<Option<&'a str>>,
+    key_hashes: Vec<Option<&'a str>>,
     /// Whether the statement also queues the member events (the one-statement batch, which
     /// has no transaction of its own to queue them in).
     member_events: bool,
@@ -340,6 +362,9 @@ impl<'a> Call<'a> {
             products: Vec::with_capacity(n),
             authors: Vec::with_capacity(n),
             at: Vec::with_capacity(n),
+            key_owners: Vec::with_capacity(n),
+            keys: Vec::with_capacity(n),
+            key_hashes: Vec::with_capacity(n),
             member_events: false,
             low_balance_kinds: LOW_BALANCE_KINDS.iter().map(|k| k.code()).collect(),
             receipt_kinds: RECEIPT_KINDS.iter().map(|k| k.code()).collect(),
@@ -368,6 +393,10 @@ impl<'a> Call<'a> {
             call.products.push(product.as_deref());
             call.authors.push(&m.author);
             call.at.push(millis(m.at));
+            let key = m.idempotency.as_deref();
+            call.key_owners.push(key.map(|k| k.owner.as_str()));
+            call.keys.push(key.map(|k| k.key.as_str()));
+            call.key_hashes.push(key.map(|k| k.request_hash.as_str()));
         }
         Ok(call)
     }
@@ -375,16 +404,21 @@ impl<'a> Call<'a> {
 
 /// The 1-based last position of each segment of `posts`, cut greedily so that no card
 /// appears twice in a segment: the function applies a segment of several movements as one
-/// set-based statement, where no movement may depend on another.
+/// set-based statement, where no movement may depend on another. A post with an idempotency
+/// key (the function records it one movement at a time) is a segment of its own.
 fn segment_ends(posts: &[Movement]) -> Result<Vec<i32>, Failure> {
     let mut ends = Vec::new();
     let mut cards: HashSet<&str> = HashSet::new();
+    // Whether the segment under way holds a post that must stay alone.
+    let mut alone_before = false;
     for (i, m) in posts.iter().enumerate() {
-        if !cards.insert(m.card.as_str()) {
+        let alone = m.idempotency.is_some();
+        if i > 0 && (alone || alone_before || cards.contains(m.card.as_str())) {
             ends.push(position(i)?);
             cards.clear();
-            cards.insert(m.card.as_str());
         }
+        cards.insert(m.card.as_str());
+        alone_before = alone;
     }
     if !posts.is_empty() {
         ends.push(position(posts.len())?);
@@ -445,6 +479,7 @@ impl Query for Call<'_> {
         Nullable<BigInt>,
         Nullable<BigInt>,
         Nullable<Text>,
+        Bool,
     );
 }
 
@@ -454,7 +489,7 @@ impl QueryFragment<Pg> for Call<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         const COLUMNS: &str = "ord, transaction_id, card_found, balance, overdraft_limit, \
              max_balance, card_status, card_valid_until, card_member_id, card_created_at, \
-             card_replaced_by";
+             card_replaced_by, key_reused";
         if self.member_events {
             out.push_sql("WITH r AS (");
         }
@@ -486,6 +521,12 @@ impl QueryFragment<Pg> for Call<'_> {
         out.push_bind_param::<Array<Text>, _>(&self.authors)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<BigInt>, _>(&self.at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.key_owners)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.keys)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.key_hashes)?;
         out.push_sql(")");
         if self.member_events {
             self.walk_member_events(&mut out)?;
@@ -878,6 +919,16 @@ mod tests {
         assert_eq!(
             ends(&["CAFE0001", "CAFE0002", "CAFE0001", "CAFE0003", "CAFE0002", "CAFE0002"]),
             [2, 5, 6]
+        );
+        // A keyed post is alone.
+        let mut posts: Vec<Movement> = ["CAFE0001", "CAFE0002", "CAFE0003", "CAFE0004"]
+            .iter()
+            .map(|c| pay(c))
+            .collect();
+        posts[1].idempotency = transfer("CAFE0001", "CAFE0002", true).idempotency;
+        assert_eq!(
+            segment_ends(&posts).unwrap_or_else(|e| panic!("{e:?}")),
+            [1, 2, 4]
         );
     }
 

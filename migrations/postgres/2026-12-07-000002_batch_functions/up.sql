@@ -1,3 +1,5 @@
+-- The writer's two batch functions, faster (crates/store/src/pg_batch.rs).
+--
 -- Member-to-member transfers on PostgreSQL cost about four times a payment in the
 -- database's CPU: `ardoise_transfer_batch` ran five statements per transfer from PL/pgSQL.
 -- It now cuts a batch's transfers into segments, as `ardoise_post_batch` does for payments
@@ -318,6 +320,193 @@ BEGIN
         END IF;
         transaction_id := v_out;
         balance := v_payer;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- `ardoise_post_batch` also takes the posts that carry an idempotency key (the till's
+-- payments, a partner's keyed debits…), so that a batch of them is one call too instead of
+-- four round trips per movement (the key's look-up, the guarded UPDATE, the ledger INSERT, the
+-- key's INSERT). A keyed post is a segment of its own (`p_ends`) and goes through the
+-- one-by-one statements: its key is inserted first, as a placeholder (`ON CONFLICT DO
+-- NOTHING`: a known key writes nothing and answers `key_reused`); applied, the key's row is
+-- completed with the transaction and the balances, as the writer's one-by-one path writes it;
+-- refused, the key's row is removed. The guard is `ardoise_card_allows`, above. The rest of
+-- the contract is the one of migration 2026-11-26-000007_post_batch.
+DROP FUNCTION ardoise_post_batch(TEXT[], INTEGER[], TEXT[], BIGINT[], BOOLEAN[], BOOLEAN[],
+    BOOLEAN[], SMALLINT[], BIGINT[], BIGINT[], TEXT[], TEXT[], BIGINT[]);
+
+CREATE FUNCTION ardoise_post_batch(
+    p_lock TEXT[],
+    p_ends INTEGER[],
+    p_cards TEXT[],
+    p_deltas BIGINT[],
+    p_floor BOOLEAN[],
+    p_ceiling BOOLEAN[],
+    p_usable BOOLEAN[],
+    p_kinds SMALLINT[],
+    p_amounts BIGINT[],
+    p_quantities BIGINT[],
+    p_products TEXT[],
+    p_authors TEXT[],
+    p_at BIGINT[],
+    p_key_owners TEXT[],
+    p_keys TEXT[],
+    p_key_hashes TEXT[]
+) RETURNS TABLE (
+    ord INTEGER,
+    transaction_id BIGINT,
+    card_found BOOLEAN,
+    balance BIGINT,
+    overdraft_limit BIGINT,
+    max_balance BIGINT,
+    card_status TEXT,
+    card_valid_until BIGINT,
+    card_member_id BIGINT,
+    card_created_at BIGINT,
+    card_replaced_by TEXT,
+    key_reused BOOLEAN
+) LANGUAGE plpgsql AS $$
+DECLARE
+    v_after BIGINT;
+    v_applied BOOLEAN;
+    v_tx BIGINT;
+    v_start INTEGER := 1;
+    v_end INTEGER := 0;
+    v_segment INTEGER := 0;
+    v_ids BIGINT[];
+    v_afters BIGINT[];
+    v_row RECORD;
+BEGIN
+    PERFORM 1 FROM cards AS c WHERE c.id = ANY (p_lock) ORDER BY c.id FOR UPDATE;
+    FOR i IN 1 .. COALESCE(array_length(p_cards, 1), 0) LOOP
+        IF i > v_end THEN
+            -- The next segment; several movements on distinct cards: one statement.
+            v_segment := v_segment + 1;
+            v_start := i;
+            v_end := COALESCE(p_ends[v_segment], i);
+            IF v_end > i THEN
+                v_ids := '{}';
+                v_afters := '{}';
+                FOR v_row IN
+                    WITH v AS (
+                        SELECT *
+                        FROM unnest(p_cards[v_start:v_end], p_deltas[v_start:v_end],
+                                    p_floor[v_start:v_end], p_ceiling[v_start:v_end],
+                                    p_usable[v_start:v_end], p_kinds[v_start:v_end],
+                                    p_amounts[v_start:v_end], p_quantities[v_start:v_end],
+                                    p_products[v_start:v_end], p_authors[v_start:v_end],
+                                    p_at[v_start:v_end])
+                             WITH ORDINALITY AS v (card, delta, fl, ce, us, kind, amount,
+                                                   quantity, product, author, at_ms, k)
+                    ), u AS (
+                        UPDATE cards AS c SET balance_cents = c.balance_cents + v.delta
+                        FROM v
+                        WHERE c.id = v.card
+                          AND ardoise_card_allows(c.balance_cents, c.overdraft_limit_cents,
+                                                  c.max_balance_cents, c.status,
+                                                  c.valid_until, c.replaced_by, v.delta, v.fl,
+                                                  v.ce, v.us, v.at_ms)
+                        RETURNING v.k, c.balance_cents AS after
+                    ), t AS (
+                        INSERT INTO transactions
+                            (kind, card_id, amount_cents, quantity, product, valid, author,
+                             created_at)
+                        SELECT v.kind, v.card, v.amount, v.quantity, v.product, TRUE, v.author,
+                               v.at_ms
+                        FROM u JOIN v ON v.k = u.k
+                        ORDER BY u.k
+                        RETURNING id, card_id
+                    )
+                    SELECT u.k, t.id, u.after
+                    FROM u JOIN v ON v.k = u.k JOIN t ON t.card_id = v.card
+                LOOP
+                    v_ids[v_row.k] := v_row.id;
+                    v_afters[v_row.k] := v_row.after;
+                END LOOP;
+            END IF;
+        END IF;
+        ord := i;
+        transaction_id := NULL;
+        card_found := TRUE;
+        balance := NULL;
+        overdraft_limit := NULL;
+        max_balance := NULL;
+        card_status := NULL;
+        card_valid_until := NULL;
+        card_member_id := NULL;
+        card_created_at := NULL;
+        card_replaced_by := NULL;
+        key_reused := FALSE;
+        IF v_end > v_start AND v_ids[i - v_start + 1] IS NOT NULL THEN
+            -- Applied by its segment's statement.
+            transaction_id := v_ids[i - v_start + 1];
+            balance := v_afters[i - v_start + 1];
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF p_keys[i] IS NOT NULL THEN
+            -- The key first (a placeholder, completed below): a known key writes nothing.
+            INSERT INTO idempotency_keys
+                (owner, idempotency_key, request_hash, transaction_id, card_id, amount_cents,
+                 balance_before_cents, balance_after_cents, created_at)
+            VALUES (p_key_owners[i], p_keys[i], p_key_hashes[i], 0, p_cards[i], p_amounts[i],
+                    0, 0, p_at[i])
+            ON CONFLICT DO NOTHING;
+            IF NOT FOUND THEN
+                key_reused := TRUE;
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+        END IF;
+        v_applied := FALSE;
+        FOR attempt IN 1 .. 2 LOOP
+            UPDATE cards AS c SET balance_cents = c.balance_cents + p_deltas[i]
+            WHERE c.id = p_cards[i]
+              AND ardoise_card_allows(c.balance_cents, c.overdraft_limit_cents,
+                                      c.max_balance_cents, c.status, c.valid_until,
+                                      c.replaced_by, p_deltas[i], p_floor[i], p_ceiling[i],
+                                      p_usable[i], p_at[i])
+            RETURNING c.balance_cents INTO v_after;
+            v_applied := FOUND;
+            EXIT WHEN v_applied OR attempt = 2;
+            SELECT c.balance_cents, c.overdraft_limit_cents, c.max_balance_cents, c.status,
+                   c.valid_until, c.member_id, c.created_at, c.replaced_by
+            INTO balance, overdraft_limit, max_balance, card_status, card_valid_until,
+                 card_member_id, card_created_at, card_replaced_by
+            FROM cards AS c WHERE c.id = p_cards[i] FOR UPDATE;
+            card_found := FOUND;
+            EXIT WHEN NOT card_found;
+        END LOOP;
+        IF v_applied THEN
+            INSERT INTO transactions
+                (kind, card_id, amount_cents, quantity, product, valid, author, created_at)
+            VALUES (p_kinds[i], p_cards[i], p_amounts[i], p_quantities[i], p_products[i], TRUE,
+                    p_authors[i], p_at[i])
+            RETURNING id INTO v_tx;
+            IF p_keys[i] IS NOT NULL THEN
+                UPDATE idempotency_keys
+                SET transaction_id = v_tx,
+                    balance_before_cents = v_after - p_deltas[i],
+                    balance_after_cents = v_after
+                WHERE owner = p_key_owners[i] AND idempotency_key = p_keys[i];
+            END IF;
+            transaction_id := v_tx;
+            card_found := TRUE;
+            balance := v_after;
+            overdraft_limit := NULL;
+            max_balance := NULL;
+            card_status := NULL;
+            card_valid_until := NULL;
+            card_member_id := NULL;
+            card_created_at := NULL;
+            card_replaced_by := NULL;
+        ELSIF p_keys[i] IS NOT NULL THEN
+            -- Refused: its key is not kept, so that a retry is applied.
+            DELETE FROM idempotency_keys
+            WHERE owner = p_key_owners[i] AND idempotency_key = p_keys[i];
+        END IF;
         RETURN NEXT;
     END LOOP;
 END
