@@ -335,9 +335,7 @@ struct Call<'a> {
     products: Vec<Option<&'a str>>,
     authors: Vec<&'a str>,
     at: Vec<i64>,
-    key_owners: Vec<Option<&'a str>>,
-    keys: Vec<Option<&'a str>>,
-    key_hashes: Vec<Option<&'a str>>,
+    keys: KeyColumns<'a>,
     /// Whether the statement also queues the member events (the one-statement batch, which
     /// has no transaction of its own to queue them in).
     member_events: bool,
@@ -350,7 +348,7 @@ impl<'a> Call<'a> {
         let n = posts.len();
         let mut call = Call {
             lock,
-            ends: segment_ends(posts)?,
+            ends: post_segment_ends(posts)?,
             cards: Vec::with_capacity(n),
             deltas: Vec::with_capacity(n),
             floor: Vec::with_capacity(n),
@@ -362,9 +360,7 @@ impl<'a> Call<'a> {
             products: Vec::with_capacity(n),
             authors: Vec::with_capacity(n),
             at: Vec::with_capacity(n),
-            key_owners: Vec::with_capacity(n),
-            keys: Vec::with_capacity(n),
-            key_hashes: Vec::with_capacity(n),
+            keys: KeyColumns::with_capacity(n),
             member_events: false,
             low_balance_kinds: LOW_BALANCE_KINDS.iter().map(|k| k.code()).collect(),
             receipt_kinds: RECEIPT_KINDS.iter().map(|k| k.code()).collect(),
@@ -393,68 +389,62 @@ impl<'a> Call<'a> {
             call.products.push(product.as_deref());
             call.authors.push(&m.author);
             call.at.push(millis(m.at));
-            let key = m.idempotency.as_deref();
-            call.key_owners.push(key.map(|k| k.owner.as_str()));
-            call.keys.push(key.map(|k| k.key.as_str()));
-            call.key_hashes.push(key.map(|k| k.request_hash.as_str()));
+            call.keys.push(m);
         }
         Ok(call)
     }
 }
 
-/// The 1-based last position of each segment of `posts`, cut greedily so that no card
+/// The 1-based last position of each segment of `run`, cut greedily so that no card
 /// appears twice in a segment: the function applies a segment of several movements as one
-/// set-based statement, where no movement may depend on another. A post with an idempotency
-/// key (the function records it one movement at a time) is a segment of its own.
-fn segment_ends(posts: &[Movement]) -> Result<Vec<i32>, Failure> {
+/// set-based statement, where no movement may depend on another. `cards_of` gives the cards
+/// a movement touches, or `None` for a movement that must be a segment of its own.
+fn segment_ends<'m>(
+    run: &'m [Movement],
+    cards_of: impl Fn(&'m Movement) -> Result<Option<[&'m str; 2]>, Failure>,
+) -> Result<Vec<i32>, Failure> {
     let mut ends = Vec::new();
     let mut cards: HashSet<&str> = HashSet::new();
-    // Whether the segment under way holds a post that must stay alone.
+    // Whether the segment under way holds a movement that must stay alone.
     let mut alone_before = false;
-    for (i, m) in posts.iter().enumerate() {
-        let alone = m.idempotency.is_some();
-        if i > 0 && (alone || alone_before || cards.contains(m.card.as_str())) {
+    for (i, m) in run.iter().enumerate() {
+        let touched = cards_of(m)?;
+        let fits = !alone_before && touched.is_some_and(|t| t.iter().all(|c| !cards.contains(c)));
+        if i > 0 && !fits {
             ends.push(position(i)?);
             cards.clear();
         }
-        cards.insert(m.card.as_str());
-        alone_before = alone;
+        cards.extend(touched.into_iter().flatten());
+        alone_before = touched.is_none();
     }
-    if !posts.is_empty() {
-        ends.push(position(posts.len())?);
+    if !run.is_empty() {
+        ends.push(position(run.len())?);
     }
     Ok(ends)
 }
 
-/// The segments of a run of transfers, as [`segment_ends`]: no card twice in a segment, as
+/// The segments of a run of posts ([`segment_ends`]): a post with an idempotency key (the
+/// function records it one movement at a time) is alone.
+fn post_segment_ends(posts: &[Movement]) -> Result<Vec<i32>, Failure> {
+    segment_ends(posts, |m| {
+        let card = m.card.as_str();
+        Ok(m.idempotency.is_none().then_some([card, card]))
+    })
+}
+
+/// The segments of a run of transfers ([`segment_ends`]): no card twice in a segment, as
 /// payer or payee. A transfer with an idempotency key (the function records it one transfer
-/// at a time) or from a card to itself is a segment of its own.
+/// at a time) or from a card to itself is alone.
 fn transfer_segment_ends(transfers: &[Movement]) -> Result<Vec<i32>, Failure> {
-    let mut ends = Vec::new();
-    let mut cards: HashSet<&str> = HashSet::new();
-    // Whether the segment under way holds a transfer that must stay alone.
-    let mut alone_before = false;
-    for (i, m) in transfers.iter().enumerate() {
+    segment_ends(transfers, |m| {
         let Action::Transfer { to, .. } = &m.action else {
             return Err(Failure::Lost(
                 "a run of transfers holds another movement".into(),
             ));
         };
         let (from, to) = (m.card.as_str(), to.as_str());
-        let alone = m.idempotency.is_some() || from == to;
-        let fits = !alone && !alone_before && !cards.contains(from) && !cards.contains(to);
-        if i > 0 && !fits {
-            ends.push(position(i)?);
-            cards.clear();
-        }
-        cards.insert(from);
-        cards.insert(to);
-        alone_before = alone;
-    }
-    if !transfers.is_empty() {
-        ends.push(position(transfers.len())?);
-    }
-    Ok(ends)
+        Ok((m.idempotency.is_none() && from != to).then_some([from, to]))
+    })
 }
 
 fn position(i: usize) -> Result<i32, Failure> {
@@ -521,12 +511,7 @@ impl QueryFragment<Pg> for Call<'_> {
         out.push_bind_param::<Array<Text>, _>(&self.authors)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<BigInt>, _>(&self.at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.key_owners)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.keys)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.key_hashes)?;
+        self.keys.walk(&mut out)?;
         out.push_sql(")");
         if self.member_events {
             self.walk_member_events(&mut out)?;
@@ -730,6 +715,41 @@ fn transfer_answer(m: &Movement, row: TransferAnswerRow) -> Answer {
     Err(Failure::Lost(format!("card {card} refused a transfer its guard allows")).into_domain())
 }
 
+/// The idempotency keys of a batch function's movements, one element per movement (`NULL`
+/// for a movement without one): the functions' last three parameters.
+#[derive(Debug)]
+struct KeyColumns<'a> {
+    owners: Vec<Option<&'a str>>,
+    keys: Vec<Option<&'a str>>,
+    hashes: Vec<Option<&'a str>>,
+}
+
+impl<'a> KeyColumns<'a> {
+    fn with_capacity(n: usize) -> KeyColumns<'a> {
+        KeyColumns {
+            owners: Vec::with_capacity(n),
+            keys: Vec::with_capacity(n),
+            hashes: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, m: &'a Movement) {
+        let key = m.idempotency.as_deref();
+        self.owners.push(key.map(|k| k.owner.as_str()));
+        self.keys.push(key.map(|k| k.key.as_str()));
+        self.hashes.push(key.map(|k| k.request_hash.as_str()));
+    }
+
+    /// `, $owners, $keys, $hashes`.
+    fn walk<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        for column in [&self.owners, &self.keys, &self.hashes] {
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Nullable<Text>>, _>(column)?;
+        }
+        Ok(())
+    }
+}
+
 /// `SELECT … FROM ardoise_transfer_batch($1, …, $20)`: one array per column, one element per
 /// transfer. Written by hand so that diesel keeps it prepared.
 #[derive(Debug)]
@@ -747,9 +767,7 @@ struct TransferCall<'a> {
     to_members: Vec<i64>,
     offers: Vec<Option<i64>>,
     notes: Vec<Option<&'a str>>,
-    key_owners: Vec<Option<&'a str>>,
-    keys: Vec<Option<&'a str>>,
-    key_hashes: Vec<Option<&'a str>>,
+    keys: KeyColumns<'a>,
 }
 
 impl<'a> TransferCall<'a> {
@@ -768,9 +786,7 @@ impl<'a> TransferCall<'a> {
             to_members: Vec::with_capacity(n),
             offers: Vec::with_capacity(n),
             notes: Vec::with_capacity(n),
-            key_owners: Vec::with_capacity(n),
-            keys: Vec::with_capacity(n),
-            key_hashes: Vec::with_capacity(n),
+            keys: KeyColumns::with_capacity(n),
         };
         for m in transfers {
             let Action::Transfer {
@@ -805,10 +821,7 @@ impl<'a> TransferCall<'a> {
             call.to_members.push(record.to_member.0);
             call.offers.push(record.offer);
             call.notes.push(record.note.as_deref());
-            let key = m.idempotency.as_deref();
-            call.key_owners.push(key.map(|k| k.owner.as_str()));
-            call.keys.push(key.map(|k| k.key.as_str()));
-            call.key_hashes.push(key.map(|k| k.request_hash.as_str()));
+            call.keys.push(m);
         }
         Ok(call)
     }
@@ -871,12 +884,7 @@ impl QueryFragment<Pg> for TransferCall<'_> {
         out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.offers)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Nullable<Text>>, _>(&self.notes)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.key_owners)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.keys)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.key_hashes)?;
+        self.keys.walk(&mut out)?;
         out.push_sql(") ORDER BY ord");
         Ok(())
     }
@@ -910,7 +918,7 @@ mod tests {
     fn segments_end_before_a_card_comes_again() {
         let ends = |cards: &[&str]| {
             let posts: Vec<Movement> = cards.iter().map(|c| pay(c)).collect();
-            segment_ends(&posts).unwrap_or_else(|e| panic!("{e:?}"))
+            post_segment_ends(&posts).unwrap_or_else(|e| panic!("{e:?}"))
         };
         assert_eq!(ends(&[]), Vec::<i32>::new());
         assert_eq!(ends(&["CAFE0001"]), [1]);
@@ -927,7 +935,7 @@ mod tests {
             .collect();
         posts[1].idempotency = transfer("CAFE0001", "CAFE0002", true).idempotency;
         assert_eq!(
-            segment_ends(&posts).unwrap_or_else(|e| panic!("{e:?}")),
+            post_segment_ends(&posts).unwrap_or_else(|e| panic!("{e:?}")),
             [1, 2, 4]
         );
     }

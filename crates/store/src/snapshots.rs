@@ -66,6 +66,18 @@ struct Entries<K, V> {
     puts: u64,
 }
 
+impl<K: Eq + Hash, V> Entries<K, V> {
+    /// Which put stored the value of `key`, if there is one (see [`Entry::stored_by`]).
+    fn stored_by<Q>(&self, key: &Q) -> Option<u64>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        let entry = self.map.get(key)?;
+        entry.value.as_ref().map(|_| entry.stored_by)
+    }
+}
+
 /// Snapshots of one kind, by key. See the module's documentation.
 pub(crate) struct SnapshotMap<K, V> {
     ttl: Duration,
@@ -225,16 +237,6 @@ impl<K: Eq + Hash, V> Revision<'_, K, V> {
         entry.value.as_mut()
     }
 
-    /// Which put stored the value of `key`, if there is one (see [`Entry::stored_by`]).
-    fn stored_by<Q>(&self, key: &Q) -> Option<u64>
-    where
-        K: Borrow<Q>,
-        Q: Eq + Hash + ?Sized,
-    {
-        let entry = self.entries.map.get(key)?;
-        entry.value.as_ref().map(|_| entry.stored_by)
-    }
-
     /// Drops the snapshot of `key`; the reads of `key` under way will not store their
     /// answers.
     pub fn remove<Q>(&mut self, key: &Q)
@@ -355,21 +357,20 @@ impl Snapshots {
     /// To be called before a batch of `movements` is applied: which reads stored the
     /// snapshots of the cards its transfers credit (see [`Snapshots::after_batch`]).
     pub fn before_batch(&self, movements: &[Movement]) -> BeforeBatch {
-        let mut payees = movements.iter().filter_map(|m| match &m.action {
-            Action::Transfer { to, .. } => Some(to.as_str()),
-            _ => None,
-        });
-        let Some(first) = payees.next() else {
-            return BeforeBatch::default();
-        };
-        let entries = self.cards.entries();
-        let stored_by = std::iter::once(first)
-            .chain(payees)
-            .filter_map(|id| {
-                let entry = entries.map.get(id)?;
-                entry.value.as_ref()?;
-                Some((id.to_owned(), entry.stored_by))
+        let mut payees = movements
+            .iter()
+            .filter_map(|m| match &m.action {
+                Action::Transfer { to, .. } => Some(to.as_str()),
+                _ => None,
             })
+            .peekable();
+        if payees.peek().is_none() {
+            // No transfer: the snapshots' lock is not taken.
+            return BeforeBatch::default();
+        }
+        let entries = self.cards.entries();
+        let stored_by = payees
+            .filter_map(|id| Some((id.to_owned(), entries.stored_by(id)?)))
             .collect();
         BeforeBatch { stored_by }
     }
@@ -406,7 +407,7 @@ impl Snapshots {
                     // this process wrote on the card, so the amount added is its new one —
                     // unless a read replaced it while the batch ran: that read may have seen
                     // the batch's commit already, so it is dropped.
-                    let stored_by = cards.stored_by(to.as_str());
+                    let stored_by = cards.entries.stored_by(to.as_str());
                     let unread = stored_by.is_some()
                         && stored_by == before.stored_by.get(to.as_str()).copied();
                     let credited = match cards.get_mut(to.as_str()) {
